@@ -1,0 +1,3 @@
+"""surematch: similarity learning with confidence you can act on."""
+
+__version__ = "0.1.0"

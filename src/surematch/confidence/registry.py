@@ -1,0 +1,55 @@
+"""Calibrators by name: make a fresh one, rebuild one from its dict or from a JSON file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from surematch.confidence.beta import BetaCalibrator
+from surematch.confidence.calibration import Calibrator
+from surematch.confidence.isotonic import IsotonicCalibrator
+from surematch.confidence.logistic import LogisticCalibrator
+from surematch.errors import InputError, ModelFormatError
+
+CALIBRATORS: dict[str, type[Calibrator]] = {
+    "logistic": LogisticCalibrator,
+    "isotonic": IsotonicCalibrator,
+    "beta": BetaCalibrator,
+}
+
+
+def make_calibrator(name: str) -> Calibrator:
+    """A fresh, unfitted calibrator of kind `name`."""
+    try:
+        return CALIBRATORS[name]()
+    except KeyError:
+        known = sorted(CALIBRATORS)
+        raise InputError(f"unknown calibrator {name!r}; choose one of {known}") from None
+
+
+def calibrator_from_dict(d: dict[str, Any]) -> Calibrator:
+    """Rebuild a fitted calibrator from its `to_dict()` output (no pickle involved)."""
+    if not isinstance(d, dict):
+        raise ModelFormatError(f"calibration: expected a JSON object, got {type(d).__name__}")
+    kind = d.get("kind")
+    if kind not in CALIBRATORS:
+        raise ModelFormatError(
+            f"calibration: unknown kind {kind!r}; expected one of {sorted(CALIBRATORS)}"
+        )
+    return CALIBRATORS[kind].from_dict(d)
+
+
+def load_calibrator(path: str | Path) -> Calibrator:
+    """Read a calibrator written by `Calibrator.save(path)`."""
+    path = Path(path)
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelFormatError(f"{path}: calibration file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFormatError(f"{path}: not a readable calibration file ({exc})") from None
+    try:
+        return calibrator_from_dict(d)
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{path}: {exc}") from None

@@ -1,0 +1,113 @@
+"""The one configuration model: every training option, read from YAML and overridden by flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from surematch.errors import InputError
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class DataConfig(BaseModel):
+    """What to train on: a groups or pairs file, or ESCO's own CSV (`format: esco`)."""
+
+    model_config = _STRICT
+    format: Literal["groups", "pairs", "esco"] = "groups"
+    columns: dict[str, str] = Field(default_factory=dict, description="our column -> file column")
+    esco_description_pairs: bool = Field(
+        False, description="ESCO: add self-supervised title <-> description pairs")
+    held_out_fraction: float = Field(
+        0.15, ge=0.0, lt=1.0, description="share of groups kept out of training for validation")
+
+
+class EncoderConfig(BaseModel):
+    """The pre-trained encoder under the head, frozen (with a cache) or fine-tuned."""
+
+    model_config = _STRICT
+    kind: Literal["text", "image_cnn", "vectors"] = "text"
+    model: str = Field("all-MiniLM-L6-v2", description="bundled name or a local folder (text)")
+    vectors: Path | None = Field(None, description="vectors file (kind: vectors)")
+    params: dict[str, Any] = Field(default_factory=dict, description="image_cnn constructor args")
+    fine_tune: bool = False
+    lr: float = Field(2e-5, gt=0, description="learning rate of the encoder when fine-tuned")
+    batch_size: int = Field(256, ge=1, description="items per encoding batch")
+
+
+class LossConfig(BaseModel):
+    """Which loss, with its parameters (see `surematch.losses`)."""
+
+    model_config = _STRICT
+    name: str = "multiple_negatives"
+    params: dict[str, float | str] = Field(default_factory=dict)
+
+
+class TrainConfig(BaseModel):
+    """The optimisation loop."""
+
+    model_config = _STRICT
+    epochs: int = Field(15, ge=1)
+    groups_per_batch: int = Field(256, ge=2, description="P: groups drawn into one batch")
+    per_group: int = Field(4, ge=2, description="K: members drawn from each group")
+    lr: float = Field(1e-3, gt=0, description="learning rate of the head")
+    weight_decay: float = Field(0.0, ge=0)
+    seed: int = 0
+    patience: int = Field(3, ge=1, description="epochs without a better validation P@1")
+    accelerator: str = Field("cpu", description="Lightning accelerator: cpu, gpu, auto")
+    devices: int | str = "auto"
+    strategy: str = Field("auto", description="Lightning strategy, e.g. ddp")
+    cache_dir: Path | None = Field(None, description="embedding cache; default ~/.cache/surematch")
+
+
+class Config(BaseModel):
+    """Everything `surematch train` needs; `surematch train --config FILE` reads it from YAML."""
+
+    model_config = _STRICT
+    data: DataConfig = Field(default_factory=DataConfig)
+    encoder: EncoderConfig = Field(default_factory=EncoderConfig)
+    head: list[dict[str, Any]] = Field(
+        default_factory=lambda: [{"kind": "feature_groups", "groups": 16, "size": 16,
+                                  "skip_dim": 384, "temperature": 1.0}],
+        description="head specs, stacked in order (see surematch.heads)")
+    loss: LossConfig = Field(default_factory=LossConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Config:
+        path = Path(path)
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise InputError("config file not found", file=path) from None
+        except yaml.YAMLError as exc:
+            line = getattr(getattr(exc, "problem_mark", None), "line", None)
+            raise InputError(f"not valid YAML: {exc}", file=path,
+                             line=None if line is None else line + 1) from None
+        return cls.validated(raw, source=path)
+
+    @classmethod
+    def validated(cls, raw: Any, source: str | Path = "config") -> Config:
+        """Build from plain data, turning pydantic's errors into one naming the field."""
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise InputError(first["msg"], file=source, field=field) from None
+
+    def override(self, updates: dict[str, Any]) -> Config:
+        """A copy with dotted keys replaced, e.g. {"train.epochs": 3}; None values are skipped."""
+        raw = self.model_dump(mode="json")
+        for dotted, value in updates.items():
+            if value is None:
+                continue
+            *parents, leaf = dotted.split(".")
+            node = raw
+            for p in parents:
+                node = node[p]
+            node[leaf] = value
+        return Config.validated(raw, source="command-line option")

@@ -1,0 +1,105 @@
+"""ESCO adapter: occupations as groups, title-description pairs, references, queries; ISCO split."""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections import Counter
+
+from surematch.data.esco_reader import Occupation, bundled_esco_path, read_esco
+from surematch.data.samples import (
+    GroupedTexts,
+    LabelledQueries,
+    References,
+    TextPairs,
+    drop_singletons,
+)
+
+__all__ = [
+    "Occupation",
+    "bundled_esco_path",
+    "esco_groups",
+    "esco_queries",
+    "esco_references",
+    "esco_title_description_pairs",
+    "read_esco",
+    "split_by_isco",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def esco_groups(
+    occupations: list[Occupation], dataset: str = "esco", *, keep_singletons: bool = False
+) -> GroupedTexts:
+    """Each occupation's titles (preferred, then alternatives) as one group "dataset/uri".
+
+    Occupations without alternative titles form single-member groups and are dropped (logged
+    once) unless `keep_singletons`.
+    """
+    texts = [t for o in occupations for t in o.titles]
+    labels = [o.uri for o in occupations for _ in o.titles]
+    samples = GroupedTexts.from_labels(texts, labels, dataset)
+    if keep_singletons:
+        return samples
+    kept, dropped = drop_singletons(samples)
+    if dropped:
+        logger.warning("ESCO: dropped %d occupations without alternative titles", dropped)
+    return kept
+
+
+def esco_title_description_pairs(occupations: list[Occupation]) -> TextPairs:
+    """(preferred title, description) pairs, label 1; occupations without description skipped."""
+    described = [o for o in occupations if o.description]
+    return TextPairs(
+        [o.preferred for o in described], [o.description for o in described], [1.0] * len(described)
+    )
+
+
+def esco_references(occupations: list[Occupation]) -> References:
+    """One reference per occupation: id = uri, text = preferred title, payload = ISCO codes."""
+    payloads = [
+        {"isco_group": o.isco_group, "isco_major": o.isco_group[:1], "isco_minor": o.isco_group[:3]}
+        for o in occupations
+    ]
+    return References([o.uri for o in occupations], [o.preferred for o in occupations], payloads)
+
+
+def esco_queries(occupations: list[Occupation], *, drop_ambiguous: bool = True) -> LabelledQueries:
+    """Every alternative title as a query whose expected match is its occupation's uri.
+
+    A title that belongs to two or more occupations (as preferred or alternative title) has
+    no single right answer; with `drop_ambiguous` (the default) such queries are left out.
+    """
+    owners = Counter(t for o in occupations for t in set(o.titles))
+    pairs = [(t, o.uri) for o in occupations for t in o.alternatives]
+    if drop_ambiguous:
+        kept = [(t, uri) for t, uri in pairs if owners[t] == 1]
+        if len(kept) < len(pairs):
+            logger.info(
+                "ESCO: left out %d titles shared by several occupations", len(pairs) - len(kept)
+            )
+        pairs = kept
+    return LabelledQueries([t for t, _ in pairs], [uri for _, uri in pairs])
+
+
+def split_by_isco(
+    occupations: list[Occupation], held_out_fraction: float = 0.2, seed: int = 0, level: int = 4
+) -> tuple[list[Occupation], list[Occupation]]:
+    """Split into (training, held out) by ISCO group: the first `level` digits of the code.
+
+    At least `held_out_fraction` of the groups (rounded up) are held out, chosen at random with
+    `seed`; no group is on both sides and each side keeps the input order.
+    """
+    if not 0.0 < held_out_fraction < 1.0:
+        raise ValueError(f"held_out_fraction must be in (0, 1), got {held_out_fraction}")
+    if level not in (1, 2, 3, 4):
+        raise ValueError(f"level must be 1, 2, 3 or 4 (ISCO digits), got {level}")
+    codes = sorted({o.isco_group[:level] for o in occupations})
+    n_held = math.ceil(held_out_fraction * len(codes))
+    if n_held >= len(codes):
+        raise ValueError(f"cannot hold out {n_held} of {len(codes)} ISCO groups and train on any")
+    held = set(random.Random(seed).sample(codes, n_held))
+    training = [o for o in occupations if o.isco_group[:level] not in held]
+    return training, [o for o in occupations if o.isco_group[:level] in held]

@@ -1,0 +1,117 @@
+"""Raw row readers for CSV, JSONL and Parquet: rows as dicts, each with the line it starts on."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from surematch.errors import InputError
+
+# (the file's column names, or None where each row has its own keys; rows as (line, values))
+RawRows = tuple[list[str] | None, Iterator[tuple[int | None, dict[str, Any]]]]
+
+
+def read_utf8(path: Path) -> str:
+    """The file's text; bytes that are not UTF-8 are reported with their line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        start = e.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line = data.count(b"\n", 0, start) + 1
+        column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+        raise InputError(
+            f"byte 0x{data[start]:02x} at column {column} is not valid UTF-8; "
+            "save the file as UTF-8",
+            file=path,
+            line=line,
+        ) from None
+
+
+def _check_header(path: Path, header: list[str], line: int | None) -> None:
+    duplicated = [name for name, n in Counter(header).items() if n > 1]
+    if duplicated:
+        raise InputError(f"duplicate column names: {', '.join(duplicated)}", file=path, line=line)
+
+
+def read_csv(path: Path) -> RawRows:
+    """CSV with a header row; empty fields become None; quoted fields may hold newlines."""
+    text = read_utf8(path)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error as e:
+        raise InputError(f"unreadable CSV header: {e}", file=path, line=1) from None
+    if not header:
+        raise InputError("the file is empty: no header row", file=path, line=1)
+    _check_header(path, header, 1)
+
+    def rows() -> Iterator[tuple[int | None, dict[str, Any]]]:
+        start = reader.line_num + 1
+        while True:
+            try:
+                fields = next(reader, None)
+            except csv.Error as e:
+                raise InputError(f"unreadable CSV: {e}", file=path, line=start) from None
+            if fields is None:
+                return
+            if fields:  # blank lines are skipped
+                if len(fields) != len(header):
+                    raise InputError(
+                        f"the row has {len(fields)} fields but the header has {len(header)}; "
+                        "quote fields that contain commas",
+                        file=path,
+                        line=start,
+                    )
+                values = dict(zip(header, fields, strict=True))
+                yield start, {k: (v if v != "" else None) for k, v in values.items()}
+            start = reader.line_num + 1
+
+    return header, rows()
+
+
+def read_jsonl(path: Path) -> RawRows:
+    """One JSON object per line; blank lines are skipped."""
+    lines = read_utf8(path).split("\n")
+
+    def rows() -> Iterator[tuple[int | None, dict[str, Any]]]:
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as e:
+                raise InputError(
+                    f"invalid JSON: {e.msg} (column {e.colno})", file=path, line=number
+                ) from None
+            if not isinstance(value, dict):
+                raise InputError(
+                    f"expected a JSON object, found {type(value).__name__}", file=path, line=number
+                )
+            yield number, {k: _missing_as_none(v) for k, v in value.items()}
+
+    return None, rows()
+
+
+def read_parquet(path: Path) -> RawRows:
+    """A Parquet table; rows have no line (None), nulls and NaN become None."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as e:
+        raise InputError(f"not a readable Parquet file: {e}", file=path) from None
+    _check_header(path, table.column_names, None)
+    rows = ((None, {k: _missing_as_none(v) for k, v in row.items()}) for row in table.to_pylist())
+    return list(table.column_names), rows
+
+
+def _missing_as_none(value: Any) -> Any:
+    return None if isinstance(value, float) and math.isnan(value) else value

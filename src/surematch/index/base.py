@@ -1,0 +1,158 @@
+"""Shared half of every backend: checks all input, then calls the backend's `_` methods.
+
+Backends implement the `_` methods on Qdrant point ids (UUID strings) and raw payloads that
+still carry RESERVED_KEY; because every check happens here, before them, both backends accept
+and refuse the same things with the same errors, and store nothing when input is bad.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import Any, get_args
+
+import numpy as np
+
+from surematch.errors import InputError, ModelFormatError, SurematchError
+from surematch.index.filters import Clause, check_key, parse_filter
+from surematch.index.points import RESERVED_KEY, check_ids, check_payload, check_vectors, point_uuid
+from surematch.index.store import Hit, IndexType, StoredPoint
+
+Raw = tuple[dict[str, Any], Any]  # (payload with RESERVED_KEY, vector list or None)
+HNSW_EF = 128  # candidates examined per HNSW search (Qdrant's default is ef_construct, 100)
+
+
+def _point(raw: Raw) -> StoredPoint:
+    payload = dict(raw[0])
+    pid = payload.pop(RESERVED_KEY, None)
+    if pid is None:
+        raise ModelFormatError(f"a stored point has no {RESERVED_KEY!r}: the collection holds "
+                               "points that surematch did not write")
+    vec = None if raw[1] is None else np.asarray(raw[1], dtype=np.float32)
+    return StoredPoint(pid, payload, vec)
+
+
+class BaseStore(ABC):
+    """Input checks and result assembly shared by the backends; they implement the rest."""
+
+    dim: int
+    label: str  # where the points live, for messages: "index DIR" or "Qdrant at URL, ..."
+    closed: bool = False
+
+    def upsert(self, ids: Sequence[str], vectors: Any, payloads: Sequence[Any] | None = None,
+               ) -> None:
+        """Insert or replace points: vectors [N, D], one payload dict (or None) per id."""
+        ids = check_ids(ids, unique=True)
+        vecs = check_vectors(vectors, self.dim, ids)
+        payloads = [None] * len(ids) if payloads is None else list(payloads)
+        if len(payloads) != len(ids):
+            raise InputError(f"{len(ids)} ids but {len(payloads)} payloads", field="payloads")
+        full = [check_payload(i, p) for i, p in zip(ids, payloads, strict=True)]
+        if ids:
+            self._open()._upsert([point_uuid(i) for i in ids], vecs, full)
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Remove points by id; returns how many existed."""
+        uuids = list(dict.fromkeys(point_uuid(i) for i in check_ids(ids)))
+        found = [u for u, raw in zip(uuids, self._open()._retrieve(uuids, False), strict=True)
+                 if raw is not None]
+        if found:
+            self._delete(found)
+        return len(found)
+
+    def get(self, ids: Sequence[str], *, with_vectors: bool = False) -> list[StoredPoint | None]:
+        """The points in the order asked, None where an id is not stored."""
+        uuids = [point_uuid(i) for i in check_ids(ids)]
+        raws = self._open()._retrieve(uuids, with_vectors) if uuids else []
+        return [None if raw is None else _point(raw) for raw in raws]
+
+    def count(self, filter: dict[str, Any] | None = None) -> int:
+        """Exact number of points, of those matching the filter when one is given."""
+        return self._open()._count(parse_filter(filter))
+
+    def search(self, vectors: Any, k: int, filter: dict[str, Any] | None = None, *,
+               with_vectors: bool = False, exact: bool = False) -> list[list[Hit]]:
+        """The k nearest points to each query row of vectors [Q, D], best first.
+
+        exact=True scans every point even where an HNSW graph is built.
+        """
+        queries = check_vectors(vectors, self.dim)
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise InputError(f"k must be a positive integer, got {k!r}", field="k")
+        clause = parse_filter(filter)
+        if not len(queries):
+            return []
+        hits = self._open()._search(queries, k, clause, with_vectors, exact)
+        return [[Hit(p.id, float(s), p.payload, p.vector) for s, p in
+                 ((s, _point(raw)) for s, raw in row)] for row in hits]
+
+    def scan(self, filter: dict[str, Any] | None = None, *, with_vectors: bool = False,
+             batch_size: int = 256) -> Iterator[StoredPoint]:
+        """Every point (matching the filter), in storage order, fetched batch_size at a time."""
+        clause = parse_filter(filter)  # checked now, not at the first next()
+
+        def pages() -> Iterator[StoredPoint]:
+            offset = None
+            while True:
+                raws, offset = self._open()._scroll(clause, offset, batch_size, with_vectors)
+                yield from (_point(raw) for raw in raws)
+                if offset is None:
+                    return
+
+        return pages()
+
+    def ids(self, filter: dict[str, Any] | None = None) -> Iterator[str]:
+        """Every stored id (matching the filter)."""
+        return (p.id for p in self.scan(filter, batch_size=1024))
+
+    def create_payload_index(self, key: str, type: IndexType) -> None:
+        """Index a payload key for fast filtering; filters work without one, only slower."""
+        if type not in get_args(IndexType):
+            raise InputError(f"index type must be one of {get_args(IndexType)}, got {type!r}",
+                             field="type")
+        self._open()._create_index(check_key(key, "key"), type)
+
+    def _open(self) -> BaseStore:
+        if self.closed:
+            raise SurematchError(f"{self!r} is closed")
+        return self
+
+    @contextlib.contextmanager
+    def _engine(self, what: str) -> Iterator[None]:
+        """Turns the engine's or the client's own exceptions into a SurematchError."""
+        try:
+            yield
+        except SurematchError:
+            raise
+        except Exception as exc:  # qdrant_edge raises bare Exceptions; the client many kinds
+            raise SurematchError(f"{self.label}: {what} failed: {exc}") from exc
+
+    def __enter__(self) -> BaseStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @abstractmethod
+    def _upsert(self, uuids: list[str], vectors: np.ndarray, payloads: list[dict]) -> None: ...
+
+    @abstractmethod
+    def _retrieve(self, uuids: list[str], with_vectors: bool) -> list[Raw | None]: ...
+
+    @abstractmethod
+    def _create_index(self, key: str, type: IndexType) -> None: ...
+
+    @abstractmethod
+    def _delete(self, uuids: list[str]) -> None: ...
+
+    @abstractmethod
+    def _count(self, clause: Clause | None) -> int: ...
+
+    @abstractmethod
+    def _search(self, queries: np.ndarray, k: int, clause: Clause | None, with_vectors: bool,
+                exact: bool) -> list[list[tuple[float, Raw]]]: ...
+
+    @abstractmethod
+    def _scroll(self, clause: Clause | None, offset: Any, limit: int, with_vectors: bool,
+                ) -> tuple[list[Raw], Any]: ...

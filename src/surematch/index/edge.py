@@ -1,0 +1,149 @@
+"""The embedded default store: the Qdrant engine in-process (qdrant_edge) on a local folder.
+
+Folder layout: `store.lock` (single writer), `store.json` (dim, format), `meta.json` (the
+user's metadata) and `shard/` (Qdrant's write-ahead log and segments).
+
+Durability: qdrant_edge writes every update to its write-ahead log before applying it, so once
+upsert() or delete() returns, a crash or kill -9 loses nothing: reopening replays the log.
+flush() (every FLUSH_EVERY points, in optimize() and close()) persists the segments too.
+
+Search: new points sit in an appendable segment that is searched exactly. optimize() builds
+HNSW graphs for large segments and blocks until done; qdrant_edge 0.9 keeps the GIL meanwhile,
+so call it from a batch job (index build), not from a thread of a serving process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import qdrant_edge as qe
+
+from surematch.errors import ModelFormatError, SurematchError
+from surematch.index.base import HNSW_EF, BaseStore, Raw
+from surematch.index.files import DirLock, read_json, store_dim, write_json_atomic
+from surematch.index.filters import Clause
+from surematch.index.qdrant_filters import to_edge
+from surematch.index.store import IndexType
+
+FLUSH_EVERY = 20_000  # points written between flushes; bounds the log replayed on reopen
+_SCHEMA = {"keyword": qe.PayloadSchemaType.Keyword, "integer": qe.PayloadSchemaType.Integer,
+           "float": qe.PayloadSchemaType.Float, "bool": qe.PayloadSchemaType.Bool}
+
+
+class EdgeStore(BaseStore):
+    """Create or open the store in folder `path`; dim=None opens an existing one as it is.
+
+    indexing_threshold_kb (used when creating) is the segment size from which optimize()
+    builds an HNSW graph; None keeps Qdrant's default (10 MB, about 6.5k 384-dim vectors).
+    """
+
+    def __init__(self, path: str | Path, dim: int | None = None, *,
+                 indexing_threshold_kb: int | None = None) -> None:
+        self.path = Path(path)
+        self.label = f"index {self.path}"
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SurematchError(f"cannot create index folder {self.path}: {exc}") from None
+        self._lock = DirLock(self.path)
+        try:
+            shard = self.path / "shard"
+            if (shard / "edge_config.json").exists() and not (self.path / "store.json").exists():
+                raise ModelFormatError(f"index {self.path} is damaged: store.json is missing")
+            self.dim = store_dim(self.path, dim, "qdrant-edge")
+            with self._engine("open"):
+                self._shard = (
+                    qe.EdgeShard.load(str(shard)) if (shard / "edge_config.json").exists()
+                    else qe.EdgeShard.create(str(shard), qe.EdgeConfig(
+                        vectors=qe.EdgeVectorParams(size=self.dim, distance=qe.Distance.Cosine),
+                        optimizers=qe.EdgeOptimizersConfig(
+                            indexing_threshold=indexing_threshold_kb))))
+        except BaseException:
+            self._lock.release()
+            raise
+        self._unflushed = 0
+
+    def __repr__(self) -> str:
+        return f"EdgeStore({str(self.path)!r}, dim={self.dim})"
+
+    def _upsert(self, uuids: list[str], vectors: np.ndarray, payloads: list[dict]) -> None:
+        points = [qe.Point(u, v, p) for u, v, p in zip(uuids, vectors, payloads, strict=True)]
+        with self._engine("upsert"):
+            self._shard.update(qe.UpdateOperation.upsert_points(points))
+        self._unflushed += len(points)
+        if self._unflushed >= FLUSH_EVERY:
+            self.flush()
+
+    def _retrieve(self, uuids: list[str], with_vectors: bool) -> list[Raw | None]:
+        with self._engine("get"):
+            recs = self._shard.retrieve(uuids, with_payload=True, with_vector=with_vectors)
+        found = {str(r.id): (r.payload, r.vector if with_vectors else None) for r in recs}
+        return [found.get(u) for u in uuids]
+
+    def _delete(self, uuids: list[str]) -> None:
+        with self._engine("delete"):
+            self._shard.update(qe.UpdateOperation.delete_points(uuids))
+
+    def _count(self, clause: Clause | None) -> int:
+        with self._engine("count"):
+            return self._shard.count(qe.CountRequest(exact=True, filter=to_edge(clause)))
+
+    def _search(self, queries: np.ndarray, k: int, clause: Clause | None, with_vectors: bool,
+                exact: bool) -> list[list[tuple[float, Raw]]]:
+        flt, params = to_edge(clause), qe.SearchParams(hnsw_ef=max(HNSW_EF, k), exact=exact)
+        batch = qe.QueryBatchRequest([
+            qe.QueryRequest(limit=k, query=qe.Query.Nearest(q), filter=flt, params=params,
+                            with_payload=True, with_vector=with_vectors) for q in queries])
+        with self._engine("search"):
+            rows = self._shard.query_batch(batch)
+        return [[(h.score, (h.payload, h.vector if with_vectors else None)) for h in row]
+                for row in rows]
+
+    def _scroll(self, clause: Clause | None, offset: Any, limit: int, with_vectors: bool,
+                ) -> tuple[list[Raw], Any]:
+        request = qe.ScrollRequest(offset=offset, limit=limit, filter=to_edge(clause),
+                                   with_payload=True, with_vector=with_vectors)
+        with self._engine("scan"):
+            recs, nxt = self._shard.scroll(request)
+        return [(r.payload, r.vector if with_vectors else None) for r in recs], nxt
+
+    def _create_index(self, key: str, type: IndexType) -> None:
+        with self._engine(f"indexing payload key {key!r}"):
+            self._shard.update(qe.UpdateOperation.create_field_index(key, _SCHEMA[type]))
+
+    def optimize(self) -> None:
+        with self._open()._engine("optimize"):
+            self._shard.optimize()
+        self.flush()
+
+    def stats(self) -> dict[str, int]:
+        """Points, segments, and vectors an HNSW graph covers (the rest are searched exactly)."""
+        with self._open()._engine("info"):
+            info = self._shard.info()
+        return {"points": info.points_count, "segments": info.segments_count,
+                "indexed_vectors": info.indexed_vectors_count}
+
+    def flush(self) -> None:
+        """Persist segments now, so reopening has less of the log to replay."""
+        with self._open()._engine("flush"):
+            self._shard.flush()
+        self._unflushed = 0
+
+    def read_meta(self) -> dict[str, Any]:
+        return read_json(self._open().path / "meta.json") or {}
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        write_json_atomic(self._open().path / "meta.json", meta)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            with self._engine("close"):
+                self._shard.flush()
+                self._shard.close()
+        finally:
+            self.closed = True
+            self._lock.release()

@@ -1,0 +1,120 @@
+"""Files beside an index: the single-writer lock, store.json (dim), atomic JSON, valid names."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from surematch.errors import InputError, ModelFormatError, SurematchError
+
+
+class DirLock:
+    """An exclusive flock on `folder/name`, held until release(); the file holds our pid.
+
+    A second holder, in another process or this one, gets a SurematchError naming the pid.
+    The OS drops the lock when the process dies, so a crash never leaves a stale lock.
+    """
+
+    def __init__(self, folder: Path, name: str = "store.lock") -> None:
+        self.path = folder / name
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            where = "this process" if holder == str(os.getpid()) else "another process"
+            raise SurematchError(f"index {folder} is open in {where} (pid {holder}); "
+                                 "close it there first") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.ftruncate(fd, 0)
+            os.close(fd)  # closing the descriptor drops the flock
+
+
+def meta_json(data: Any) -> str:
+    """Metadata as JSON text; InputError unless it is a plain JSON object."""
+    if not isinstance(data, dict):
+        raise InputError(f"metadata must be a JSON object (dict), got {type(data).__name__}",
+                         field="meta")
+    try:
+        return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"metadata is not plain JSON: {exc}", field="meta") from None
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write data as JSON to a temp file beside path, fsync it, then os.replace it into place."""
+    text = meta_json(data)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the rename itself survives a power cut
+    finally:
+        os.close(dir_fd)
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object in path, None when the file does not exist."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ModelFormatError(f"{path} is damaged: {exc}") from None
+    if not isinstance(data, dict):
+        raise ModelFormatError(f"{path} is damaged: expected a JSON object")
+    return data
+
+
+def store_dim(folder: Path, dim: int | None, backend: str) -> int:
+    """The dimension recorded in folder/store.json, checked against dim; recorded if new."""
+    info = read_json(folder / "store.json")
+    if info is not None:
+        if info.get("backend") != backend or not isinstance(info.get("dim"), int):
+            raise ModelFormatError(f"{folder}/store.json is not a surematch {backend} index")
+        if dim is not None and dim != info["dim"]:
+            raise ModelFormatError(f"index {folder} holds {info['dim']}-dim vectors, "
+                                   f"not {dim}-dim ones")
+        return info["dim"]
+    if dim is None:
+        raise SurematchError(f"no index in {folder}; give its dimension to create one")
+    check_dim(dim)
+    write_json_atomic(folder / "store.json",
+                      {"format": 1, "backend": backend, "dim": dim, "distance": "cosine"})
+    return dim
+
+
+def check_dim(dim: Any) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+        raise InputError(f"dim must be a positive integer, got {dim!r}", field="dim")
+    return dim
+
+
+def check_collection(name: Any) -> str:
+    """A collection name: letters, digits, '_' and '-', used as a Qdrant name or a folder."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+        raise InputError(f"collection name must be 1-64 letters, digits, '_' or '-', got "
+                         f"{name!r}", field="collection")
+    return name

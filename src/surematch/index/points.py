@@ -1,0 +1,126 @@
+"""Checks on what goes into a store: user ids, vectors [N, D] and JSON payloads."""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from surematch.errors import InputError
+
+RESERVED_KEY = "_surematch_id"  # payload key holding the user's id; stripped on the way out
+MAX_PAYLOAD_BYTES = 64 * 1024  # one payload, serialised as compact UTF-8 JSON
+MAX_ID_CHARS = 256
+_NAMESPACE = uuid.UUID("6f1c2a5e-9d3b-5c47-8e21-3a4b5c6d7e8f")  # fixed forever: ids map through it
+_INT64 = 2**63
+
+
+def point_uuid(point_id: str) -> str:
+    """The Qdrant point id (a UUID5 string) standing for one user id."""
+    return str(uuid.uuid5(_NAMESPACE, point_id))
+
+
+def check_id(point_id: object, field: str = "id") -> str:
+    """A user id: a non-empty printable string of at most MAX_ID_CHARS characters."""
+    if not isinstance(point_id, str):
+        raise InputError(f"an id must be a string, got {type(point_id).__name__} {point_id!r}",
+                         field=field)
+    if not point_id:
+        raise InputError("an id must not be empty", field=field)
+    if len(point_id) > MAX_ID_CHARS:
+        raise InputError(f"id {point_id[:40]!r}... is {len(point_id)} characters long, the most "
+                         f"is {MAX_ID_CHARS}", field=field)
+    if not point_id.isprintable():
+        raise InputError(f"id {point_id!r} holds a control or non-printable character",
+                         field=field)
+    return point_id
+
+
+def check_ids(ids: Sequence[str], *, unique: bool = False) -> list[str]:
+    """Every id checked; with unique=True an id given twice is an error."""
+    if isinstance(ids, str | bytes) or not isinstance(ids, Sequence | np.ndarray):
+        raise InputError(f"ids must be a list of strings, got {type(ids).__name__}", field="ids")
+    out = [check_id(i, f"ids[{n}]") for n, i in enumerate(ids)]
+    if unique and len(set(out)) != len(out):
+        seen: set[str] = set()
+        for n, i in enumerate(out):
+            if i in seen:
+                raise InputError(f"id {i!r} appears more than once in one upsert",
+                                 field=f"ids[{n}]")
+            seen.add(i)
+    return out
+
+
+def check_vectors(vectors: Any, dim: int, names: Sequence[str] | None = None) -> np.ndarray:
+    """Rows as float32 [N, D] scaled to unit length; each finite and non-zero.
+
+    `names` (the ids, when storing) name the offending row in errors; else its index.
+    """
+    try:
+        arr = np.asarray(vectors, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"vectors must be a numeric array [N, {dim}]: {exc}",
+                         field="vectors") from None
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        raise InputError(f"vectors must have shape [N, {dim}], got {list(arr.shape)}",
+                         field="vectors")
+    if names is not None and arr.shape[0] != len(names):
+        raise InputError(f"{len(names)} ids but {arr.shape[0]} vectors", field="vectors")
+    norms = np.linalg.norm(arr, axis=1)
+    bad = ~np.isfinite(arr).all(axis=1) | ~(norms > 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        what = "is not finite (NaN or inf)" if not np.isfinite(arr[row]).all() else "is all zeros"
+        who = f"of id {names[row]!r}" if names is not None else f"{row}"
+        raise InputError(f"vector {who} {what}", field=f"vectors[{row}]")
+    return (arr / norms[:, None]).astype(np.float32)
+
+
+def _check_json(value: Any, where: str, point_id: str) -> None:
+    def fail(why: str) -> InputError:
+        return InputError(f"payload of id {point_id!r}: {why}", field=where)
+
+    if value is None or isinstance(value, bool | str):
+        return
+    if isinstance(value, int):
+        if not -_INT64 <= value < _INT64:
+            raise fail(f"integer {value} does not fit in 64 bits")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise fail(f"{value} is not a JSON number (NaN and infinity are not allowed)")
+    elif isinstance(value, list | tuple):
+        for n, item in enumerate(value):
+            _check_json(item, f"{where}[{n}]", point_id)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise fail(f"key {key!r} is not a string")
+            _check_json(item, f"{where}.{key}", point_id)
+    else:
+        hint = " (convert numpy values with .tolist() or float())" if isinstance(
+            value, np.generic | np.ndarray) else ""
+        raise fail(f"a {type(value).__name__} is not JSON; use strings, numbers, booleans, "
+                   f"null, lists and objects{hint}")
+
+
+def check_payload(point_id: str, payload: Any) -> dict[str, Any]:
+    """A plain-JSON copy of the payload with the user id under RESERVED_KEY."""
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, dict):
+        raise InputError(f"payload of id {point_id!r} must be a JSON object (dict), got "
+                         f"{type(payload).__name__}", field="payload")
+    if RESERVED_KEY in payload:
+        raise InputError(f"payload of id {point_id!r} uses the reserved key {RESERVED_KEY!r}",
+                         field=f"payload.{RESERVED_KEY}")
+    _check_json(payload, "payload", point_id)
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    size = len(text.encode("utf-8"))
+    if size > MAX_PAYLOAD_BYTES:
+        raise InputError(f"payload of id {point_id!r} is {size} bytes as JSON, the most is "
+                         f"{MAX_PAYLOAD_BYTES}", field="payload")
+    return {**json.loads(text), RESERVED_KEY: point_id}

@@ -1,0 +1,141 @@
+"""Train a SimilarityModel from a Config and training data, with Lightning underneath."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import EarlyStopping
+from torch.utils.data import DataLoader
+
+from surematch.config import Config
+from surematch.data.samples import GroupedTexts, TextPairs
+from surematch.encoders import Encoder
+from surematch.errors import SurematchError
+from surematch.heads import build_head
+from surematch.losses import build_loss
+from surematch.model import SimilarityModel
+from surematch.training.batches import GroupBatches, RowBatches
+from surematch.training.features import FeatureSource
+from surematch.training.module import SimilarityTask
+from surematch.training.samples import LabelledRows, groups_from_pairs, rows_from_groups
+
+log = logging.getLogger(__name__)
+
+
+def build_encoder(config: Config) -> Encoder:
+    """The encoder the config names (text by default)."""
+    enc = config.encoder
+    if enc.kind == "text":
+        from surematch.encoders.text import TextEncoder
+
+        return TextEncoder(enc.model)
+    if enc.kind == "image_cnn":
+        from surematch.encoders.image import ImageEncoder
+
+        return ImageEncoder(**enc.params)
+    from surematch.encoders.vectors import PrecomputedVectors
+
+    if enc.vectors is None:
+        raise SurematchError("encoder.kind 'vectors' needs encoder.vectors: the vectors file")
+    return PrecomputedVectors.from_file(enc.vectors)
+
+
+def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | None = None,
+          items: list[Any] | None = None, progress: bool = True) -> SimilarityModel:
+    """Fit a head (and the encoder, when `encoder.fine_tune`) on groups or pairs.
+
+    `items` replaces `data.texts` for non-text encoders (images, ids), row for row.
+    Returns the model with the best validation weights; `model.info` holds the history.
+    """
+    L.seed_everything(config.train.seed, workers=True, verbose=False)
+    encoder = encoder or build_encoder(config)
+    trainable = encoder.has_weights and (config.encoder.fine_tune or encoder.kind != "text")
+    if not trainable:
+        encoder.requires_grad_(False)
+    loss = build_loss(config.loss.name, config.loss.params)
+    pair_loss = getattr(loss, "input_kind", "groups") == "pairs"
+    head = build_head(config.head, encoder.dim)
+    model = SimilarityModel(encoder, head)
+    t0 = time.perf_counter()
+
+    if pair_loss:
+        if not isinstance(data, TextPairs):
+            raise SurematchError(f"loss {config.loss.name!r} learns from pairs; the data holds "
+                                 "groups: choose a group loss (multiple_negatives, supcon, ...)")
+        texts = sorted(set(data.text_a) | set(data.text_b))
+        pos = {t: i for i, t in enumerate(texts)}
+        pairs = (torch.tensor([pos[t] for t in data.text_a]),
+                 torch.tensor([pos[t] for t in data.text_b]),
+                 torch.tensor(data.labels, dtype=torch.float32))
+        source = _source(encoder, texts, trainable, config)
+        batches: Any = RowBatches(len(data), config.train.groups_per_batch * 2, config.train.seed)
+        task = SimilarityTask(model, loss, source, pairs=pairs, **_rates(config))
+        n_train, n_val = len(data), 0
+    else:
+        groups = groups_from_pairs(data) if isinstance(data, TextPairs) else data
+        rows = rows_from_groups(groups)
+        if items is not None:
+            rows = LabelledRows(list(items), rows.labels)
+        train_rows, val_rows = (rows.split_groups(config.data.held_out_fraction, config.train.seed)
+                                if config.data.held_out_fraction > 0 else (rows, None))
+        source = _source(encoder, train_rows.items, trainable, config)
+        val_source = _source(encoder, val_rows.items, trainable, config) if val_rows else None
+        batches = GroupBatches(train_rows.labels, config.train.groups_per_batch,
+                               config.train.per_group, config.train.seed)
+        if len(batches) == 0:
+            raise SurematchError("training data has fewer than two groups with two or more "
+                                 "members: nothing to learn similarity from")
+        task = SimilarityTask(model, loss, source, labels=torch.from_numpy(train_rows.labels),
+                              val_source=val_source,
+                              val_labels=None if val_rows is None else
+                              torch.from_numpy(val_rows.labels), **_rates(config))
+        n_train, n_val = len(train_rows.items), 0 if val_rows is None else len(val_rows.items)
+    encode_s = time.perf_counter() - t0
+
+    callbacks = []
+    if task.val_source is not None:
+        callbacks.append(EarlyStopping("val_p_at_1", mode="max", patience=config.train.patience,
+                                       check_on_train_epoch_end=True))
+    trainer = L.Trainer(
+        max_epochs=config.train.epochs, accelerator=config.train.accelerator,
+        devices=config.train.devices, strategy=config.train.strategy, logger=False,
+        enable_checkpointing=False, enable_progress_bar=progress, enable_model_summary=False,
+        callbacks=callbacks, num_sanity_val_steps=0, deterministic="warn",
+        reload_dataloaders_every_n_epochs=0, use_distributed_sampler=True)
+    loader = DataLoader(batches, batch_size=None, shuffle=False, collate_fn=_as_tensor)
+    t1 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*does not have many workers.*")
+        warnings.filterwarnings("ignore", ".*deterministic.*")
+        trainer.fit(task, train_dataloaders=loader)
+    train_s = time.perf_counter() - t1
+    model.cpu().eval()
+    model.info = {
+        "config": config.model_dump(mode="json"),
+        "train_rows": n_train, "validation_rows": n_val,
+        "epochs_run": trainer.current_epoch, "encode_seconds": round(encode_s, 2),
+        "train_seconds": round(train_s, 2), "best_val_p_at_1": task.best_score,
+        "history": task.history,
+    }
+    return model
+
+
+def _source(encoder: Encoder, items: list[Any], trainable: bool, config: Config) -> FeatureSource:
+    return FeatureSource(encoder, items, frozen=not trainable, cache_dir=config.train.cache_dir,
+                         batch_size=config.encoder.batch_size,
+                         use_cache=encoder.kind == "text")
+
+
+def _rates(config: Config) -> dict[str, float]:
+    return {"lr": config.train.lr, "encoder_lr": config.encoder.lr,
+            "weight_decay": config.train.weight_decay}
+
+
+def _as_tensor(batch: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(batch, dtype=torch.long)

@@ -1,0 +1,1 @@
+"""Tests for surematch.data (a package so its test module names cannot clash with others)."""
