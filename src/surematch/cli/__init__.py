@@ -19,7 +19,16 @@ def main() -> None:
     """Console entry point: bad input ends in one clear line and exit code 2, no traceback."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # surematch never downloads models
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from surematch.cli import demo, train  # noqa: F401  (register the commands)
+    from surematch.cli import (  # noqa: F401  (register the commands)
+        calibrate,
+        demo,
+        evaluate,
+        index,
+        match,
+        rules,
+        train,
+        verify,
+    )
 
     try:
         app()

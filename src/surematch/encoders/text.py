@@ -60,7 +60,7 @@ class TextEncoder(Encoder):
         if max_seq_length is not None:
             self.st.max_seq_length = max_seq_length
         self.max_seq_length = max_seq_length
-        self.dim = int(self.st.get_sentence_embedding_dimension())
+        self.dim = int(self.st.get_embedding_dimension())
         self._fingerprint: str | None = None
         self.fine_tuned = False
 

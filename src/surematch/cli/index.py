@@ -1,0 +1,77 @@
+"""`surematch index MODEL REFS --index DIR` (add or update) and `surematch index delete ID...`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from surematch.cli import app
+from surematch.errors import InputError
+
+out = Console()
+
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="index folder (embedded store)")]
+UrlOpt = Annotated[str | None, typer.Option("--qdrant-url", help="a Qdrant server instead")]
+KeyOpt = Annotated[str | None, typer.Option("--api-key", envvar="QDRANT_API_KEY",
+                                            help="the Qdrant server's API key")]
+
+
+def index_target(index: Path | None, qdrant_url: str | None) -> str:
+    """Where the index lives: exactly one of --index DIR and --qdrant-url URL."""
+    if (index is None) == (qdrant_url is None):
+        raise InputError("give exactly one of --index DIR and --qdrant-url URL")
+    return str(qdrant_url or index)
+
+
+@app.command(name="index", no_args_is_help=True)
+def index_cmd(
+    args: Annotated[list[str], typer.Argument(metavar="MODEL REFS | delete ID...",
+                                              help="add: model folder and references file; "
+                                                   "delete: the ids to remove")],
+    index: IndexOpt = None,
+    qdrant_url: UrlOpt = None,
+    api_key: KeyOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="references or esco (ESCO's CSV)")] =
+    "references",
+    column: Annotated[list[str], typer.Option(help="remap a column: OURS=THEIRS")] = [],  # noqa: B006
+    batch_size: Annotated[int, typer.Option(help="references embedded per batch")] = 256,
+    optimize: Annotated[bool, typer.Option(help="build the search graph after adding")] = True,
+) -> None:
+    """Add or update references (embedded in batches, stored with their payload), or delete
+    them by id with `surematch index delete --index DIR ID...`."""
+    target = index_target(index, qdrant_url)
+    if args[0] == "delete":
+        from surematch.index import open_store
+
+        if len(args) < 2:
+            raise InputError("index delete needs the ids to remove")
+        with open_store(target, None, api_key=api_key) as store:
+            removed = store.delete(args[1:])
+        out.print(f"deleted {removed} of {len(args) - 1} ids; {target} holds the rest")
+        return
+    if len(args) != 2:
+        raise InputError(f"expected MODEL REFS (or delete ID...), got {len(args)} arguments")
+    from surematch.cli.train import parse_columns
+    from surematch.data import read_references
+    from surematch.index.reference_index import ReferenceIndex
+    from surematch.model import SimilarityModel
+
+    model_dir, refs_path = Path(args[0]), Path(args[1])
+    if fmt == "esco":
+        from surematch.data.esco import esco_references, read_esco
+
+        refs = esco_references(read_esco(refs_path))
+    elif fmt == "references":
+        refs = read_references(refs_path, columns=parse_columns(column) or None)
+    else:
+        raise InputError(f"--format must be references or esco, got {fmt!r}", field="--format")
+    model = SimilarityModel.load(model_dir)
+    with ReferenceIndex.create(target, model, api_key=api_key) as idx:
+        idx.add(refs, batch_size=batch_size)
+        if optimize:
+            idx.optimize()
+        total = idx.count()
+    out.print(f"indexed {len(refs):,} references from {refs_path}; {target} holds {total:,}")

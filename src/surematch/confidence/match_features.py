@@ -1,0 +1,58 @@
+"""Features of ranked candidates for match calibration: similarity, margin, query confidence.
+
+For candidate j of a query with similarities s [k] (best first):
+
+- `similarity`  s_j;
+- `margin`      s_j minus the best *other* candidate's similarity: s_0 - s_1 for the top match
+  (its lead over the runner-up, >= 0) and s_j - s_0 for any other (<= 0, how far it trails);
+- `confidence`  the query's embedding confidence (only when the model has feature groups).
+
+So the features of j = 0 are exactly those of the top-1 model, and a candidate that trails
+the best one gets a negative margin. With one candidate only there is no other to compare
+with; its margin is then `lone_margin` (the calibration data's median top-1 margin).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from surematch.confidence.checks import as_finite
+from surematch.errors import InputError
+
+FEATURES = ("similarity", "margin", "confidence")
+
+
+def candidate_features(
+    similarities: ArrayLike,
+    confidence: ArrayLike | None = None,
+    lone_margin: float = 0.0,
+) -> np.ndarray:
+    """Features [Q, k, F] of similarities [Q, k] (each row best first) and confidence [Q].
+
+    F = 2 (similarity, margin) without confidence, 3 with it.
+    """
+    s = as_finite(similarities, "similarities", ndim=(2,))
+    if np.any(np.diff(s, axis=1) > 1e-6):
+        raise InputError("similarities: each row must be sorted best first (non-increasing)")
+    q, k = s.shape
+    if k >= 2:
+        best_other = np.repeat(s[:, :1], k, axis=1)
+        best_other[:, 0] = s[:, 1]
+        margin = s - best_other
+    else:
+        margin = np.full((q, k), float(lone_margin))
+    columns = [s, margin]
+    if confidence is not None:
+        c = as_finite(confidence, "confidence")
+        if len(c) != q:
+            raise InputError(
+                f"similarities and confidence have different lengths ({q} vs {len(c)})")
+        columns.append(np.repeat(c[:, None], k, axis=1))
+    return np.stack(columns, axis=2)
+
+
+def top1_features(similarities: ArrayLike, confidence: ArrayLike | None = None,
+                  lone_margin: float = 0.0) -> np.ndarray:
+    """Features [Q, F] of each query's top match (candidate 0 of `candidate_features`)."""
+    return candidate_features(similarities, confidence, lone_margin)[:, 0, :]

@@ -1,0 +1,85 @@
+"""`calibration.json` inside a model folder: retrieval and pair calibrations travel with the model.
+
+The file holds {"format": 1, "model_id": ..., "retrieval": {...} | null, "verification":
+{...} | null}; saving one mode keeps the other. `SimilarityModel.save` keeps the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from surematch.confidence.retrieval import MatchCalibration
+from surematch.confidence.verification import PairCalibration
+from surematch.errors import ModelFormatError
+
+CALIBRATION_FILE = "calibration.json"
+FORMAT = 1
+
+
+def _read(folder: Path) -> dict[str, Any] | None:
+    path = folder / CALIBRATION_FILE
+    if not path.is_file():
+        return None
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFormatError(f"{path}: not a readable calibration file ({exc})") from None
+    if not isinstance(d, dict) or d.get("format") != FORMAT:
+        got = d.get("format") if isinstance(d, dict) else None
+        raise ModelFormatError(f"{path}: calibration format {got!r}, this version reads {FORMAT}")
+    return d
+
+
+def _write(folder: Path, key: str, value: dict[str, Any], model_id: str | None) -> Path:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ModelFormatError(f"{folder}: not a folder; calibration is saved inside the model "
+                               "folder")
+    d = _read(folder) or {"format": FORMAT, "retrieval": None, "verification": None}
+    d[key] = value
+    if model_id is not None:
+        d["model_id"] = model_id
+    fd, tmp = tempfile.mkstemp(prefix=".calibration.", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(d, f, indent=2)
+    os.replace(tmp, folder / CALIBRATION_FILE)
+    return folder / CALIBRATION_FILE
+
+
+def save_calibration(folder: str | Path, calibration: MatchCalibration | PairCalibration,
+                     model_id: str | None = None) -> Path:
+    """Write the retrieval or the pair calibration into `folder`/calibration.json."""
+    key = "retrieval" if isinstance(calibration, MatchCalibration) else "verification"
+    return _write(Path(folder), key, calibration.to_dict(), model_id)
+
+
+def load_calibration(folder: str | Path) -> MatchCalibration | None:
+    """The folder's retrieval calibration, or None when it has none."""
+    d = _read(Path(folder))
+    if d is None or d.get("retrieval") is None:
+        return None
+    try:
+        return MatchCalibration.from_dict(d["retrieval"])
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{Path(folder) / CALIBRATION_FILE}: {exc}") from None
+
+
+def load_pair_calibration(folder: str | Path) -> PairCalibration | None:
+    """The folder's pair-verification calibration, or None when it has none."""
+    d = _read(Path(folder))
+    if d is None or d.get("verification") is None:
+        return None
+    try:
+        return PairCalibration.from_dict(d["verification"])
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{Path(folder) / CALIBRATION_FILE}: {exc}") from None
+
+
+def calibrated_for(folder: str | Path) -> str | None:
+    """The model id the calibration was fitted for (None when not recorded)."""
+    d = _read(Path(folder))
+    return None if d is None else d.get("model_id")

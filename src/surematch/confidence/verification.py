@@ -1,0 +1,105 @@
+"""Pair-verification calibration: probability that a and b match, from a similarity or a distance.
+
+Works on our model's cosine similarities and on bring-your-own scores (e.g. DeepFace
+distances): `distance` names the measure in `surematch.distances`, and `closeness` turns its
+values into "higher is closer" before calibrating. As in retrieval mode, the pairs are split
+(at random, 50/50 by default): the calibrator is selected by cross-validated log loss and fitted
+on one part against the ground-truth labels; the threshold, the bands and the held-out metrics
+come from its probabilities on the other part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from surematch.confidence.bands import TriageBands, fit_bands
+from surematch.confidence.calibration import Calibrator
+from surematch.confidence.checks import as_finite, as_labels, same_length
+from surematch.confidence.metrics import auroc, brier, ece
+from surematch.confidence.registry import calibrator_from_dict
+from surematch.confidence.selection import select_calibrator
+from surematch.confidence.split import fit_band_split
+from surematch.confidence.thresholds import Criterion, choose_threshold
+from surematch.distances import DISTANCES, Distance, get_distance
+from surematch.errors import InputError, ModelFormatError
+
+
+def distance_named(name: str) -> Distance:
+    """`get_distance(name)`, with an unknown name reported as bad input."""
+    if name not in DISTANCES:
+        raise InputError(f"unknown distance {name!r}; choose one of {sorted(DISTANCES)}")
+    return get_distance(name)
+
+
+@dataclass(frozen=True)
+class PairCalibration:
+    """Calibrated verification: values of `distance` -> probability, threshold, band.
+
+    `threshold` is in the measure's own units (a distance for cosine, euclidean, ...; a
+    similarity for dot): a pair is verified when distance <= threshold (similarity >=
+    threshold for dot), as in DeepFace.
+    """
+
+    distance: str
+    calibrator: Calibrator
+    bands: TriageBands
+    threshold: float
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def probability(self, values: ArrayLike) -> np.ndarray:
+        """Match probability [N] for values [N] of `distance`."""
+        score = distance_named(self.distance).closeness(as_finite(values, "values"))
+        return self.calibrator.predict_proba(score)
+
+    def verified(self, values: ArrayLike) -> np.ndarray:
+        """bool [N]: the pair is declared a match by the threshold."""
+        score = distance_named(self.distance).closeness(as_finite(values, "values"))
+        return score >= distance_named(self.distance).closeness(self.threshold)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"distance": self.distance, "calibrator": self.calibrator.to_dict(),
+                "bands": self.bands.to_dict(), "threshold": self.threshold,
+                "report": self.report}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PairCalibration:
+        try:
+            return cls(str(d["distance"]), calibrator_from_dict(d["calibrator"]),
+                       TriageBands.from_dict(d["bands"]), float(d["threshold"]),
+                       dict(d.get("report") or {}))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFormatError(f"pair calibration: damaged or missing field {exc}") from None
+
+
+def fit_pair_calibration(
+    values: ArrayLike, labels: ArrayLike, distance: str = "cosine", *,
+    criterion: Criterion = "accuracy", target_fmr: float | None = None,
+    precision_target: float = 0.99, miss_target: float = 0.01, confidence_level: float = 0.95,
+    band_fraction: float = 0.5, seed: int = 0,
+) -> PairCalibration:
+    """Fit on values [N] of `distance` (e.g. cosine distances) and labels [N] (1 = same)."""
+    measure = distance_named(distance)
+    x, y = as_finite(values, "values"), as_labels(labels)
+    same_length(x, y, "values", "labels")
+    score = measure.closeness(x)
+    fit_idx, band_idx = fit_band_split(len(y), None, band_fraction, seed)
+    try:
+        cal, losses = select_calibrator(score[fit_idx], y[fit_idx], seed=seed)
+    except InputError as exc:
+        raise InputError(f"calibration part ({len(fit_idx)} of {len(y)} pairs): {exc}") from None
+    p, yb = cal.predict_proba(score[band_idx]), y[band_idx]
+    try:
+        thr = choose_threshold(score[band_idx], yb, criterion, target_fmr)
+        bands = fit_bands(p, yb, precision_target, miss_target, confidence_level)
+        roc = auroc(score[band_idx], yb)
+    except InputError as exc:
+        raise InputError(f"band part ({len(band_idx)} of {len(y)} pairs): {exc}") from None
+    threshold = float(measure.closeness(thr.threshold))  # back to the measure's own units
+    report = {"n_pairs": len(y), "n_fit": len(fit_idx), "n_band": len(band_idx),
+              "calibrator": cal.kind, "cv_log_loss": losses, "threshold": thr.to_dict(),
+              "held_out": {"ece": ece(p, yb), "brier": brier(p, yb), "auroc": roc}}
+    return PairCalibration(distance, cal, bands, threshold, report)

@@ -1,0 +1,44 @@
+"""The one bridge to the model's saved calibration: similarities [Q, k] -> probabilities, bands."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from surematch.model import SimilarityModel
+
+logger = logging.getLogger(__name__)
+
+
+class Calibration:
+    """The model's calibration, or none: then probabilities and bands are None."""
+
+    def __init__(self, calibration: Any | None) -> None:
+        self._cal = calibration
+
+    @property
+    def calibrated(self) -> bool:
+        return self._cal is not None
+
+    @classmethod
+    def of(cls, model: SimilarityModel) -> Calibration:
+        """The calibration saved in the model's folder, if the model has a folder and one."""
+        if model.folder is None:
+            return cls(None)
+        try:
+            from surematch.confidence.calibration import load_calibration  # type: ignore[attr-defined]
+        except ImportError:
+            logger.debug("no calibration loader in this version; matching uncalibrated")
+            return cls(None)
+        return cls(load_calibration(model.folder))
+
+    def apply(self, similarities: np.ndarray, confidence: np.ndarray,
+              ) -> tuple[np.ndarray | None, list[list[str]] | None]:
+        """similarities [Q, k], confidence [Q] -> (probabilities [Q, k], bands [Q][k]) or Nones."""
+        if self._cal is None or similarities.size == 0:
+            return None, None
+        probs = np.asarray(self._cal.probabilities(similarities, confidence), dtype=np.float64)
+        bands = [[str(self._cal.bands.band(float(p))) for p in row] for row in probs]
+        return probs, bands

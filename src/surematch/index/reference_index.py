@@ -1,0 +1,165 @@
+"""ReferenceIndex: references embedded by one model, with payloads, rules and calibrated matching.
+
+    index = ReferenceIndex.create("my-index", model)      # a folder, or a Qdrant server URL
+    index.add(read_references("refs.csv"))                # re-adding an id replaces it
+    index.match("python developer", k=5, filter={"lang": "en"}).to_dict()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import surematch
+from surematch.data import References
+from surematch.errors import InputError, SurematchError
+from surematch.index import open_store
+from surematch.index.calibrated import Calibration
+from surematch.index.filters import parse_filter
+from surematch.index.matcher import TEXT_KEY, match_vectors
+from surematch.index.payloads import auto_index, check_references, progress_bar
+from surematch.index.results import MatchResult, Reference
+from surematch.index.rules import Rule, RuleBook, new_rule
+from surematch.model import SimilarityModel
+
+
+class ReferenceIndex:
+    """References and exclusion rules in two collections, bound to the model that embeds them."""
+
+    def __init__(self, target: str, model: SimilarityModel, *, api_key: str | None = None,
+                 create: bool) -> None:
+        self.target, self.model = target, model
+        if not create and not target.startswith(("http://", "https://")) and not (
+                Path(target) / "references" / "store.json").exists():
+            raise SurematchError(f"no index in {target}; build one with `surematch index`")
+        self.store = open_store(target, model.dim if create else None, api_key=api_key)
+        try:
+            self._check_model()
+            self.rules = RuleBook(open_store(target, self.store.dim, api_key=api_key,
+                                             collection="rules"))
+        except BaseException:
+            self.store.close()
+            raise
+        self.calibration = Calibration.of(model)
+
+    @classmethod
+    def create(cls, path_or_url: str | Path, model: SimilarityModel, *,
+               api_key: str | None = None) -> ReferenceIndex:
+        """Create an index for this model, or open the one there if this model built it."""
+        return cls(str(path_or_url), model, api_key=api_key, create=True)
+
+    @classmethod
+    def open(cls, path_or_url: str | Path, model: SimilarityModel, *,
+             api_key: str | None = None) -> ReferenceIndex:
+        """Open an existing index; SurematchError if none is there or another model built it."""
+        return cls(str(path_or_url), model, api_key=api_key, create=False)
+
+    def _check_model(self) -> None:
+        meta, ident = self.store.read_meta(), self.model.identity()
+        if meta.get("model") is None:
+            if self.store.count():
+                raise SurematchError(f"index {self.target} holds references but records no "
+                                     "model; it was not built by surematch")
+            self.store.write_meta({"model": ident, "surematch_version": surematch.__version__,
+                                   "dim": self.model.dim, "payload_indexes": {}})
+        elif meta["model"] != ident:
+            raise SurematchError(
+                f"index {self.target} was built with model {meta['model']}, but this model is "
+                f"{ident}: query and add through the model that built it, or build a new index")
+        elif self.store.dim != self.model.dim:
+            raise SurematchError(f"index {self.target} holds {self.store.dim}-dim vectors, the "
+                                 f"model makes {self.model.dim}-dim ones")
+
+    @property
+    def model_id(self) -> str:
+        return str(self.store.read_meta()["model"])
+
+    # -- references ------------------------------------------------------------------------
+    def add(self, references: References, batch_size: int = 256, progress: bool = True) -> int:
+        """Embed and store references in batches; an id stored already is replaced. Returns
+        how many were written. Everything is checked before anything is embedded."""
+        ids, texts, payloads = check_references(references, TEXT_KEY)
+        meta = self.store.read_meta()
+        if new := auto_index(self.store, payloads, meta.get("payload_indexes", {})):
+            self.store.write_meta({**meta, "payload_indexes": {**meta.get(
+                "payload_indexes", {}), **new}})
+        with progress_bar(progress, len(ids), "embedding references") as advance:
+            for start in range(0, len(ids), batch_size):
+                end = start + batch_size
+                vectors = self.model.embed(texts[start:end], batch_size=batch_size)
+                self.store.upsert(ids[start:end], vectors, [
+                    {**p, TEXT_KEY: t} for p, t in zip(payloads[start:end], texts[start:end],
+                                                       strict=True)])
+                advance(len(vectors))
+        return len(ids)
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Remove references by id; returns how many existed."""
+        return self.store.delete(ids)
+
+    def get(self, ids: Sequence[str]) -> list[Reference | None]:
+        """The references in the order asked, None where an id is not stored."""
+        return [None if p is None else Reference(p.id, p.payload.get(TEXT_KEY, ""), {
+            k: v for k, v in p.payload.items() if k != TEXT_KEY}) for p in self.store.get(ids)]
+
+    def count(self, filter: dict[str, Any] | None = None) -> int:
+        return self.store.count(filter)
+
+    def optimize(self) -> None:
+        """Build the search graph now (embedded store: blocks, minutes for 100k references)."""
+        self.store.optimize()
+
+    # -- rules -----------------------------------------------------------------------------
+    def add_rules(self, rules: Sequence[Rule]) -> list[str]:
+        """Embed each rule's trigger and excluded text once and store the rules; their ids."""
+        rules = list(rules)
+        if rules:
+            self.rules.add(rules, self.model.embed([r.trigger for r in rules]),
+                           self.model.embed([r.exclude for r in rules]))
+        return [r.id for r in rules]
+
+    def add_rule(self, trigger: str, exclude: str, **options: Any) -> str:
+        """One rule (options: id, trigger_similarity, exclude_similarity, note); its id."""
+        return self.add_rules([new_rule(trigger, exclude, **options)])[0]
+
+    def list_rules(self) -> list[Rule]:
+        return self.rules.list()
+
+    def delete_rules(self, ids: Sequence[str]) -> int:
+        return self.rules.delete(ids)
+
+    # -- matching --------------------------------------------------------------------------
+    def match(self, query: Any, k: int = 10, filter: dict[str, Any] | None = None,
+              ) -> MatchResult:
+        """The k best references for one query, after rules, with probabilities and bands."""
+        return self.match_batch([query], k, filter)[0]
+
+    def match_batch(self, queries: Sequence[Any], k: int = 10,
+                    filter: dict[str, Any] | None = None) -> list[MatchResult]:
+        if isinstance(queries, str) or not isinstance(queries, Sequence):
+            raise InputError("queries must be a list", field="queries")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise InputError(f"k must be a positive integer, got {k!r}", field="k")
+        for n, q in enumerate(queries):
+            if isinstance(q, str) and not q.strip():
+                raise InputError("a query must not be empty", field=f"queries[{n}]")
+        parse_filter(filter)  # a bad filter fails before anything is embedded
+        if not queries:
+            return []
+        vectors, confidence = self.model.embed_with_confidence(list(queries))
+        return match_vectors(self.store, self.rules, self.calibration, queries,
+                             np.asarray(vectors), np.asarray(confidence), k, filter)
+
+    def close(self) -> None:
+        self.store.close()
+        if hasattr(self, "rules"):
+            self.rules.store.close()
+
+    def __enter__(self) -> ReferenceIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,68 @@
+"""What a match returns: matches with calibrated probability and band, as objects and JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One stored reference: the user's id, its text and its payload."""
+
+    id: str
+    text: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Match:
+    """One reference matched to a query; probability and band are None when uncalibrated."""
+
+    id: str
+    text: str
+    payload: dict[str, Any]
+    similarity: float  # cosine similarity, higher is closer
+    probability: float | None = None  # calibrated probability that this is the right match
+    band: str | None = None  # "accept", "review" or "reject"
+
+    @property
+    def confidence(self) -> float | None:
+        """The probability as a percentage (0 to 100)."""
+        return None if self.probability is None else self.probability * 100.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "text": self.text, "payload": self.payload,
+                "similarity": self.similarity, "probability": self.probability,
+                "confidence": self.confidence, "band": self.band}
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The matches of one query, best first, and what the index decided about them.
+
+    `no_match` (open set) is True when the top match's probability falls in the reject band,
+    or, for an uncalibrated model, when nothing is returned.
+    """
+
+    query: str
+    embedding_confidence: float
+    matches: list[Match]
+    rules_fired: list[str] = field(default_factory=list)
+
+    @property
+    def no_match(self) -> bool:
+        if not self.matches:
+            return True
+        return self.matches[0].band == "reject"
+
+    @property
+    def best(self) -> Match | None:
+        """The top match, None when there is none or it is rejected."""
+        return None if self.no_match else self.matches[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of DESIGN.md's /v1/match answer (plus query and no_match)."""
+        return {"query": self.query, "matches": [m.to_dict() for m in self.matches],
+                "embedding_confidence": self.embedding_confidence,
+                "rules_fired": list(self.rules_fired), "no_match": self.no_match}

@@ -1,0 +1,70 @@
+"""`surematch index / rules / match` end to end on a tiny CSV with the real MiniLM."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REFS = [("d1", "software developer", "en"), ("d2", "nurse", "en"), ("d3", "truck driver", "de"),
+        ("d4", "baker", "de"), ("d5", "data scientist", "en")]
+
+
+def surematch(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from surematch.cli import main; main()",
+                           *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A MiniLM model (frozen, fresh skip head) and an index of REFS built by the CLI."""
+    from surematch.encoders.text import TextEncoder
+    from surematch.heads import build_head
+    from surematch.model import SimilarityModel
+
+    tmp = tmp_path_factory.mktemp("cli")
+    SimilarityModel(TextEncoder(), build_head([{"kind": "skip"}], 384)).save(tmp / "model")
+    (tmp / "refs.csv").write_text("id,text,lang\n" + "".join(f"{i},{t},{g}\n" for i, t, g in REFS))
+    result = surematch("index", "model", "refs.csv", "--index", "ix", cwd=tmp)
+    assert result.returncode == 0, result.stderr
+    assert "holds 5" in result.stdout
+    return tmp
+
+
+def match_json(tmp: Path, *args: str) -> dict:
+    result = surematch("match", "model", "--index", "ix", *args, "--json", cwd=tmp)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_match_filter_rules_and_delete(workdir: Path) -> None:
+    assert match_json(workdir, "lorry driver", "-k", "2")["matches"][0]["id"] == "d3"
+    only_en = match_json(workdir, "lorry driver", "-k", "5", "--filter", "lang=en")
+    assert {m["id"] for m in only_en["matches"]} == {"d1", "d2", "d5"}
+    added = surematch("rules", "add", "--model", "model", "--index", "ix", "--id", "r1",
+                      "python programmer", "software developer", cwd=workdir)
+    assert added.returncode == 0, added.stderr
+    listed = surematch("rules", "list", "--index", "ix", "--json", cwd=workdir)
+    assert [r["id"] for r in json.loads(listed.stdout)] == ["r1"]
+    after = match_json(workdir, "python programmer", "-k", "2")
+    assert after["rules_fired"] == ["r1"] and "d1" not in {m["id"] for m in after["matches"]}
+    assert surematch("rules", "delete", "--index", "ix", "r1", cwd=workdir).returncode == 0
+    assert match_json(workdir, "python programmer", "-k", "1")["matches"][0]["id"] == "d1"
+    deleted = surematch("index", "delete", "--index", "ix", "d4", cwd=workdir)
+    assert deleted.returncode == 0 and "deleted 1 of 1" in deleted.stdout
+    assert "d4" not in {m["id"] for m in match_json(workdir, "baker", "-k", "5")["matches"]}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("match", "model", "--index", "nowhere", "q"), "no index"),
+    (("match", "model", "--index", "ix", "q", "--filter", "lang"), "key=value"),
+    (("index", "model", "missing.csv", "--index", "ix"), "missing.csv"),
+    (("rules", "add", "--model", "model", "--index", "ix"), "TRIGGER EXCLUDE"),
+])
+def test_bad_input_is_one_clear_line(workdir: Path, args: tuple[str, ...], message: str) -> None:
+    result = surematch(*args, cwd=workdir)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,178 @@
+"""ReferenceIndex with a tiny model (vectors table + skip head): add, get, delete, count, match."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from surematch.data import References
+from surematch.encoders.vectors import PrecomputedVectors
+from surematch.errors import InputError, SurematchError
+from surematch.heads import build_head
+from surematch.index.reference_index import ReferenceIndex
+from surematch.model import SimilarityModel
+
+DIM = 8
+
+
+def unit(*xs: float) -> list[float]:
+    v = np.zeros(DIM)
+    v[: len(xs)] = xs
+    return (v / np.linalg.norm(v)).tolist()
+
+
+def tiny_model(table: dict[str, list[float]], seed: int = 0) -> SimilarityModel:
+    """Embeds the names of `table` as exactly their rows (the skip head's correction is zeroed)."""
+    import torch
+
+    torch.manual_seed(seed)
+    names = list(table)
+    head = build_head([{"kind": "skip"}], DIM)
+    with torch.no_grad():
+        head.fc.weight.zero_()
+    return SimilarityModel(PrecomputedVectors(DIM, names, np.array([table[n] for n in names])),
+                           head)
+
+
+TABLE = {"a": unit(1), "a2": unit(1, 0.1), "b": unit(0, 1), "c": unit(0, 0, 1),
+         "q_a": unit(1, 0.02), "q_far": unit(0, 0, 0, 1)}
+
+
+@pytest.fixture
+def model() -> SimilarityModel:
+    return tiny_model(TABLE)
+
+
+@pytest.fixture
+def index(tmp_path: Path, model: SimilarityModel):
+    idx = ReferenceIndex.create(tmp_path / "ix", model)
+    idx.add(References(["A", "A2", "B", "C"], ["a", "a2", "b", "c"],
+                       [{"lang": "en", "n": 1}, {"lang": "de", "n": 2}, {"lang": "en", "n": 3},
+                        {"lang": "fr", "n": 4}]), progress=False)
+    yield idx
+    idx.close()
+
+
+def test_add_get_count_delete(index: ReferenceIndex) -> None:
+    assert index.count() == 4 and index.count({"lang": "en"}) == 2
+    got = index.get(["B", "missing"])
+    assert got[0] is not None and got[0].text == "b" and got[0].payload == {"lang": "en", "n": 3}
+    assert got[1] is None
+    assert index.delete(["B", "missing"]) == 1
+    assert index.count() == 3 and index.get(["B"]) == [None]
+
+
+def test_readding_is_idempotent_and_updates(index: ReferenceIndex) -> None:
+    index.add(References(["A"], ["a"], [{"lang": "es"}]), progress=False)
+    assert index.count() == 4 and index.get(["A"])[0].payload == {"lang": "es"}
+
+
+def test_match_orders_by_similarity_and_shows_text(index: ReferenceIndex) -> None:
+    result = index.match("q_a", k=3)
+    assert [m.id for m in result.matches] == ["A", "A2", "B"]
+    top = result.matches[0]
+    assert top.text == "a" and top.payload == {"lang": "en", "n": 1}
+    assert top.similarity == pytest.approx(float(np.dot(TABLE["q_a"], TABLE["a"])), abs=1e-5)
+    assert top.probability is None and top.band is None and top.confidence is None
+    assert not result.no_match and result.embedding_confidence == pytest.approx(1.0)
+    d = result.to_dict()
+    assert set(d) == {"query", "matches", "embedding_confidence", "rules_fired", "no_match"}
+    assert set(d["matches"][0]) == {"id", "text", "payload", "similarity", "probability",
+                                    "confidence", "band"}
+
+
+def test_filters_through_match(index: ReferenceIndex) -> None:
+    assert [m.id for m in index.match("q_a", k=4, filter={"lang": "de"}).matches] == ["A2"]
+    spec = {"must": [{"key": "n", "range": {"gte": 2}}], "must_not": [{"key": "lang",
+                                                                       "any": ["fr"]}]}
+    assert [m.id for m in index.match("q_a", k=4, filter=spec).matches] == ["A2", "B"]
+    result = index.match("q_a", k=4, filter={"lang": "xx"})
+    assert result.matches == [] and result.no_match  # uncalibrated: nothing returned
+    with pytest.raises(InputError, match="range"):
+        index.match("q_a", filter={"must": [{"key": "n", "range": {"gte": "x"}}]})
+
+
+def test_match_batch_matches_single(index: ReferenceIndex) -> None:
+    batch = index.match_batch(["q_a", "q_far"], k=2)
+    assert [r.query for r in batch] == ["q_a", "q_far"]
+    assert batch[0].matches == index.match("q_a", k=2).matches
+    assert index.match_batch([], k=2) == []
+
+
+def test_model_mismatch_names_both_ids(tmp_path: Path, index: ReferenceIndex) -> None:
+    index.close()
+    other = tiny_model(TABLE)
+    with __import__("torch").no_grad():
+        next(other.head.parameters()).add_(0.5)
+    mine, theirs = tiny_model(TABLE).identity(), other.identity()
+    assert mine != theirs
+    with pytest.raises(SurematchError, match=f"{mine}.*{theirs}"):
+        ReferenceIndex.open(tmp_path / "ix", other)
+    with pytest.raises(SurematchError, match=f"{mine}.*{theirs}"):
+        ReferenceIndex.create(tmp_path / "ix", other)
+
+
+def test_open_missing_index(tmp_path: Path, model: SimilarityModel) -> None:
+    with pytest.raises(SurematchError, match="no index"):
+        ReferenceIndex.open(tmp_path / "nothing", model)
+
+
+@pytest.mark.parametrize(("ids", "texts", "payloads", "message"), [
+    (["A", "A"], ["a", "a"], [{}, {}], "more than once"),
+    ([""], ["a"], [{}], "empty"),
+    ([3], ["a"], [{}], "must be a string"),
+    (["A"], [""], [{}], "no text"),
+    (["A"], ["a"], [{"x": float("nan")}], "NaN"),
+    (["A"], ["a"], [{"x": object()}], "not JSON"),
+    (["A"], ["a"], [{"x": "y" * 70_000}], "bytes as JSON"),
+    (["A"], ["a"], [{"_surematch_text": "y"}], "reserved"),
+])
+def test_bad_references_store_nothing(index: ReferenceIndex, ids, texts, payloads, message,
+                                      ) -> None:
+    with pytest.raises(InputError, match=message):
+        index.add(References(ids, texts, payloads), progress=False)
+    assert index.count() == 4
+
+
+def test_bad_queries(index: ReferenceIndex) -> None:
+    with pytest.raises(InputError, match="k must"):
+        index.match("q_a", k=0)
+    with pytest.raises(InputError, match="empty"):
+        index.match("  ")
+    with pytest.raises(InputError, match="must be a list"):
+        index.match_batch("q_a")
+
+
+class FakeBands:
+    def band(self, p: float) -> str:
+        return "accept" if p >= 0.9 else "review" if p >= 0.5 else "reject"
+
+
+class FakeCalibration:
+    """probability = similarity (clipped), scaled by the query's embedding confidence."""
+
+    bands = FakeBands()
+
+    def probabilities(self, similarities: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+        assert similarities.ndim == 2 and confidence.shape == (len(similarities),)
+        return np.clip(similarities, 0, 1) * confidence[:, None]
+
+
+def test_calibrated_matches_and_open_set(index: ReferenceIndex) -> None:
+    from surematch.index.calibrated import Calibration
+
+    index.calibration = Calibration(FakeCalibration())
+    top = index.match("q_a", k=2).matches[0]
+    assert top.probability == pytest.approx(top.similarity)
+    assert top.confidence == pytest.approx(100 * top.similarity) and top.band == "accept"
+    far = index.match("q_far", k=2)  # orthogonal to every reference: similarity 0
+    assert far.matches and far.matches[0].band == "reject" and far.no_match
+    assert far.best is None and far.to_dict()["no_match"] is True
+
+
+def test_uncalibrated_model_without_folder(model: SimilarityModel) -> None:
+    from surematch.index.calibrated import Calibration
+
+    assert not Calibration.of(model).calibrated
