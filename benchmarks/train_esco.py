@@ -17,21 +17,21 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import torch
+import torch.nn.functional as F
 
-from surematch.config import Config  # noqa: E402
-from surematch.data.esco import (  # noqa: E402
+from surematch.config import Config
+from surematch.data.esco import (
     esco_groups,
     esco_queries,
     esco_references,
     read_esco,
     split_by_isco,
 )
-from surematch.evaluation import retrieval_metrics  # noqa: E402
-from surematch.evaluation.ranking import rank_exact  # noqa: E402
-from surematch.training import train  # noqa: E402
-from surematch.training.features import encode_cached  # noqa: E402
+from surematch.evaluation import retrieval_metrics
+from surematch.evaluation.ranking import rank_exact
+from surematch.training import train
+from surematch.training.features import encode_cached
 
 DEFAULT_HEAD = Config().head
 RUNS: list[tuple[str, dict]] = [

@@ -31,5 +31,5 @@ def test_bad_values_name_the_field(tmp_path, text, field):
 def test_broken_yaml_names_the_line(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("train:\n  epochs: [1\n")
-    with pytest.raises(InputError, match="c.yaml, line"):
+    with pytest.raises(InputError, match=r"c\.yaml, line"):
         Config.from_yaml(path)
