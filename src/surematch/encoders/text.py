@@ -66,7 +66,7 @@ class TextEncoder(Encoder):
 
     def forward(self, items: Sequence[str]) -> torch.Tensor:
         device = next(self.st.parameters()).device
-        features = self.st.tokenize(list(items))
+        features = self.st.preprocess(list(items))
         features = {k: v.to(device) for k, v in features.items() if torch.is_tensor(v)}
         return self.st(features)["sentence_embedding"]
 
