@@ -111,3 +111,20 @@ def test_a_pair_loss_on_groups_says_what_to_do():
     with pytest.raises(SurematchError, match="choose a group loss"):
         train(quick_config(loss={"name": "contrastive"}), groups, encoder=encoder,
               progress=False)
+
+
+@pytest.mark.slow
+def test_fine_tuning_trains_the_encoder_and_saves_its_weights(tmp_path):
+    from surematch.model import SimilarityModel
+
+    texts = ["nurse", "registered nurse", "truck driver", "lorry driver", "chef", "head cook"]
+    groups = GroupedTexts.from_labels(texts, [0, 0, 1, 1, 2, 2], "jobs")
+    config = Config.validated({"encoder": {"fine_tune": True, "lr": 1e-4},
+                               "head": [{"kind": "skip"}], "data": {"held_out_fraction": 0.0},
+                               "train": {"epochs": 2, "groups_per_batch": 3}})
+    model = train(config, groups, progress=False)
+    assert model.encoder.identity().startswith("text:model:tuned:")
+    model.save(tmp_path / "m")
+    assert (tmp_path / "m" / "encoder.safetensors").is_file()
+    loaded = SimilarityModel.load(tmp_path / "m")
+    np.testing.assert_allclose(loaded.embed(texts), model.embed(texts), atol=1e-5)

@@ -58,6 +58,8 @@ def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | 
     trainable = encoder.has_weights and (config.encoder.fine_tune or encoder.kind != "text")
     if not trainable:
         encoder.requires_grad_(False)
+    elif hasattr(encoder, "fine_tuned"):
+        encoder.fine_tuned = True  # its weights will differ from the reference: save them
     loss = build_loss(config.loss.name, config.loss.params)
     pair_loss = getattr(loss, "input_kind", "groups") == "pairs"
     head = build_head(config.head, encoder.dim)
@@ -113,6 +115,8 @@ def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*deterministic.*")
+        warnings.filterwarnings("ignore", ".*in eval mode.*")  # a frozen encoder stays in eval
+        warnings.filterwarnings("ignore", ".*LeafSpec.*")
         trainer.fit(task, train_dataloaders=loader)
     train_s = time.perf_counter() - t1
     model.cpu().eval()
