@@ -32,28 +32,6 @@ def read_matching_data(references: Path | None, queries: Path | None, fmt: str) 
     return read_references(references), read_queries(queries)
 
 
-def read_scores(path: Path, distance: str) -> tuple[Any, Any]:
-    """Bring-your-own scores: columns `label` and `distance` (values of --distance) or
-    `similarity` (a cosine similarity, or a dot product with --distance dot)."""
-    import numpy as np
-
-    from surematch.data.fields import number
-    from surematch.data.tables import read_records
-
-    records = read_records(path, ["label"], ["distance", "similarity"])
-    column = "distance" if records[0].values.get("distance") is not None else "similarity"
-    if column == "similarity" and distance not in ("cosine", "dot"):
-        raise InputError(f"a similarity column needs --distance cosine or dot, not {distance!r}",
-                         file=path, field="similarity")
-    inf = float("inf")
-    values = np.array([number(r, column, -inf, inf, low_open=False, required=True)
-                       for r in records], dtype=np.float64)
-    labels = [number(r, "label", 0.0, 1.0, low_open=False, required=True) for r in records]
-    if column == "similarity" and distance == "cosine":
-        values = 1.0 - values  # cosine distance, as surematch.distances defines it
-    return values, np.asarray(labels)
-
-
 def _bands_text(b: Any) -> str:
     pct = f"{b.confidence * 100:g} %"
     parts = []
@@ -104,6 +82,8 @@ def calibrate(
                "confidence_level": confidence}
     model_id = None
     if scores is not None:
+        from surematch.confidence.scores_file import read_scores
+
         values, labels = read_scores(scores, distance)
         cal: Any = fit_pair_calibration(values, labels, distance, criterion=criterion,
                                         target_fmr=target_fmr, seed=seed, **targets)

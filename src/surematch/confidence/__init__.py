@@ -1,6 +1,7 @@
 """Confidence you can act on: calibrators, thresholds, triage bands, metrics, embedding confidence.
 
-Plots live in `surematch.confidence.plots` (imported on demand: it pulls in matplotlib).
+Plots live in `surematch.confidence.plots` (imported on demand: it pulls in matplotlib); the
+model-level helpers (`labelled`, `summary`, `report`) are imported from their modules.
 """
 
 from surematch.confidence.bands import TriageBands, fit_bands
@@ -29,8 +30,11 @@ from surematch.confidence.registry import (
     load_calibrator,
     make_calibrator,
 )
+from surematch.confidence.retrieval import MatchCalibration, fit_match_calibration
 from surematch.confidence.selection import select_calibrator
+from surematch.confidence.store import load_calibration, load_pair_calibration, save_calibration
 from surematch.confidence.thresholds import Threshold, choose_threshold
+from surematch.confidence.verification import PairCalibration, fit_pair_calibration
 
 __all__ = [
     "CALIBRATORS",
@@ -38,6 +42,8 @@ __all__ = [
     "Calibrator",
     "IsotonicCalibrator",
     "LogisticCalibrator",
+    "MatchCalibration",
+    "PairCalibration",
     "Threshold",
     "TriageBands",
     "aurc",
@@ -51,14 +57,19 @@ __all__ = [
     "eer",
     "embedding_confidence",
     "fit_bands",
+    "fit_match_calibration",
+    "fit_pair_calibration",
     "group_peakedness",
+    "load_calibration",
     "load_calibrator",
+    "load_pair_calibration",
     "log_loss",
     "make_calibrator",
     "mce",
     "percent",
     "reliability_bins",
     "risk_coverage_curve",
+    "save_calibration",
     "select_calibrator",
     "tar_at_far",
 ]

@@ -1,5 +1,4 @@
-"""Labelled queries and pairs through a model: the similarities, confidences and ground truth
-that calibration and evaluation need."""
+"""Labelled queries and pairs through a model: similarities, confidences and ground truth."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""`evaluate --report DIR`: a markdown report with a reliability diagram, score distributions
-(with the band cut-offs) and a risk-coverage curve."""
+"""`evaluate --report DIR`: a markdown report with reliability, score and risk-coverage plots."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ from surematch.confidence.match_features import FEATURES, candidate_features, to
 from surematch.confidence.metrics import aurc, brier, ece
 from surematch.confidence.registry import calibrator_from_dict
 from surematch.confidence.selection import select_calibrator
-from surematch.confidence.split import fit_band_split
+from surematch.confidence.split import enough_to_split, fit_band_split
 from surematch.confidence.thresholds import Criterion, choose_threshold
 from surematch.errors import InputError, ModelFormatError
 
@@ -104,7 +104,8 @@ def fit_match_calibration(
         raise InputError(f"similarities: need [Q, k] with k >= 2 candidates, got {sims.shape}")
     same_length(sims, y, "similarities", "correct")
     x = top1_features(sims, confidence)
-    lone = float(np.median(x[:, 1]))
+    enough_to_split(y, "queries")
+    lone = float(np.median(sims[:, 0] - sims[:, 1]))
     fit_idx, band_idx = fit_band_split(len(y), groups, band_fraction, seed)
     try:
         cal, losses = select_calibrator(x[fit_idx], y[fit_idx], candidates, seed=seed)

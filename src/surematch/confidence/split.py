@@ -6,7 +6,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from surematch.confidence.checks import MIN_PER_CLASS, MIN_SAMPLES, enough_data
 from surematch.errors import InputError
+
+
+def enough_to_split(y: np.ndarray, what: str) -> None:
+    """Refuse up front unless both parts can be big enough: twice the minimum of one fit."""
+    try:
+        enough_data(y, min_samples=2 * MIN_SAMPLES, min_per_class=2 * MIN_PER_CLASS)
+    except InputError as exc:
+        raise InputError(f"{exc} ({what}: one part fits the calibrator, the other, unseen by "
+                         "it, chooses the threshold and bands)") from None
 
 
 def fit_band_split(

@@ -22,7 +22,7 @@ from surematch.confidence.checks import as_finite, as_labels, same_length
 from surematch.confidence.metrics import auroc, brier, ece
 from surematch.confidence.registry import calibrator_from_dict
 from surematch.confidence.selection import select_calibrator
-from surematch.confidence.split import fit_band_split
+from surematch.confidence.split import enough_to_split, fit_band_split
 from surematch.confidence.thresholds import Criterion, choose_threshold
 from surematch.distances import DISTANCES, Distance, get_distance
 from surematch.errors import InputError, ModelFormatError
@@ -85,6 +85,7 @@ def fit_pair_calibration(
     measure = distance_named(distance)
     x, y = as_finite(values, "values"), as_labels(labels)
     same_length(x, y, "values", "labels")
+    enough_to_split(y, "pairs")
     score = measure.closeness(x)
     fit_idx, band_idx = fit_band_split(len(y), None, band_fraction, seed)
     try:

@@ -1,0 +1,140 @@
+"""`surematch calibrate / evaluate / verify` end to end, and bad input as one line with exit 2."""
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from surematch.cli import main
+
+
+def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """Run the console entry point in-process: (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["surematch", *map(str, args)])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    captured = capsys.readouterr()
+    return int(stop.value.code or 0), captured.out, captured.err
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def scores_file(tmp_path: Path, n: int = 300, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(n) < 0.5).astype(int)
+    dist = np.where(labels == 1, rng.normal(0.3, 0.12, n), rng.normal(0.7, 0.12, n))
+    return write_csv(tmp_path / "scores.csv", ["distance", "label"],
+                     [[f"{d:.5f}", y] for d, y in zip(dist, labels, strict=True)])
+
+
+def test_calibrate_from_your_own_distances(tmp_path, monkeypatch, capsys):
+    code, out, err = run(monkeypatch, capsys, "calibrate", tmp_path / "cal", "--scores",
+                         scores_file(tmp_path), "--distance", "euclidean", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["report"]["n_pairs"] == 300 and 0.3 < result["threshold"] < 0.7
+    saved = json.loads((tmp_path / "cal" / "calibration.json").read_text())
+    assert saved["verification"]["distance"] == "euclidean" and saved["retrieval"] is None
+
+
+@pytest.mark.parametrize("rows, extra, message", [
+    ([["nan", 1]] + [[0.1, i % 2] for i in range(40)], [], "outside"),
+    ([[0.1 * (i % 9), 1] for i in range(40)], [], "only one class"),
+    ([[0.1 * (i % 9), i % 2] for i in range(40)], ["--distance", "manhattan"], "unknown distance"),
+    ([[0.1, 0], [0.2, 1]], [], "too few"),
+])
+def test_bad_scores_end_in_one_line_and_exit_2(tmp_path, monkeypatch, capsys, rows, extra,
+                                               message):
+    path = write_csv(tmp_path / "s.csv", ["distance", "label"], rows)
+    code, _, err = run(monkeypatch, capsys, "calibrate", tmp_path / "cal", "--scores", path,
+                       *extra)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 3  # one message (rich may wrap a long line)
+
+
+def test_similarity_columns_need_a_similarity_measure(tmp_path, monkeypatch, capsys):
+    path = write_csv(tmp_path / "s.csv", ["similarity", "label"],
+                     [[0.1 * (i % 9), i % 2] for i in range(40)])
+    code, _, err = run(monkeypatch, capsys, "calibrate", tmp_path / "cal", "--scores", path,
+                       "--distance", "euclidean")
+    assert code == 2 and "--distance cosine or dot" in err
+    path = write_csv(tmp_path / "t.csv", ["score", "label"], [[0.1, 1]])
+    code, _, err = run(monkeypatch, capsys, "calibrate", tmp_path / "cal", "--scores", path)
+    assert code == 2 and "needs a `distance` or a `similarity` column" in err
+
+
+def test_a_missing_model_folder_is_exit_2(tmp_path, monkeypatch, capsys):
+    code, _, err = run(monkeypatch, capsys, "verify", tmp_path / "nope", "a", "b")
+    assert code == 2 and "not a surematch model folder" in err
+
+
+@pytest.fixture(scope="module")
+def esco_files(tmp_path_factory):
+    """A small text model (MiniLM + untrained feature-group head) and ESCO-derived files."""
+    from surematch.data.esco import read_esco
+    from surematch.encoders.text import TextEncoder
+    from surematch.heads import build_head
+    from surematch.model import SimilarityModel
+
+    root = tmp_path_factory.mktemp("esco")
+    head = build_head([{"kind": "feature_groups", "groups": 4, "size": 4, "skip_dim": 384}], 384)
+    SimilarityModel(TextEncoder(), head).save(root / "model")
+    occupations = [o for o in read_esco() if o.alternatives][:90]
+    kept = occupations[:80]  # the last 10 have no reference: open-set queries
+    write_csv(root / "refs.csv", ["id", "text"], [[o.uri, o.preferred] for o in kept])
+    write_csv(root / "queries.csv", ["text", "expected_id"],
+              [[t, o.uri] for o in occupations for t in o.alternatives[:4]])
+    rng = np.random.default_rng(0)
+    pair_rows = []
+    for o in occupations:
+        for t in o.alternatives[:2]:
+            pair_rows += [[t, o.preferred, 1], [t, kept[rng.integers(len(kept))].preferred, 0]]
+    write_csv(root / "pairs.csv", ["text_a", "text_b", "label"], pair_rows)
+    return root
+
+
+@pytest.mark.slow
+def test_calibrate_evaluate_verify_on_a_tiny_model(esco_files, monkeypatch, capsys):
+    root, model = esco_files, esco_files / "model"
+    code, out, err = run(monkeypatch, capsys, "evaluate", model, "--references",
+                         root / "refs.csv", "--queries", root / "queries.csv", "--json")
+    assert code == 0, err
+    before = json.loads(out)
+    assert before["ece"] is None and before["note"] and before["n_open_set"] > 0
+    code, out, err = run(monkeypatch, capsys, "calibrate", model, "--references",
+                         root / "refs.csv", "--queries", root / "queries.csv",
+                         "--target-precision", "0.9", "--max-miss", "0.05")
+    assert code == 0, err
+    assert "calibration.json" in out and ("auto-" in out or "not supported" in out)
+    code, out, err = run(monkeypatch, capsys, "evaluate", model, "--references",
+                         root / "refs.csv", "--queries", root / "queries.csv", "--json",
+                         "--report", root / "report")
+    assert code == 0, err
+    after = json.loads(out)
+    for key in ("n_queries", "p_at_1", "recall_at_10", "mrr", "ece", "brier", "aurc",
+                "auto_precision", "auto_coverage", "review_fraction"):
+        assert key in after
+    assert after["p_at_1"] == before["p_at_1"] and 0 <= after["ece"] <= 1
+    for name in ("report.md", "reliability.png", "scores.png", "risk_coverage.png"):
+        assert (root / "report" / name).is_file()
+    code, out, err = run(monkeypatch, capsys, "calibrate", model, "--pairs", root / "pairs.csv")
+    assert code == 0, err
+    code, out, err = run(monkeypatch, capsys, "verify", model, "registered nurse", "nurse",
+                         "--json")
+    assert code == 0, err
+    v = json.loads(out)
+    assert set(v) >= {"verified", "distance", "similarity", "threshold", "probability",
+                      "confidence", "band"}
+    assert v["confidence"] == pytest.approx(100 * v["probability"])
+    assert v["distance"] == pytest.approx(1 - v["similarity"], abs=1e-5)
+    assert v["band"] in ("accept", "review", "reject")
