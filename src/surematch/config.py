@@ -55,6 +55,9 @@ class TrainConfig(BaseModel):
     per_group: int = Field(4, ge=2, description="K: members drawn from each group")
     lr: float = Field(1e-3, gt=0, description="learning rate of the head")
     weight_decay: float = Field(0.0, ge=0)
+    group_loss_weight: float = Field(
+        1.0, ge=0, description="feature-group head with a skip branch: weight of the same loss "
+        "on the groups alone, so that their peakedness carries confidence")
     seed: int = 0
     patience: int = Field(3, ge=1, description="epochs without a better validation P@1")
     accelerator: str = Field("cpu", description="Lightning accelerator: cpu, gpu, auto")

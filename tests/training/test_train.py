@@ -128,3 +128,21 @@ def test_fine_tuning_trains_the_encoder_and_saves_its_weights(tmp_path):
     assert (tmp_path / "m" / "encoder.safetensors").is_file()
     loaded = SimilarityModel.load(tmp_path / "m")
     np.testing.assert_allclose(loaded.embed(texts), model.embed(texts), atol=1e-5)
+
+
+def test_the_group_loss_makes_the_feature_groups_tell_groups_apart():
+    encoder, groups = noisy_clusters()
+    labels = torch.tensor([int(g.split("/")[1]) for g in groups.groups])
+    head = [{"kind": "feature_groups", "groups": 8, "size": 8, "skip_dim": 32}]
+
+    def groups_alone_p_at_1(weight: float) -> float:
+        config = quick_config(head=head, train={"epochs": 15, "groups_per_batch": 16,
+                                                "patience": 15, "lr": 0.1,
+                                                "group_loss_weight": weight})
+        model = train(config, groups, encoder=encoder, progress=False)
+        with torch.no_grad():
+            block = model.head.probabilities_from_output(model.head(encoder.table))
+        return leave_one_out_p_at_1(block.flatten(1), labels)
+
+    without, with_loss = groups_alone_p_at_1(0.0), groups_alone_p_at_1(1.0)
+    assert with_loss > 0.4 and with_loss > without + 0.15, (without, with_loss)

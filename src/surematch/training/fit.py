@@ -138,7 +138,8 @@ def _source(encoder: Encoder, items: list[Any], trainable: bool, config: Config)
 
 def _rates(config: Config) -> dict[str, float]:
     return {"lr": config.train.lr, "encoder_lr": config.encoder.lr,
-            "weight_decay": config.train.weight_decay}
+            "weight_decay": config.train.weight_decay,
+            "group_loss_weight": config.train.group_loss_weight}
 
 
 def _as_tensor(batch: np.ndarray) -> torch.Tensor:

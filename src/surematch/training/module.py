@@ -9,6 +9,7 @@ import lightning as L
 import torch
 from torch import nn
 
+from surematch.heads import find_feature_groups
 from surematch.model import SimilarityModel
 from surematch.training.features import FeatureSource
 from surematch.training.validation import leave_one_out_p_at_1
@@ -30,12 +31,14 @@ class SimilarityTask(L.LightningModule):
                  labels: torch.Tensor | None = None,
                  pairs: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
                  val_source: FeatureSource | None = None, val_labels: torch.Tensor | None = None,
-                 lr: float = 1e-3, encoder_lr: float = 2e-5, weight_decay: float = 0.0) -> None:
+                 lr: float = 1e-3, encoder_lr: float = 2e-5, weight_decay: float = 0.0,
+                 group_loss_weight: float = 0.0) -> None:
         super().__init__()
         self.model, self.loss, self.source = model, loss, source
         self.labels, self.pairs = labels, pairs
         self.val_source, self.val_labels = val_source, val_labels
         self.lr, self.encoder_lr, self.weight_decay = lr, encoder_lr, weight_decay
+        self.group_loss_weight = group_loss_weight
         self.best_score: float | None = None
         self.best_state: dict[str, torch.Tensor] | None = None
         self.history: list[dict[str, float]] = []
@@ -43,8 +46,15 @@ class SimilarityTask(L.LightningModule):
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         rows = batch.long().cpu()
         if self.pairs is None:
-            z = self.model.forward_features(self.source(rows).to(self.device))
-            value = self.loss(z, self.labels[rows].to(self.device))
+            features = self.source(rows).to(self.device)
+            labels = self.labels[rows].to(self.device)
+            value = self.loss(self.model.forward_features(features), labels)
+            groups = find_feature_groups(self.model.head)
+            if self.group_loss_weight and groups is not None and groups.skip is not None:
+                # The groups alone must tell matches apart too, so that how peaked they are
+                # says how sure the model is (beside the skip branch they would idle).
+                block = groups.probabilities_from_output(self.model.head(features)).flatten(1)
+                value = value + self.group_loss_weight * self.loss(block, labels)
         else:
             a, b, y = (t[rows] for t in self.pairs)
             za = self.model.forward_features(self.source(a).to(self.device))
