@@ -1,11 +1,22 @@
-"""`surematch index / rules / match` end to end on a tiny CSV with the real MiniLM."""
+"""`surematch index / rules / match` end to end on a tiny CSV with the real MiniLM.
+
+In-process (Typer's runner) so MiniLM loads from the OS cache each time, not a cold Python;
+main()'s one-line error output is covered by tests/cli/test_train_cli.py.
+"""
 
 import json
-import subprocess
-import sys
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from surematch.cli import app
+from surematch.cli import index as _index  # noqa: F401  (register the commands)
+from surematch.cli import match as _match  # noqa: F401
+from surematch.cli import rules as _rules  # noqa: F401
+from surematch.errors import SurematchError
 
 pytestmark = pytest.mark.slow
 
@@ -13,9 +24,26 @@ REFS = [("d1", "software developer", "en"), ("d2", "nurse", "en"), ("d3", "truck
         ("d4", "baker", "de"), ("d5", "data scientist", "en")]
 
 
-def surematch(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from surematch.cli import main; main()",
-                           *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def surematch(*args: str, cwd: Path) -> Ran:
+    """Run the command in cwd; returncode 2 and stderr = the message on a SurematchError."""
+    here = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(app, list(args))
+    finally:
+        os.chdir(here)
+    if isinstance(result.exception, SurematchError):
+        return Ran(2, result.stdout, str(result.exception))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Ran(result.exit_code, result.stdout, "")
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +91,9 @@ def test_match_filter_rules_and_delete(workdir: Path) -> None:
     (("match", "model", "--index", "ix", "q", "--filter", "lang"), "key=value"),
     (("index", "model", "missing.csv", "--index", "ix"), "missing.csv"),
     (("rules", "add", "--model", "model", "--index", "ix"), "TRIGGER EXCLUDE"),
+    (("index", "delete", "--index", "nowhere", "d1"), "no index"),
+    (("rules", "list", "--index", "nowhere"), "no index"),
+    (("match", "model", "q"), "exactly one of --index"),
 ])
 def test_bad_input_is_one_clear_line(workdir: Path, args: tuple[str, ...], message: str) -> None:
     result = surematch(*args, cwd=workdir)

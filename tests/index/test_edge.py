@@ -135,3 +135,15 @@ def test_open_store_routes_paths_and_urls(tmp_path: Path, monkeypatch: pytest.Mo
     open_store("https://qdrant.example:6333", DIM, api_key="k", collection="rules")
     assert seen == {"url": "https://qdrant.example:6333", "api_key": "k",
                     "collection": "rules", "dim": DIM}
+
+
+def test_hnsw_parameters_build_a_searchable_graph(tmp_path: Path) -> None:
+    """hnsw=(m, ef_construct) on creation; optimize() builds the graph and search still finds
+    each point first (tiny indexing threshold so that 300 points get a graph)."""
+    vectors = random_vectors(300)
+    with EdgeStore(tmp_path / "s", DIM, indexing_threshold_kb=1, hnsw=(8, 32)) as store:
+        store.upsert([str(i) for i in range(300)], vectors)
+        store.optimize()
+        assert store.stats()["indexed_vectors"] == 300
+        hits = store.search(vectors[:20], 1)
+        assert [h[0].id for h in hits] == [str(i) for i in range(20)]

@@ -176,3 +176,25 @@ def test_uncalibrated_model_without_folder(model: SimilarityModel) -> None:
     from surematch.index.calibrated import Calibration
 
     assert not Calibration.of(model).calibrated
+
+
+def test_saved_calibration_is_used(tmp_path: Path, index: ReferenceIndex,
+                                   model: SimilarityModel) -> None:
+    """A real MatchCalibration saved beside the model gives probabilities and bands."""
+    from surematch.confidence.retrieval import fit_match_calibration
+    from surematch.confidence.store import save_calibration
+    from surematch.index.calibrated import Calibration
+
+    rng = np.random.default_rng(0)
+    top1 = rng.uniform(0.2, 1.0, 400)
+    sims = np.stack([top1, top1 - rng.uniform(0, 0.2, 400)], axis=1)
+    correct = rng.uniform(size=400) < top1  # likelier right the more similar
+    (tmp_path / "m").mkdir()
+    save_calibration(tmp_path / "m", fit_match_calibration(sims, correct, groups=list(range(400))),
+                     model.identity())
+    model.folder = tmp_path / "m"
+    index.calibration = Calibration.of(model)
+    assert index.calibration.calibrated
+    for m in index.match("q_a", k=3).matches:
+        assert 0 <= m.probability <= 1 and m.band in {"accept", "review", "reject"}
+        assert m.confidence == pytest.approx(100 * m.probability)

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.index.test_reference_index import tiny_model, unit
 
 from surematch.data import References
 from surematch.errors import InputError
 from surematch.index.reference_index import ReferenceIndex
 from surematch.index.rules import EXCLUDE_SIMILARITY, TRIGGER_SIMILARITY, new_rule
-from tests.index.test_reference_index import tiny_model, unit
 
 # query q sits at cosine exactly 0.6 from trigger t (3-4-5 triangle); X and X2 are references
 TABLE = {"t": unit(1), "q": unit(0.6, 0.8), "q_off": unit(0, 0, 0, 0, 1),

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from surematch.cli import app
 from surematch.errors import InputError
+
+if TYPE_CHECKING:
+    from surematch.index import VectorStore
 
 out = Console()
 
@@ -24,6 +27,18 @@ def index_target(index: Path | None, qdrant_url: str | None) -> str:
     if (index is None) == (qdrant_url is None):
         raise InputError("give exactly one of --index DIR and --qdrant-url URL")
     return str(qdrant_url or index)
+
+
+def open_existing(target: str, api_key: str | None,
+                  collection: str = "references") -> VectorStore:
+    """The store of an existing index (never creates one)."""
+    from surematch.errors import SurematchError
+    from surematch.index import open_store
+
+    if not target.startswith(("http://", "https://")) and not (
+            Path(target) / collection / "store.json").exists():
+        raise SurematchError(f"no index in {target}; build one with `surematch index`")
+    return open_store(target, None, api_key=api_key, collection=collection)
 
 
 @app.command(name="index", no_args_is_help=True)
@@ -44,11 +59,9 @@ def index_cmd(
     them by id with `surematch index delete --index DIR ID...`."""
     target = index_target(index, qdrant_url)
     if args[0] == "delete":
-        from surematch.index import open_store
-
         if len(args) < 2:
             raise InputError("index delete needs the ids to remove")
-        with open_store(target, None, api_key=api_key) as store:
+        with open_existing(target, api_key) as store:
             removed = store.delete(args[1:])
         out.print(f"deleted {removed} of {len(args) - 1} ids; {target} holds the rest")
         return

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from surematch.cli import app
-from surematch.cli.index import IndexOpt, KeyOpt, UrlOpt, index_target
+from surematch.cli.index import IndexOpt, KeyOpt, UrlOpt, index_target, open_existing
 from surematch.errors import InputError
 
 out = Console()
@@ -65,11 +65,9 @@ def list_rules(index: IndexOpt = None, qdrant_url: UrlOpt = None, api_key: KeyOp
                as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
                ) -> None:
     """Every rule of the index."""
-    from surematch.index import open_store
     from surematch.index.rules import RuleBook
 
-    with open_store(index_target(index, qdrant_url), None, api_key=api_key,
-                    collection="rules") as store:
+    with open_existing(index_target(index, qdrant_url), api_key, "rules") as store:
         rules = RuleBook(store).list()
     if as_json:
         print(json.dumps([r.to_dict() for r in rules], ensure_ascii=False, indent=2))
@@ -87,9 +85,6 @@ def list_rules(index: IndexOpt = None, qdrant_url: UrlOpt = None, api_key: KeyOp
 def delete(ids: Annotated[list[str], typer.Argument(help="rule ids")],
            index: IndexOpt = None, qdrant_url: UrlOpt = None, api_key: KeyOpt = None) -> None:
     """Remove rules by id."""
-    from surematch.index import open_store
-
-    with open_store(index_target(index, qdrant_url), None, api_key=api_key,
-                    collection="rules") as store:
+    with open_existing(index_target(index, qdrant_url), api_key, "rules") as store:
         removed = store.delete(ids)
     out.print(f"deleted {removed} of {len(ids)} rule(s)")

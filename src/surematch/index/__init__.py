@@ -3,6 +3,9 @@
     open_store("my-index", 384)                      embedded: folder my-index/references/
     open_store("my-index", 384, collection="rules")  a second collection: my-index/rules/
     open_store("https://qdrant.example:6333", 384, api_key=...)   a Qdrant server or cluster
+
+The matching layer on top: `ReferenceIndex` (reference_index.py), `MatchResult` (results.py),
+exclusion rules (rules.py).
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from surematch.index.store import Hit, IndexType, StoredPoint, VectorStore
 
 if TYPE_CHECKING:
     from surematch.index.edge import EdgeStore
+    from surematch.index.reference_index import ReferenceIndex
     from surematch.index.server import ServerStore
 
-__all__ = ["MAX_PAYLOAD_BYTES", "RESERVED_KEY", "EdgeStore", "Hit", "IndexType", "ServerStore",
-           "StoredPoint", "VectorStore", "open_store", "parse_cli_filter", "parse_filter"]
+__all__ = ["MAX_PAYLOAD_BYTES", "RESERVED_KEY", "EdgeStore", "Hit", "IndexType", "ReferenceIndex",
+           "ServerStore", "StoredPoint", "VectorStore", "open_store", "parse_cli_filter",
+           "parse_filter"]
 
 
 def open_store(path_or_url: str | Path, dim: int | None, *, api_key: str | None = None,
@@ -41,7 +46,7 @@ def open_store(path_or_url: str | Path, dim: int | None, *, api_key: str | None 
 
 
 def __getattr__(name: str) -> object:
-    """EdgeStore and ServerStore load their native/HTTP libraries only when first used."""
+    """EdgeStore, ServerStore and ReferenceIndex load their libraries only when first used."""
     if name == "EdgeStore":
         from surematch.index.edge import EdgeStore
 
@@ -50,4 +55,8 @@ def __getattr__(name: str) -> object:
         from surematch.index.server import ServerStore
 
         return ServerStore
+    if name == "ReferenceIndex":  # it loads torch (through the model): only when asked for
+        from surematch.index.reference_index import ReferenceIndex
+
+        return ReferenceIndex
     raise AttributeError(name)

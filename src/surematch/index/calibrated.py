@@ -27,10 +27,13 @@ class Calibration:
         """The calibration saved in the model's folder, if the model has a folder and one."""
         if model.folder is None:
             return cls(None)
-        try:
-            from surematch.confidence.calibration import load_calibration  # type: ignore[attr-defined]
-        except ImportError:
-            logger.debug("no calibration loader in this version; matching uncalibrated")
+        from surematch.confidence.store import calibrated_for, load_calibration
+
+        fitted_for = calibrated_for(model.folder)
+        if fitted_for is not None and fitted_for != model.identity():
+            logger.warning("the calibration in %s was fitted for model %s, not this model %s; "
+                           "matching uncalibrated (calibrate again)", model.folder, fitted_for,
+                           model.identity())
             return cls(None)
         return cls(load_calibration(model.folder))
 

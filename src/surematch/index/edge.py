@@ -37,10 +37,12 @@ class EdgeStore(BaseStore):
 
     indexing_threshold_kb (used when creating) is the segment size from which optimize()
     builds an HNSW graph; None keeps Qdrant's default (10 MB, about 6.5k 384-dim vectors).
+    hnsw = (m, ef_construct) (used when creating) sets the graph; None keeps Qdrant's (16, 100).
     """
 
     def __init__(self, path: str | Path, dim: int | None = None, *,
-                 indexing_threshold_kb: int | None = None) -> None:
+                 indexing_threshold_kb: int | None = None,
+                 hnsw: tuple[int, int] | None = None) -> None:
         self.path = Path(path)
         self.label = f"index {self.path}"
         try:
@@ -58,6 +60,8 @@ class EdgeStore(BaseStore):
                     qe.EdgeShard.load(str(shard)) if (shard / "edge_config.json").exists()
                     else qe.EdgeShard.create(str(shard), qe.EdgeConfig(
                         vectors=qe.EdgeVectorParams(size=self.dim, distance=qe.Distance.Cosine),
+                        hnsw_config=None if hnsw is None else qe.HnswIndexConfig(
+                            m=hnsw[0], ef_construct=hnsw[1], full_scan_threshold=10_000),
                         optimizers=qe.EdgeOptimizersConfig(
                             indexing_threshold=indexing_threshold_kb))))
         except BaseException:

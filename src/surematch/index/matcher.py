@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from surematch.errors import InputError
 from surematch.index.base import BaseStore
 from surematch.index.calibrated import Calibration
 from surematch.index.results import Match, MatchResult
@@ -15,6 +16,17 @@ from surematch.index.store import Hit
 
 TEXT_KEY = "_surematch_text"  # payload key holding the reference's text; stripped on the way out
 MAX_FETCH = 4096  # most references fetched for one query while rules exclude results
+
+
+def check_queries(queries: Any, k: Any) -> None:
+    """InputError unless queries is a list of items (text not blank) and k a positive int."""
+    if isinstance(queries, str) or not isinstance(queries, Sequence):
+        raise InputError("queries must be a list", field="queries")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InputError(f"k must be a positive integer, got {k!r}", field="k")
+    for n, q in enumerate(queries):
+        if isinstance(q, str) and not q.strip():
+            raise InputError("a query must not be empty", field=f"queries[{n}]")
 
 
 def overfetch(k: int) -> int:

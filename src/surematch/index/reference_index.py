@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 
-import surematch
 from surematch.data import References
-from surematch.errors import InputError, SurematchError
+from surematch.errors import SurematchError
 from surematch.index import open_store
 from surematch.index.calibrated import Calibration
 from surematch.index.filters import parse_filter
-from surematch.index.matcher import TEXT_KEY, match_vectors
+from surematch.index.matcher import TEXT_KEY, check_queries, match_vectors
+from surematch.index.model_binding import bind_model
 from surematch.index.payloads import auto_index, check_references, progress_bar
 from surematch.index.results import MatchResult, Reference
 from surematch.index.rules import Rule, RuleBook, new_rule
@@ -32,18 +32,18 @@ class ReferenceIndex:
     def __init__(self, target: str, model: SimilarityModel, *, api_key: str | None = None,
                  create: bool) -> None:
         self.target, self.model = target, model
+        self.calibration = Calibration.of(model)  # a damaged calibration fails before any lock
         if not create and not target.startswith(("http://", "https://")) and not (
                 Path(target) / "references" / "store.json").exists():
             raise SurematchError(f"no index in {target}; build one with `surematch index`")
         self.store = open_store(target, model.dim if create else None, api_key=api_key)
         try:
-            self._check_model()
+            bind_model(self.store, model, target)
             self.rules = RuleBook(open_store(target, self.store.dim, api_key=api_key,
                                              collection="rules"))
         except BaseException:
             self.store.close()
             raise
-        self.calibration = Calibration.of(model)
 
     @classmethod
     def create(cls, path_or_url: str | Path, model: SimilarityModel, *,
@@ -56,22 +56,6 @@ class ReferenceIndex:
              api_key: str | None = None) -> ReferenceIndex:
         """Open an existing index; SurematchError if none is there or another model built it."""
         return cls(str(path_or_url), model, api_key=api_key, create=False)
-
-    def _check_model(self) -> None:
-        meta, ident = self.store.read_meta(), self.model.identity()
-        if meta.get("model") is None:
-            if self.store.count():
-                raise SurematchError(f"index {self.target} holds references but records no "
-                                     "model; it was not built by surematch")
-            self.store.write_meta({"model": ident, "surematch_version": surematch.__version__,
-                                   "dim": self.model.dim, "payload_indexes": {}})
-        elif meta["model"] != ident:
-            raise SurematchError(
-                f"index {self.target} was built with model {meta['model']}, but this model is "
-                f"{ident}: query and add through the model that built it, or build a new index")
-        elif self.store.dim != self.model.dim:
-            raise SurematchError(f"index {self.target} holds {self.store.dim}-dim vectors, the "
-                                 f"model makes {self.model.dim}-dim ones")
 
     @property
     def model_id(self) -> str:
@@ -139,13 +123,7 @@ class ReferenceIndex:
 
     def match_batch(self, queries: Sequence[Any], k: int = 10,
                     filter: dict[str, Any] | None = None) -> list[MatchResult]:
-        if isinstance(queries, str) or not isinstance(queries, Sequence):
-            raise InputError("queries must be a list", field="queries")
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise InputError(f"k must be a positive integer, got {k!r}", field="k")
-        for n, q in enumerate(queries):
-            if isinstance(q, str) and not q.strip():
-                raise InputError("a query must not be empty", field=f"queries[{n}]")
+        check_queries(queries, k)
         parse_filter(filter)  # a bad filter fails before anything is embedded
         if not queries:
             return []

@@ -25,7 +25,7 @@ from surematch.index.base import BaseStore
 
 TRIGGER_SIMILARITY = 0.8
 EXCLUDE_SIMILARITY = 0.8
-RULES_FETCHED = 256  # rules looked at per query: the nearest triggers, ranked by similarity
+RULES_FETCHED = 256  # rules looked at per query: its 256 nearest triggers (more never fire)
 EDGE_TOLERANCE = 1e-6
 
 
