@@ -19,6 +19,7 @@ def main() -> None:
     """Console entry point: bad input ends in one clear line and exit code 2, no traceback."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # surematch never downloads models
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # our own bars say enough
     from surematch.cli import (  # noqa: F401  (register the commands)
         calibrate,
         demo,
@@ -26,6 +27,7 @@ def main() -> None:
         index,
         match,
         rules,
+        serve,
         train,
         verify,
     )

@@ -13,37 +13,14 @@ from surematch.cli import app
 from surematch.logs import setup_logging
 
 out = Console()
-NOT_CALIBRATED = ("the model has no pair calibration (run `surematch calibrate MODEL --pairs "
-                  "PAIRS`): verified, threshold, probability, confidence and band are null")
 
 
 def verify_texts(model_dir: Path, text_a: str, text_b: str) -> dict[str, Any]:
     """The DESIGN.md `verify --json` object for one pair of texts."""
-    from surematch.confidence.percent import percent
-    from surematch.confidence.store import load_pair_calibration
-    from surematch.distances import get_distance
-    from surematch.errors import InputError
+    from surematch.confidence.verifier import Verifier
     from surematch.model import SimilarityModel
 
-    if not text_a.strip() or not text_b.strip():
-        raise InputError("TEXT_A and TEXT_B must be non-empty")
-    model = SimilarityModel.load(model_dir)
-    cal = load_pair_calibration(model_dir)
-    a, b = model.embed([text_a]), model.embed([text_b])
-    name = cal.distance if cal is not None else "cosine"
-    value = float(get_distance(name).paired(a, b)[0])
-    similarity = float(1.0 - get_distance("cosine").paired(a, b)[0])
-    result: dict[str, Any] = {"verified": None, "distance": value, "distance_metric": name,
-                              "similarity": similarity, "threshold": None, "probability": None,
-                              "confidence": None, "band": None, "note": None}
-    if cal is None:
-        result["note"] = NOT_CALIBRATED
-        return result
-    p = float(cal.probability([value])[0])
-    result.update({"verified": bool(cal.verified([value])[0]), "threshold": cal.threshold,
-                   "probability": p, "confidence": float(percent(p)),
-                   "band": str(cal.bands.band(p))})
-    return result
+    return Verifier(SimilarityModel.load(model_dir), model_dir)(text_a, text_b)
 
 
 @app.command()

@@ -1,0 +1,33 @@
+"""`surematch serve`: the HTTP API and review page of one model and index, under uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from surematch.cli import app
+from surematch.logs import setup_logging
+
+
+@app.command()
+def serve(
+    model: Annotated[Path, typer.Argument(help="model folder")],
+    index: Annotated[Path, typer.Option("--index", help="index folder")],
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    api_key: Annotated[str | None, typer.Option(
+        "--api-key", envvar="SUREMATCH_API_KEY", help="key writes need (X-API-Key)")] = None,
+    qdrant_url: Annotated[str | None, typer.Option(
+        "--qdrant-url", help="Qdrant server holding the index")] = None,
+    verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
+) -> None:
+    """Serve MODEL's index over HTTP (JSON API under /v1, review page at /)."""
+    import uvicorn
+
+    from surematch.service import create_app
+
+    setup_logging(verbose)
+    uvicorn.run(create_app(model, index, api_key=api_key, qdrant_url=qdrant_url),
+                host=host, port=port, log_level="info" if verbose else "warning")

@@ -1,0 +1,43 @@
+"""Verify one pair of texts with a loaded model: the `verify --json` object of DESIGN.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from surematch.confidence.percent import percent
+from surematch.confidence.store import load_pair_calibration
+from surematch.distances import get_distance
+from surematch.errors import InputError
+from surematch.model import SimilarityModel
+
+NOT_CALIBRATED = ("the model has no pair calibration (run `surematch calibrate MODEL --pairs "
+                  "PAIRS`): verified, threshold, probability, confidence and band are null")
+
+
+class Verifier:
+    """Pair calibration read once from the model folder; `__call__(a, b)` -> verify object."""
+
+    def __init__(self, model: SimilarityModel, model_dir: Path) -> None:
+        self.model, self.cal = model, load_pair_calibration(model_dir)
+
+    def __call__(self, text_a: str, text_b: str) -> dict[str, Any]:
+        if not text_a.strip() or not text_b.strip():
+            raise InputError("both texts must be non-empty")
+        a, b = self.model.embed([text_a]), self.model.embed([text_b])
+        cal = self.cal
+        name = cal.distance if cal is not None else "cosine"
+        value = float(get_distance(name).paired(a, b)[0])
+        similarity = float(1.0 - get_distance("cosine").paired(a, b)[0])
+        result: dict[str, Any] = {"verified": None, "distance": value, "distance_metric": name,
+                                  "similarity": similarity, "threshold": None,
+                                  "probability": None, "confidence": None, "band": None,
+                                  "note": None}
+        if cal is None:
+            result["note"] = NOT_CALIBRATED
+            return result
+        p = float(cal.probability([value])[0])
+        result.update({"verified": bool(cal.verified([value])[0]), "threshold": cal.threshold,
+                       "probability": p, "confidence": float(percent(p)),
+                       "band": str(cal.bands.band(p))})
+        return result

@@ -1,0 +1,34 @@
+"""POST /v1/match (one query or a batch) and POST /v1/verify."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from surematch.service.schemas import MatchRequest, VerifyRequest
+from surematch.service.security import read_key
+
+router = APIRouter(prefix="/v1", dependencies=[Depends(read_key)])
+
+
+@router.post("/match")
+def match(body: MatchRequest, request: Request) -> dict[str, Any]:
+    """`{"query", "k", "filter"}` -> one result; `{"queries": [...]}` -> `{"results": [...]}`."""
+    state = request.app.state.service
+    if (body.query is None) == (body.queries is None):
+        raise HTTPException(422, 'give exactly one of "query" (a text) or "queries" (a list)')
+    queries = [body.query] if body.query is not None else list(body.queries or [])
+    if len(queries) > request.app.state.max_batch:
+        raise HTTPException(422, f'"queries" holds {len(queries)} texts; at most '
+                            f"{request.app.state.max_batch} per request")
+    with state.lock.read():
+        results = [r.to_dict() for r in state.index.match_batch(queries, body.k, body.filter)]
+    state.remember_reviews(results)
+    return results[0] if body.query is not None else {"results": results}
+
+
+@router.post("/verify")
+def verify(body: VerifyRequest, request: Request) -> dict[str, Any]:
+    """`{"a", "b"}` -> the `surematch verify --json` object."""
+    return request.app.state.verifier(body.a, body.b)

@@ -1,0 +1,55 @@
+"""Health, readiness, Prometheus metrics, the review queue and the calibration view's data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import FileResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from surematch.service.security import read_key
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> dict[str, Any]:
+    state = request.app.state.service
+    with state.lock.read():
+        count = state.index.count()
+    return {"status": "ready", "references": count, "model": state.model.identity()}
+
+
+@router.get("/metrics")
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/review-queue", dependencies=[Depends(read_key)])
+def review_queue(request: Request) -> dict[str, Any]:
+    """The last review-band matches of this server's queries, newest first."""
+    return {"items": list(request.app.state.service.review)}
+
+
+@router.get("/v1/calibration", dependencies=[Depends(read_key)])
+def calibration(request: Request) -> dict[str, Any]:
+    """The model's calibration.json (bands, thresholds, statistics); {} when uncalibrated."""
+    path = request.app.state.service.model_dir / "calibration.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+@router.get("/v1/calibration/reliability.png", dependencies=[Depends(read_key)])
+def reliability(request: Request) -> FileResponse:
+    """The reliability diagram of the model's report folder (`report/` beside the model)."""
+    model_dir = request.app.state.service.model_dir
+    for path in (model_dir / "reliability.png", model_dir.parent / "report" / "reliability.png"):
+        if path.exists():
+            return FileResponse(path, media_type="image/png")
+    raise HTTPException(404, "no reliability diagram: run `surematch evaluate` with a report")

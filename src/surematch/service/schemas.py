@@ -1,0 +1,54 @@
+"""Request bodies of the HTTP API, with their limits (k 1..100, texts up to 2000 characters)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+K = Annotated[int, Field(ge=1, le=100)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MatchRequest(Strict):
+    """One query (`query`) or a batch (`queries`); `filter` is a DESIGN.md payload filter."""
+
+    query: Text | None = None
+    queries: list[Text] | None = Field(default=None, min_length=1)
+    k: K = 10
+    filter: dict[str, Any] | None = None
+
+
+class VerifyRequest(Strict):
+    a: Text
+    b: Text
+
+
+class ReferenceIn(Strict):
+    id: Id
+    text: Text
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReferencesRequest(Strict):
+    references: list[ReferenceIn] = Field(min_length=1)
+
+
+class RuleRequest(Strict):
+    trigger: Text
+    exclude: Text
+    id: Id | None = None
+    trigger_similarity: float | None = Field(default=None, ge=-1.0, le=1.0)
+    exclude_similarity: float | None = Field(default=None, ge=-1.0, le=1.0)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class FeedbackRequest(Strict):
+    query: Text
+    id: Id
+    accepted: bool

@@ -1,0 +1,54 @@
+"""What the app holds while it runs: model, index, locks, feedback log and the review queue."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from surematch.index.reference_index import ReferenceIndex
+from surematch.model import SimilarityModel
+from surematch.service.feedback import FeedbackLog
+from surematch.service.rwlock import ReadWriteLock
+
+REVIEW_QUEUE_SIZE = 200
+
+
+class ServiceState:
+    """One loaded model and its opened index; matches read-lock, writes write-lock the index."""
+
+    def __init__(self, model_dir: Path, index_dir: str, qdrant_url: str | None = None) -> None:
+        self.model_dir = Path(model_dir)
+        self.model = SimilarityModel.load(self.model_dir)
+        target = qdrant_url or index_dir
+        self.index = ReferenceIndex.open(target, self.model)
+        self.lock = ReadWriteLock()
+        feedback_dir = Path(index_dir) if not str(index_dir).startswith("http") else Path(".")
+        self.feedback = FeedbackLog(feedback_dir / "feedback.jsonl")
+        self.review: deque[dict[str, Any]] = deque(maxlen=REVIEW_QUEUE_SIZE)
+        self._review_lock = threading.Lock()
+
+    def remember_reviews(self, results: list[dict[str, Any]]) -> None:
+        """Keep the review-band matches of these match results, newest first, no duplicates."""
+        with self._review_lock:
+            for result in results:
+                for m in result["matches"]:
+                    if m.get("band") != "review":
+                        continue
+                    item = {"query": result["query"], "id": m["id"], "text": m.get("text"),
+                            "probability": m.get("probability"), "band": m["band"]}
+                    key = (item["query"], item["id"])
+                    for old in list(self.review):
+                        if (old["query"], old["id"]) == key:
+                            self.review.remove(old)
+                    self.review.appendleft(item)
+
+    def forget_review(self, query: str, ref_id: str) -> None:
+        with self._review_lock:
+            for old in list(self.review):
+                if (old["query"], old["id"]) == (query, ref_id):
+                    self.review.remove(old)
+
+    def close(self) -> None:
+        self.index.close()

@@ -1,0 +1,35 @@
+"""`surematch serve` builds the app from MODEL and --index and hands it to uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from surematch.cli import app
+from surematch.cli import serve as _serve  # noqa: F401  (registers the command)
+
+pytestmark = pytest.mark.slow
+
+
+def test_serve_reads_key_from_environment(built: tuple[Path, Path, list[str]],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_run(asgi: Any, host: str, port: int, **_: Any) -> None:
+        seen.update(key=asgi.state.api_key, host=host, port=port)
+        asgi.state.service.close()
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    result = CliRunner().invoke(app, ["serve", str(built[0]), "--index", str(built[1]),
+                                      "--port", "8123"], env={"SUREMATCH_API_KEY": "k1"})
+    assert result.exit_code == 0, result.output
+    assert seen == {"key": "k1", "host": "127.0.0.1", "port": 8123}
+
+
+def test_serve_without_index_says_so(tmp_path: Path, built: tuple) -> None:
+    result = CliRunner().invoke(app, ["serve", str(built[0]), "--index", str(tmp_path / "no")])
+    assert "no index in" in str(result.exception)
