@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from surematch.cli import app
-from surematch.cli import index as _index  # noqa: F401  (register the commands)
-from surematch.cli import match as _match  # noqa: F401
-from surematch.cli import rules as _rules  # noqa: F401
+from surematch.cli import load_commands
 from surematch.errors import SurematchError
+
+app = load_commands()
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,9 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
-from surematch.cli import app
-from surematch.cli import serve as _serve  # noqa: F401  (registers the command)
+from surematch.cli import load_commands
+
+app = load_commands()
 
 pytestmark = pytest.mark.slow
 

@@ -15,12 +15,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 err = Console(stderr=True)
 
 
-def main() -> None:
-    """Console entry point: bad input ends in one clear line and exit code 2, no traceback."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # surematch never downloads models
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # our own bars say enough
-    from surematch.cli import (  # noqa: F401  (register the commands)
+def load_commands() -> typer.Typer:
+    """Import every command module (each registers itself on `app`) and return `app`."""
+    from surematch.cli import (  # noqa: F401
         calibrate,
         demo,
         evaluate,
@@ -32,6 +29,15 @@ def main() -> None:
         verify,
     )
 
+    return app
+
+
+def main() -> None:
+    """Console entry point: bad input ends in one clear line and exit code 2, no traceback."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # surematch never downloads models
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # our own bars say enough
+    load_commands()
     try:
         app()
     except SurematchError as exc:

@@ -39,8 +39,10 @@ async function runMatch(ev) {
                                               filter: parseFilter($("filters").value) });
   $("rules").textContent = res.rules_fired.length ? `rules fired: ${res.rules_fired.join(", ")}` : "";
   $("results").innerHTML = res.matches.map((m) => `<li class="match">${bar(m)}
-    <b>${esc(m.text)}</b> <small>${esc(m.id)} · ${m.band || "uncalibrated"} ·
-    ${(m.probability ?? m.similarity).toFixed(3)}</small> ${feedbackButtons(res.query, m.id)}</li>`).join("");
+    <span class="num">${(m.probability ?? m.similarity).toFixed(3)}</span>
+    <span class="band-tag ${m.band || "none"}">${m.band || "uncalibrated"}</span>
+    <span class="what"><b>${esc(m.text)}</b><br><small title="${esc(m.id)}">${esc(m.id)}</small></span>
+    <span class="actions">${feedbackButtons(res.query, m.id)}</span></li>`).join("");
   loadQueue();
 }
 
@@ -54,7 +56,7 @@ document.addEventListener("click", async (ev) => {
   const b = ev.target.closest(".fb"); if (!b) return;
   await api("POST", "/v1/feedback", { query: decodeURIComponent(b.dataset.q),
     id: decodeURIComponent(b.dataset.id), accepted: b.dataset.ok === "1" });
-  b.parentElement.classList.add("done"); b.textContent += " ✓"; loadQueue();
+  b.closest("li").classList.add("done"); b.textContent += " ✓"; loadQueue();
 });
 
 $("matchform").addEventListener("submit", runMatch);
