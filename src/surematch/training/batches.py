@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 from torch.utils.data import Dataset
 
 
@@ -62,6 +61,3 @@ class RowBatches(Dataset[np.ndarray]):
     def __getitem__(self, i: int) -> np.ndarray:
         return self.batches[i]
 
-
-def as_index(batch: np.ndarray | torch.Tensor) -> torch.Tensor:
-    return torch.as_tensor(batch, dtype=torch.long)
