@@ -59,24 +59,22 @@ def save_calibration(folder: str | Path, calibration: MatchCalibration | PairCal
 
 def load_calibration(folder: str | Path) -> MatchCalibration | None:
     """The folder's retrieval calibration, or None when it has none."""
-    d = _read(Path(folder))
-    if d is None or d.get("retrieval") is None:
-        return None
-    try:
-        return MatchCalibration.from_dict(d["retrieval"])
-    except ModelFormatError as exc:
-        raise ModelFormatError(f"{Path(folder) / CALIBRATION_FILE}: {exc}") from None
+    return _load(Path(folder), "retrieval", MatchCalibration)
 
 
 def load_pair_calibration(folder: str | Path) -> PairCalibration | None:
     """The folder's pair-verification calibration, or None when it has none."""
-    d = _read(Path(folder))
-    if d is None or d.get("verification") is None:
+    return _load(Path(folder), "verification", PairCalibration)
+
+
+def _load(folder: Path, key: str, cls: Any) -> Any:
+    d = _read(folder)
+    if d is None or d.get(key) is None:
         return None
     try:
-        return PairCalibration.from_dict(d["verification"])
+        return cls.from_dict(d[key])
     except ModelFormatError as exc:
-        raise ModelFormatError(f"{Path(folder) / CALIBRATION_FILE}: {exc}") from None
+        raise ModelFormatError(f"{folder / CALIBRATION_FILE}: {exc}") from None
 
 
 def calibrated_for(folder: str | Path) -> str | None:
