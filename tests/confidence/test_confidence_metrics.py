@@ -12,6 +12,7 @@ from surematch.confidence import (
     band_report,
     brier,
     ece,
+    ece_noise_floor,
     eer,
     log_loss,
     mce,
@@ -36,6 +37,15 @@ def test_ece_and_mce_by_hand():
     assert ece(probs, labels) == pytest.approx(0.25)
     assert mce(probs, labels) == pytest.approx(0.4)
     assert ece(probs, labels, n_bins=1) == pytest.approx(abs(0.25 - 0.5))
+
+
+def test_ece_noise_floor_is_the_sampling_error_of_a_calibrated_model():
+    # one bin at p = 0.5: ECE = |mean(y) - 0.5|, whose mean is about sqrt(0.25 / n) sqrt(2 / pi)
+    for n in (100, 2500):
+        expected = math.sqrt(0.25 / n) * math.sqrt(2 / math.pi)
+        assert ece_noise_floor(np.full(n, 0.5), draws=400) == pytest.approx(expected, rel=0.15)
+    assert ece_noise_floor(np.r_[np.zeros(50), np.ones(50)]) == 0.0  # certain outcomes
+    assert ece_noise_floor([0.3] * 10, seed=1) == ece_noise_floor([0.3] * 10, seed=1)
 
 
 def test_reliability_bins_uniform_and_quantile():

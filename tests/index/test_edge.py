@@ -93,6 +93,11 @@ def test_optimize_builds_hnsw_and_search_stays_exact_where_needed(tmp_path: Path
         assert [h.id for h in row] == [ids[i] for i in np.argsort(-sim)[:10]]
     hnsw = store.search(x[:20], 1)  # each stored vector finds itself through the graph
     assert [r[0].id for r in hnsw] == ids[:20]
+    # the graph walks int8 copies, but returned similarities are the float32 ones, rescored
+    for row, sim in zip(store.search(q, 10), sims, strict=True):
+        exact = {ids[i]: sim[i] for i in range(len(ids))}
+        np.testing.assert_allclose([h.score for h in row], [exact[h.id] for h in row],
+                                   atol=1e-5)
     store.upsert(["late"], q[:1])  # lands in the appendable segment, found at once
     assert store.search(q[:1], 1)[0][0].id == "late"
     assert store.count({"n": 3}) == 150

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from surematch.cli import app
 from surematch.errors import InputError
+from surematch.logs import setup_logging
 
 if TYPE_CHECKING:
     from surematch.index import VectorStore
@@ -54,9 +55,11 @@ def index_cmd(
     column: Annotated[list[str], typer.Option(help="remap a column: OURS=THEIRS")] = [],  # noqa: B006
     batch_size: Annotated[int, typer.Option(help="references embedded per batch")] = 256,
     optimize: Annotated[bool, typer.Option(help="build the search graph after adding")] = True,
+    verbose: Annotated[int, typer.Option("-v", count=True, help="more log output")] = 0,
 ) -> None:
     """Add or update references (embedded in batches, stored with their payload), or delete
     them by id with `surematch index delete --index DIR ID...`."""
+    setup_logging(verbose)
     target = index_target(index, qdrant_url)
     if args[0] == "delete":
         if len(args) < 2:

@@ -21,6 +21,8 @@ def serve(
         "--api-key", envvar="SUREMATCH_API_KEY", help="key writes need (X-API-Key)")] = None,
     qdrant_url: Annotated[str | None, typer.Option(
         "--qdrant-url", help="Qdrant server holding the index")] = None,
+    qdrant_api_key: Annotated[str | None, typer.Option(
+        "--qdrant-api-key", envvar="QDRANT_API_KEY", help="the Qdrant server's key")] = None,
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
     """Serve MODEL's index over HTTP (JSON API under /v1, review page at /)."""
@@ -29,5 +31,6 @@ def serve(
     from surematch.service import create_app
 
     setup_logging(verbose)
-    uvicorn.run(create_app(model, index, api_key=api_key, qdrant_url=qdrant_url),
+    uvicorn.run(create_app(model, index, api_key=api_key, qdrant_url=qdrant_url,
+                           qdrant_api_key=qdrant_api_key),
                 host=host, port=port, log_level="info" if verbose else "warning")

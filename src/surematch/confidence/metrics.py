@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from surematch.confidence.bands import TriageBands
 
 Strategy = Literal["uniform", "quantile"]
-__all__ = ["aurc", "auroc", "band_report", "brier", "ece", "eer", "log_loss", "mce",
+__all__ = ["aurc", "auroc", "band_report", "brier", "ece", "ece_noise_floor", "eer", "log_loss",
+           "mce",
            "reliability_bins", "risk_coverage_curve", "tar_at_far"]
 
 
@@ -70,6 +71,17 @@ def ece(probs: ArrayLike, labels: ArrayLike, n_bins: int = 15, strategy: Strateg
     full = r.counts > 0
     gap = np.abs(r.accuracy[full] - r.confidence[full])
     return float(np.sum(r.counts[full] * gap) / r.counts.sum())
+
+
+def ece_noise_floor(probs: ArrayLike, n_bins: int = 15, strategy: Strategy = "uniform",
+                    draws: int = 200, seed: int = 0) -> float:
+    """The ECE that sampling noise alone gives these probabilities [N]: the mean ECE over
+    `draws` outcome sets drawn from the probabilities themselves (a perfectly calibrated model
+    on N items). A measured ECE near it cannot be told apart from perfect calibration."""
+    p = as_probs(probs)
+    rng = np.random.default_rng(seed)
+    return float(np.mean([ece(p, rng.random(len(p)) < p, n_bins, strategy)
+                          for _ in range(draws)]))
 
 
 def mce(probs: ArrayLike, labels: ArrayLike, n_bins: int = 15, strategy: Strategy = "uniform"

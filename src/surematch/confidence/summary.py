@@ -7,7 +7,15 @@ from typing import Any
 import numpy as np
 
 from surematch.confidence.labelled import RankedQueries
-from surematch.confidence.metrics import aurc, band_report, brier, ece, log_loss, mce
+from surematch.confidence.metrics import (
+    aurc,
+    band_report,
+    brier,
+    ece,
+    ece_noise_floor,
+    log_loss,
+    mce,
+)
 from surematch.confidence.retrieval import MatchCalibration
 
 UNCALIBRATED = ("the model has no retrieval calibration (run `surematch calibrate`): ece, brier, "
@@ -33,8 +41,9 @@ def match_summary(ranked: RankedQueries, calibration: MatchCalibration | None) -
         "p_at_1": m["p_at_1"], "recall_at_1": m["recall_at_k"].get(1),
         "recall_at_5": m["recall_at_k"].get(5), "recall_at_10": m["recall_at_k"].get(10),
         "mrr": m["mrr"], "top1_accuracy": float(y.mean()),
-        "ece": None, "ece_equal_mass": None, "mce": None, "brier": None, "log_loss": None,
-        "aurc": None, "auto_precision": None, "auto_coverage": None, "review_fraction": None,
+        "ece": None, "ece_equal_mass": None, "ece_noise_floor": None, "mce": None,
+        "brier": None, "log_loss": None, "aurc": None, "auto_precision": None,
+        "auto_coverage": None, "review_fraction": None,
         "reject_fraction": None, "calibrated": calibration is not None, "note": None,
     }
     if calibration is None:
@@ -44,7 +53,8 @@ def match_summary(ranked: RankedQueries, calibration: MatchCalibration | None) -
     p = top1_probabilities(ranked, calibration)
     bands = band_report(p, y, calibration.bands)
     out.update({
-        "ece": ece(p, y), "ece_equal_mass": ece(p, y, strategy="quantile"), "mce": mce(p, y),
+        "ece": ece(p, y), "ece_equal_mass": ece(p, y, strategy="quantile"),
+        "ece_noise_floor": ece_noise_floor(p), "mce": mce(p, y),
         "brier": brier(p, y), "log_loss": log_loss(p, y), "aurc": aurc(p, y),
         "auto_precision": bands["accept"]["precision"],
         "auto_coverage": bands["accept"]["coverage"],

@@ -10,6 +10,11 @@ flush() (every FLUSH_EVERY points, in optimize() and close()) persists the segme
 Search: new points sit in an appendable segment that is searched exactly. optimize() builds
 HNSW graphs for large segments and blocks until done; qdrant_edge 0.9 keeps the GIL meanwhile,
 so call it from a batch job (index build), not from a thread of a serving process.
+
+Memory: the float32 vectors are memory-mapped from disk and an int8 copy (a quarter of the
+size) is kept in RAM; HNSW search walks the int8 copy for 2 k candidates and rescores them
+with the float32 vectors, so similarities are exact and a million 384-dim references build
+and serve within a 2 GB memory limit (BENCHMARKS.md). exact=True searches skip the int8 copy.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from surematch.index.store import IndexType
 FLUSH_EVERY = 20_000  # points written between flushes; bounds the log replayed on reopen
 _SCHEMA = {"keyword": qe.PayloadSchemaType.Keyword, "integer": qe.PayloadSchemaType.Integer,
            "float": qe.PayloadSchemaType.Float, "bool": qe.PayloadSchemaType.Bool}
+_INT8 = qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
+_RESCORED = qe.QuantizationSearchParams(rescore=True, oversampling=2.0)
+_FLOAT32 = qe.QuantizationSearchParams(ignore=True)
 
 
 class EdgeStore(BaseStore):
@@ -59,7 +67,9 @@ class EdgeStore(BaseStore):
                 self._shard = (
                     qe.EdgeShard.load(str(shard)) if (shard / "edge_config.json").exists()
                     else qe.EdgeShard.create(str(shard), qe.EdgeConfig(
-                        vectors=qe.EdgeVectorParams(size=self.dim, distance=qe.Distance.Cosine),
+                        vectors=qe.EdgeVectorParams(
+                            size=self.dim, distance=qe.Distance.Cosine, on_disk=True,
+                            quantization_config=_INT8),
                         hnsw_config=None if hnsw is None else qe.HnswIndexConfig(
                             m=hnsw[0], ef_construct=hnsw[1], full_scan_threshold=10_000),
                         optimizers=qe.EdgeOptimizersConfig(
@@ -96,7 +106,8 @@ class EdgeStore(BaseStore):
 
     def _search(self, queries: np.ndarray, k: int, clause: Clause | None, with_vectors: bool,
                 exact: bool) -> list[list[tuple[float, Raw]]]:
-        flt, params = to_edge(clause), qe.SearchParams(hnsw_ef=max(HNSW_EF, k), exact=exact)
+        flt, params = to_edge(clause), qe.SearchParams(
+            hnsw_ef=max(HNSW_EF, k), exact=exact, quantization=_FLOAT32 if exact else _RESCORED)
         batch = qe.QueryBatchRequest([
             qe.QueryRequest(limit=k, query=qe.Query.Nearest(q), filter=flt, params=params,
                             with_payload=True, with_vector=with_vectors) for q in queries])

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from surematch.index.payloads import auto_index, check_references, progress_bar
 from surematch.index.results import MatchResult, Reference
 from surematch.index.rules import Rule, RuleBook, new_rule
 from surematch.model import SimilarityModel
+
+log = logging.getLogger(__name__)
 
 
 class ReferenceIndex:
@@ -78,6 +81,7 @@ class ReferenceIndex:
                     {**p, TEXT_KEY: t} for p, t in zip(payloads[start:end], texts[start:end],
                                                        strict=True)])
                 advance(len(vectors))
+                log.debug("stored %d of %d references", start + len(vectors), len(ids))
         return len(ids)
 
     def delete(self, ids: Sequence[str]) -> int:

@@ -22,6 +22,11 @@ from surematch.index.filters import Clause
 from surematch.index.qdrant_filters import to_client
 from surematch.index.store import IndexType
 
+# as in the embedded store: float32 vectors on disk, an int8 copy in RAM, rescored results
+_INT8 = m.ScalarQuantization(scalar=m.ScalarQuantizationConfig(
+    type=m.ScalarType.INT8, quantile=0.99, always_ram=True))
+_RESCORED = m.QuantizationSearchParams(rescore=True, oversampling=2.0)
+_FLOAT32 = m.QuantizationSearchParams(ignore=True)
 META_KEY = "surematch_meta"  # collection metadata key; its value is our metadata as JSON text
 _SCHEMA = {"keyword": m.PayloadSchemaType.KEYWORD, "integer": m.PayloadSchemaType.INTEGER,
            "float": m.PayloadSchemaType.FLOAT, "bool": m.PayloadSchemaType.BOOL}
@@ -56,7 +61,8 @@ class ServerStore(BaseStore):
                 if dim is None:
                     raise SurematchError(f"no collection {self.collection!r} at {self.where}")
                 self._client.create_collection(self.collection, vectors_config=m.VectorParams(
-                    size=check_dim(dim), distance=m.Distance.COSINE))
+                    size=check_dim(dim), distance=m.Distance.COSINE, on_disk=True),
+                    quantization_config=_INT8)
                 return dim
             params = self._client.get_collection(self.collection).config.params.vectors
         if not isinstance(params, m.VectorParams) or params.distance != m.Distance.COSINE:
@@ -94,7 +100,8 @@ class ServerStore(BaseStore):
 
     def _search(self, queries: np.ndarray, k: int, clause: Clause | None, with_vectors: bool,
                 exact: bool) -> list[list[tuple[float, Raw]]]:
-        flt, params = to_client(clause), m.SearchParams(hnsw_ef=max(HNSW_EF, k), exact=exact)
+        flt, params = to_client(clause), m.SearchParams(
+            hnsw_ef=max(HNSW_EF, k), exact=exact, quantization=_FLOAT32 if exact else _RESCORED)
         params = None if self._local else params  # local mode is always exact (and warns)
         requests = [m.QueryRequest(query=q.tolist(), limit=k, filter=flt, params=params,
                                    with_payload=True, with_vector=with_vectors) for q in queries]

@@ -21,9 +21,10 @@ STATIC = Path(__file__).parent / "static"
 
 def create_app(model_dir: str | Path, index_dir: str | Path, *, api_key: str | None = None,
                read_key_required: bool = False, max_body_bytes: int = 1_000_000,
-               max_batch: int = 256, qdrant_url: str | None = None) -> FastAPI:
+               max_batch: int = 256, qdrant_url: str | None = None,
+               qdrant_api_key: str | None = None) -> FastAPI:
     """Load the model, open the index (a folder, or the collection at qdrant_url) and serve."""
-    state = ServiceState(Path(model_dir), str(index_dir), qdrant_url)
+    state = ServiceState(Path(model_dir), str(index_dir), qdrant_url, qdrant_api_key)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -1,0 +1,132 @@
+"""The 1M-reference run of index_bench.py: build, then reopen and query, each in a subprocess
+under a 2 GB memory limit (a cgroup, where this user may create one), so the numbers are the
+store's own memory and not the benchmark's arrays.
+
+    python benchmarks/index_million.py build STORE VECTORS.npy
+    python benchmarks/index_million.py query STORE QUERIES.npy WARMUP.npy TRUTH.npy TRUTH_F.npy N
+each print one JSON line; bench_million() runs both and returns index_bench table rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+LIMIT = 2 * 2**30
+CGROUP_V1 = Path("/sys/fs/cgroup/memory")
+
+
+def status_mb() -> dict[str, float]:
+    """This process's peak (VmHWM) and current (VmRSS) resident memory in MB."""
+    lines = Path("/proc/self/status").read_text().splitlines()
+    return {k: int(v.split()[0]) / 1024 for k, v in (line.split(":", 1) for line in lines)
+            if k in ("VmHWM", "VmRSS")}
+
+
+def chunks(path: str, size: int = 10_000):
+    """Rows of a float32 .npy read with plain file reads (no memory map counted as ours)."""
+    import numpy.lib.format as npy
+
+    with open(path, "rb") as f:
+        npy.read_magic(f)
+        shape, _, _ = npy.read_array_header_1_0(f)
+        for start in range(0, shape[0], size):
+            n = min(size, shape[0] - start)
+            yield start, np.frombuffer(f.read(n * shape[1] * 4), np.float32).reshape(n, -1)
+
+
+def build(store_dir: str, vectors: str) -> dict:
+    from surematch.index.edge import EdgeStore
+
+    t = time.perf_counter()
+    store = EdgeStore(store_dir, 384)
+    store.create_payload_index("cat", "keyword")
+    for start, rows in chunks(vectors):
+        store.upsert([str(start + i) for i in range(len(rows))], rows,
+                     [{"cat": f"c{(start + i) % 10}"} for i in range(len(rows))])
+    insert_s = time.perf_counter() - t
+    t = time.perf_counter()
+    store.optimize()
+    stats = store.stats()
+    store.close()
+    return {"insert_s": insert_s, "optimize_s": time.perf_counter() - t, **stats, **status_mb()}
+
+
+def query(store_dir: str, queries: str, warmup: str, truth: str, truth_f: str, n_single: str,
+          ) -> dict:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import index_bench
+    from index_bench import K, recall, timed
+
+    from surematch.index import base, edge
+    from surematch.index.edge import EdgeStore
+
+    qs, rows, index_bench.WARMUP = np.load(queries), [], np.load(warmup)
+    t = time.perf_counter()
+    store = EdgeStore(store_dir)
+    open_s = time.perf_counter() - t
+    for ef in (128, 256):
+        edge.HNSW_EF = ef
+        for f, tr in ((None, np.load(truth)), ({"cat": "c3"}, np.load(truth_f))):
+            r = timed(lambda q, f=f: [int(h.id) for h in store.search(q[None], K, f)[0]],
+                      lambda q, f=f: [[int(h.id) for h in row] for row in store.search(q, K, f)],
+                      qs, int(n_single))
+            rows.append({"ef": ef, "filter": f is not None, "recall": recall(r.pop("found"), tr),
+                         **r})
+    edge.HNSW_EF = base.HNSW_EF
+    store.close()
+    return {"open_s": open_s, "rows": rows, **status_mb()}
+
+
+def limited(args: list[str]) -> tuple[dict, str]:
+    """Run this script with args under the memory limit; its JSON and how memory was capped."""
+    group = CGROUP_V1 / f"surematch-bench-{os.getpid()}"
+    try:
+        group.mkdir(exist_ok=True)
+        (group / "memory.limit_in_bytes").write_text(str(LIMIT))
+        enter, how = (lambda: (group / "cgroup.procs").write_text(str(os.getpid()))), "cgroup"
+    except OSError:
+        enter, how = None, "none (no writable cgroup)"
+    try:
+        out = subprocess.run([sys.executable, __file__, *args], check=True, text=True,
+                             capture_output=True, preexec_fn=enter).stdout
+        peak = int((group / "memory.max_usage_in_bytes").read_text()) / 2**20 \
+            if how == "cgroup" else None
+    finally:
+        if how == "cgroup":
+            group.rmdir()
+    result = json.loads(out.strip().splitlines()[-1])
+    result["cgroup_peak_mb"] = peak
+    return result, how
+
+
+def bench_million(refs: np.ndarray, queries: np.ndarray, warmup: np.ndarray, n_single: int,
+                  truth: np.ndarray, truth_f: np.ndarray) -> list[dict]:
+    """index_bench rows for the embedded store at len(refs) references, built and served in
+    subprocesses capped at 2 GB; payload cat = "c{i % 10}" as in index_bench."""
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {n: f"{tmp}/{n}.npy" for n in ("refs", "queries", "warmup", "truth", "truth_f")}
+        for name, arr in zip(paths, (refs, queries, warmup, truth, truth_f), strict=True):
+            np.save(paths[name], arr)
+        b, how = limited(["build", f"{tmp}/store", paths["refs"]])
+        q, _ = limited(["query", f"{tmp}/store", paths["queries"], paths["warmup"],
+                        paths["truth"], paths["truth_f"], str(n_single)])
+    memory = f"memory limit: {how}"
+    if b["cgroup_peak_mb"] is not None:
+        memory += (f"; peak {b['cgroup_peak_mb']:,.0f} MB building (page cache included), "
+                   f"{q['cgroup_peak_mb']:,.0f} MB serving")
+    notes = [f"insert {len(refs) / b['insert_s']:,.0f}/s; optimize {b['optimize_s']:.0f} s; "
+             f"{memory}; serving RSS {q['VmRSS']:,.0f} MB, open {q['open_s']:.1f} s", ""]
+    return [{"system": f"surematch edge, HNSW int8 + rescore, ef={r['ef']}", **r,
+             "extra": notes[min(i, 1)]} for i, r in enumerate(q["rows"])]
+
+
+if __name__ == "__main__":
+    print(json.dumps({"build": build, "query": query}[sys.argv[1]](*sys.argv[2:])))
