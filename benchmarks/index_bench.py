@@ -16,12 +16,13 @@ Writes the "index" section of BENCHMARKS.md and prints the same tables.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,19 @@ def recall(found: list[list[int]], truth: np.ndarray) -> float:
                                                                          strict=True)]))
 
 
+@contextlib.contextmanager
+def search_width(ef: int) -> Iterator[None]:
+    """HNSW searches of the embedded store examine `ef` candidates inside the block (a
+    search-time setting: the same graph)."""
+    from surematch.index import edge
+
+    saved, edge.HNSW_EF = edge.HNSW_EF, ef
+    try:
+        yield
+    finally:
+        edge.HNSW_EF = saved
+
+
 WARMUP: np.ndarray | None = None  # queries run untimed first: [W, D], set by main()
 
 
@@ -85,7 +99,6 @@ def bench_edge(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, folder: 
                n_single: int, truth: np.ndarray, truth_f: np.ndarray) -> list[dict]:
     """surematch's embedded store as `surematch index` builds it: exact search before
     optimize(), then HNSW over int8 copies with float32 rescoring, at two search widths."""
-    from surematch.index import base, edge
     from surematch.index.calibrated import Calibration
     from surematch.index.edge import EdgeStore
     from surematch.index.matcher import match_vectors
@@ -118,10 +131,9 @@ def bench_edge(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, folder: 
     opt_s = time.perf_counter() - t
     mem = rss_mb() - before
     for ef in (128, 64):
-        edge.HNSW_EF = ef  # search-time only: the same graph, fewer candidates examined
-        run(f"surematch edge, HNSW int8 + rescore, ef={ef}", False,
-            f"optimize {opt_s:.0f} s; RSS +{mem:,.0f} MB" if ef == 128 else "")
-    edge.HNSW_EF = base.HNSW_EF
+        with search_width(ef):
+            run(f"surematch edge, HNSW int8 + rescore, ef={ef}", False,
+                f"optimize {opt_s:.0f} s; RSS +{mem:,.0f} MB" if ef == 128 else "")
     with EdgeStore(folder / "rules", refs.shape[1]) as rules_store:
         book, cal = RuleBook(rules_store), Calibration(None)
         r = timed(lambda q: [m.id for m in match_vectors(store, book, cal, ["q"], q[None],
@@ -213,6 +225,8 @@ def realism(ef: int = 32) -> str:
     from mixture import esco_embeddings, sample
     from sklearn.mixture import GaussianMixture
 
+    from surematch.index.edge import EdgeStore
+
     real = esco_embeddings()
     real = real[np.random.default_rng(1).permutation(len(real))]
     diag = GaussianMixture(32, covariance_type="diag", random_state=0).fit(real).sample(
@@ -225,16 +239,11 @@ def realism(ef: int = 32) -> str:
                     ("full-covariance mixture (this benchmark)", sample(len(real), seed=1)),
                     ("diagonal mixture (earlier runs)", diag)):
         refs, queries = x[1000:], x[:1000]
-        with tempfile.TemporaryDirectory() as tmp:
-            from surematch.index import edge
-            from surematch.index.edge import EdgeStore
-
-            with EdgeStore(Path(tmp), refs.shape[1]) as store:
-                store.upsert([str(i) for i in range(len(refs))], refs)
-                store.optimize()
-                edge.HNSW_EF, saved = ef, edge.HNSW_EF
+        with tempfile.TemporaryDirectory() as tmp, EdgeStore(Path(tmp), refs.shape[1]) as store:
+            store.upsert([str(i) for i in range(len(refs))], refs)
+            store.optimize()
+            with search_width(ef):
                 found = [[int(h.id) for h in row] for row in store.search(queries, K)]
-                edge.HNSW_EF = saved
         top1 = float(np.max(queries @ refs.T, axis=1).mean())
         lines.append(f"| {name} | {top1:.3f} | {recall(found, exact_topk(refs, queries)):.3f} |")
     return "\n".join(lines)

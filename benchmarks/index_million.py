@@ -63,24 +63,23 @@ def query(store_dir: str, queries: str, warmup: str, truth: str, truth_f: str, n
           ) -> dict:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import index_bench
-    from index_bench import K, recall, timed
+    from index_bench import K, recall, search_width, timed
 
-    from surematch.index import base, edge
     from surematch.index.edge import EdgeStore
 
     qs, rows, index_bench.WARMUP = np.load(queries), [], np.load(warmup)
+    truths = ((None, np.load(truth)), ({"cat": "c3"}, np.load(truth_f)))
     t = time.perf_counter()
     store = EdgeStore(store_dir)
     open_s = time.perf_counter() - t
     for ef in (128, 256):
-        edge.HNSW_EF = ef
-        for f, tr in ((None, np.load(truth)), ({"cat": "c3"}, np.load(truth_f))):
-            r = timed(lambda q, f=f: [int(h.id) for h in store.search(q[None], K, f)[0]],
-                      lambda q, f=f: [[int(h.id) for h in row] for row in store.search(q, K, f)],
-                      qs, int(n_single))
+        for f, tr in truths:
+            with search_width(ef):
+                r = timed(lambda q, f=f: [int(h.id) for h in store.search(q[None], K, f)[0]],
+                          lambda q, f=f: [[int(h.id) for h in row]
+                                          for row in store.search(q, K, f)], qs, int(n_single))
             rows.append({"ef": ef, "filter": f is not None, "recall": recall(r.pop("found"), tr),
                          **r})
-    edge.HNSW_EF = base.HNSW_EF
     store.close()
     return {"open_s": open_s, "rows": rows, **status_mb()}
 
