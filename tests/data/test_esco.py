@@ -65,6 +65,20 @@ def test_pairs_references_and_queries(small) -> None:
     assert len(esco_queries(small, drop_ambiguous=False)) == 4
 
 
+def test_titles_other_occupations_use_are_left_out_across_the_taxonomy() -> None:
+    """A query subset's title that is another occupation's title anywhere in `taxonomy` (the
+    same without case, punctuation and plural s) has no right answer: left out."""
+    official = Occupation("u:official", "3422", "sport official",
+                          ["Judges", "sports referee", "audio-visual technician"])
+    judge = Occupation("u:judge", "2612", "judge")
+    av = Occupation("u:av", "3521", "audio visual technicians")
+    assert esco_queries([official]).texts == ["Judges", "sports referee",
+                                              "audio-visual technician"]
+    kept = esco_queries([official], taxonomy=[official, judge, av])
+    assert (kept.texts, kept.expected_ids) == (["sports referee"], ["u:official"])
+    assert esco_queries([official], taxonomy=[judge, av]).texts == ["sports referee"]
+
+
 def test_missing_column_names_file_line_and_field() -> None:
     with pytest.raises(InputError, match=r'esco_missing_column\.csv, line 1, field "iscoGroup"'):
         read_esco(FIXTURES / "esco_missing_column.csv")

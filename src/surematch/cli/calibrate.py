@@ -24,7 +24,8 @@ def read_matching_data(references: Path | None, queries: Path | None, fmt: str) 
     if fmt == "esco":
         from surematch.data.esco import esco_queries, esco_references, read_esco
 
-        return esco_references(read_esco(references)), esco_queries(read_esco(queries))
+        ref_occ = read_esco(references)
+        return esco_references(ref_occ), esco_queries(read_esco(queries), taxonomy=ref_occ)
     if fmt != "default":
         raise InputError(f"--format: unknown {fmt!r}; choose 'default' or 'esco'")
     from surematch.data import read_queries, read_references

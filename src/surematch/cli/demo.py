@@ -67,7 +67,8 @@ def demo(
 
     if load_calibration(model_dir) is None or calibrated_for(model_dir) != model.identity():
         out.print(f"2/4 calibrating on {len(calib_occ):,} occupations of held-out ISCO groups")
-        ranked = rank_queries(model, refs, esco_queries(calib_occ), reference_vectors=ref_vectors)
+        queries = esco_queries(calib_occ, taxonomy=occupations)
+        ranked = rank_queries(model, refs, queries, reference_vectors=ref_vectors)
         calibration = fit_match_calibration(ranked.similarity, ranked.correct, ranked.confidence,
                                             ranked.expected, precision_target=0.99)
         save_calibration(model_dir, calibration, model.identity())
@@ -85,7 +86,8 @@ def demo(
             index.add_rule(**DEMO_RULE)
         results = index.match_batch(DEMO_QUERIES, k=3)
 
-    ranked = rank_queries(model, refs, esco_queries(test_occ), reference_vectors=ref_vectors)
+    queries = esco_queries(test_occ, taxonomy=occupations)
+    ranked = rank_queries(model, refs, queries, reference_vectors=ref_vectors)
     summary = match_summary(ranked, calibration)
     report = write_report(workdir / "report", ranked, summary, calibration)
     out.print(f"4/4 test set ({len(test_occ):,} occupations of other held-out ISCO groups, "

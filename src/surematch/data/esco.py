@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import re
 from collections import Counter
 
 from surematch.data.esco_reader import Occupation, bundled_esco_path, read_esco
@@ -66,22 +67,35 @@ def esco_references(occupations: list[Occupation]) -> References:
     return References([o.uri for o in occupations], [o.preferred for o in occupations], payloads)
 
 
-def esco_queries(occupations: list[Occupation], *, drop_ambiguous: bool = True) -> LabelledQueries:
+def esco_queries(occupations: list[Occupation], *, drop_ambiguous: bool = True,
+                 taxonomy: list[Occupation] | None = None) -> LabelledQueries:
     """Every alternative title as a query whose expected match is its occupation's uri.
 
     A title that belongs to two or more occupations (as preferred or alternative title) has
-    no single right answer; with `drop_ambiguous` (the default) such queries are left out.
+    no single right answer: ESCO lists "judge" among the titles of "sport official", and
+    "judge" is also an occupation of its own. With `drop_ambiguous` (the default) such queries
+    are left out, titles compared without case, punctuation and plural s ("audio-visual
+    technicians" = "audio visual technician"). `taxonomy` is every occupation whose titles
+    count (default: `occupations`): pass all of ESCO when the queries come from a subset.
     """
-    owners = Counter(t for o in occupations for t in set(o.titles))
+    every = {o.uri: o for o in [*(taxonomy or []), *occupations]}.values()
+    owners = Counter(k for o in every for k in {_key(t) for t in o.titles})
     pairs = [(t, o.uri) for o in occupations for t in o.alternatives]
     if drop_ambiguous:
-        kept = [(t, uri) for t, uri in pairs if owners[t] == 1]
+        kept = [(t, uri) for t, uri in pairs if owners[_key(t)] <= 1]
         if len(kept) < len(pairs):
             logger.info(
                 "ESCO: left out %d titles shared by several occupations", len(pairs) - len(kept)
             )
         pairs = kept
     return LabelledQueries([t for t, _ in pairs], [uri for _, uri in pairs])
+
+
+def _key(title: str) -> str:
+    """A title without case, punctuation and plural s, to find titles that several occupations
+    use."""
+    words = re.sub(r"[^\w]+", " ", title.casefold()).split()
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words)
 
 
 def split_by_isco(
