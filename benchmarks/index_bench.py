@@ -16,13 +16,13 @@ Writes the "index" section of BENCHMARKS.md and prints the same tables.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import os
+import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -58,47 +58,61 @@ def recall(found: list[list[int]], truth: np.ndarray) -> float:
                                                                          strict=True)]))
 
 
-@contextlib.contextmanager
-def search_width(ef: int) -> Iterator[None]:
-    """HNSW searches of the embedded store examine `ef` candidates inside the block (a
-    search-time setting: the same graph)."""
-    from surematch.index import edge
-
-    saved, edge.HNSW_EF = edge.HNSW_EF, ef
-    try:
-        yield
-    finally:
-        edge.HNSW_EF = saved
-
-
 WARMUP: np.ndarray | None = None  # queries run untimed first: [W, D], set by main()
+ROUNDS = 10  # single queries are timed in this many rounds (see timed)
+Case = tuple[Callable[[np.ndarray], list[int]], Callable[[np.ndarray], list]]  # single, batch
 
 
-def timed(single: Callable[[np.ndarray], list[int]], batch: Callable[[np.ndarray], list],
-          queries: np.ndarray, n_single: int) -> dict[str, float]:
-    """Single-query and batched speed after a warm-up with other queries (WARMUP), so pages
-    of on-disk vectors that a serving process would hold in the page cache are read first."""
+def timed(cases: dict[bool, Case], queries: np.ndarray, n_single: int) -> dict[bool, dict]:
+    """Single-query and batched speed of each case (e.g. one store without and with a filter).
+
+    Each case first runs other queries untimed (WARMUP), so that pages of on-disk vectors a
+    serving process would hold in the page cache are read. The n_single single queries then
+    run in ROUNDS rounds, every case in a new random order each round, so that a drift in the
+    machine's speed falls on all cases alike; queries/s single is the median of the rounds."""
     from threadpoolctl import threadpool_limits
 
-    lat = []
+    order, lat = random.Random(0), {c: [] for c in cases}
+    rounds = np.array_split(queries[:n_single], ROUNDS)
+    rates: dict[bool, list[float]] = {c: [] for c in cases}
     with threadpool_limits(1):  # one query at a time: BLAS / OpenMP threads only add overhead
-        batch(queries[:20] if WARMUP is None else WARMUP[:max(20, min(len(WARMUP), 3 * n_single))])
-        for q in queries[:n_single]:
-            t = time.perf_counter()
-            single(q)
-            lat.append(time.perf_counter() - t)
-    t = time.perf_counter()
-    found = batch(queries)
-    batch_s = time.perf_counter() - t
-    return {"p50_ms": 1e3 * float(np.percentile(lat, 50)),
-            "p99_ms": 1e3 * float(np.percentile(lat, 99)), "qps_single": len(lat) / sum(lat),
-            "qps_batch": len(queries) / batch_s, "found": found}
+        for _, batch in cases.values():
+            batch(queries[:20] if WARMUP is None else WARMUP[:max(20, min(len(WARMUP),
+                                                                          3 * n_single))])
+        for qs in rounds:
+            for c in order.sample(list(cases), len(cases)):
+                for q in qs:
+                    t = time.perf_counter()
+                    cases[c][0](q)
+                    lat[c].append(time.perf_counter() - t)
+                rates[c].append(len(qs) / sum(lat[c][-len(qs):]))
+    out = {}
+    for c, (_, batch) in cases.items():
+        t = time.perf_counter()
+        found = batch(queries)
+        out[c] = {"p50_ms": 1e3 * float(np.percentile(lat[c], 50)),
+                  "p99_ms": 1e3 * float(np.percentile(lat[c], 99)),
+                  "qps_single": float(np.median(rates[c])),
+                  "qps_batch": len(queries) / (time.perf_counter() - t), "found": found}
+    return out
+
+
+def rows_of(system: str, results: dict[bool, dict], truths: dict[bool, np.ndarray],
+            extra: str = "") -> list[dict]:
+    """Table rows of timed() results whose case keys say whether the search was filtered."""
+    rows = []
+    for filtered, r in results.items():
+        found = r.pop("found")
+        rows.append({"system": system, "filter": filtered, "extra": extra, **r,
+                     "recall": recall(found, truths[filtered][:len(found)])})
+    return rows
 
 
 def bench_edge(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, folder: Path,
-               n_single: int, truth: np.ndarray, truth_f: np.ndarray) -> list[dict]:
+               n_single: int, truths: dict[bool, np.ndarray]) -> list[dict]:
     """surematch's embedded store as `surematch index` builds it: exact search before
     optimize(), then HNSW over int8 copies with float32 rescoring, at two search widths."""
+    from surematch.index.base import SEARCH_EF
     from surematch.index.calibrated import Calibration
     from surematch.index.edge import EdgeStore
     from surematch.index.matcher import match_vectors
@@ -112,44 +126,44 @@ def bench_edge(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, folder: 
         store.upsert([str(i) for i in range(s, min(s + 2000, len(refs)))], refs[s:s + 2000],
                      [{"cat": str(c)} for c in cats[s:s + 2000]])
     insert_s = time.perf_counter() - t
-    rows, flt = [], {"cat": "c3"}
 
-    def run(name: str, exact: bool, extra: str = "") -> None:
-        def ids(hits: list) -> list[int]:
-            return [int(h.id) for h in hits]
+    def cases(exact: bool) -> dict[bool, Case]:
+        def search(qs: np.ndarray, f: dict | None) -> list[list[int]]:
+            return [[int(h.id) for h in row] for row in store.search(qs, K, f, exact=exact)]
 
-        for f, tr in ((None, truth), (flt, truth_f)):
-            r = timed(lambda q, f=f: ids(store.search(q[None], K, f, exact=exact)[0]),
-                      lambda qs, f=f: [ids(h) for h in store.search(qs, K, f, exact=exact)],
-                      queries, n_single)
-            rows.append({"system": name, "filter": f is not None, "recall": recall(
-                r.pop("found"), tr), **r, "extra": extra})
+        return {filtered: (lambda q, f=f: search(q[None], f)[0], lambda qs, f=f: search(qs, f))
+                for filtered, f in ((False, None), (True, {"cat": "c3"}))}
 
-    run("surematch edge, exact (before optimize)", True, f"insert {len(refs) / insert_s:,.0f}/s")
+    rows = rows_of("surematch edge, exact (before optimize)", timed(cases(True), queries,
+                   n_single), truths, f"insert {len(refs) / insert_s:,.0f}/s")
     t = time.perf_counter()
     store.optimize()
     opt_s = time.perf_counter() - t
     mem = rss_mb() - before
-    for ef in (128, 64):
-        with search_width(ef):
-            run(f"surematch edge, HNSW int8 + rescore, ef={ef}", False,
-                f"optimize {opt_s:.0f} s; RSS +{mem:,.0f} MB" if ef == 128 else "")
+    for ef in (SEARCH_EF, 2 * SEARCH_EF):
+        store.search_ef = ef
+        rows += rows_of(f"surematch edge, HNSW int8 + rescore, ef={ef}"
+                        f"{' (default)' if ef == SEARCH_EF else ''}", timed(
+                            cases(False), queries, n_single), truths,
+                        f"optimize {opt_s:.0f} s; RSS +{mem:,.0f} MB" if ef == SEARCH_EF else "")
+    store.search_ef = SEARCH_EF
     with EdgeStore(folder / "rules", refs.shape[1]) as rules_store:
         book, cal = RuleBook(rules_store), Calibration(None)
-        r = timed(lambda q: [m.id for m in match_vectors(store, book, cal, ["q"], q[None],
-                                                         np.ones(1), K, None)[0].matches],
-                  lambda qs: [[int(m.id) for m in res.matches] for res in match_vectors(
-                      store, book, cal, ["q"] * len(qs), qs, np.ones(len(qs)), K, None)],
-                  queries, n_single)
-        rows.append({"system": "ReferenceIndex match path (HNSW ef=128 + rules query + "
-                     "payload)", "filter": False, "recall": recall(r.pop("found"), truth), **r,
-                     "extra": "query embedding not included"})
+
+        def match(qs: np.ndarray) -> list[list[int]]:
+            return [[int(m.id) for m in res.matches] for res in match_vectors(
+                store, book, cal, ["q"] * len(qs), qs, np.ones(len(qs)), K, None)]
+
+        rows += rows_of(f"ReferenceIndex match path (HNSW ef={SEARCH_EF} + rules query + "
+                        "payload)", timed({False: (lambda q: match(q[None])[0], match)},
+                                          queries, n_single), truths,
+                        "query embedding not included")
     store.close()
     return rows
 
 
 def bench_faiss(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, n_single: int,
-                truth: np.ndarray, truth_f: np.ndarray) -> list[dict]:
+                truths: dict[bool, np.ndarray]) -> list[dict]:
     import faiss
 
     gc.collect()
@@ -158,34 +172,31 @@ def bench_faiss(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, n_singl
     index.add(refs)
     extra = built(len(refs), t, before)
     sel = faiss.IDSelectorBatch(np.flatnonzero(cats == "c3").astype("int64"))
-    params = faiss.SearchParameters(sel=sel)
-    rows = []
-    for p, tr in ((None, truth), (params, truth_f)):
-        r = timed(lambda q, p=p: index.search(q[None], K, params=p)[1][0].tolist(),
-                  lambda qs, p=p: index.search(qs, K, params=p)[1].tolist(), queries, n_single)
-        rows.append({"system": "faiss IndexFlatIP (exact)", "filter": p is not None,
-                     "recall": recall(r.pop("found"), tr), **r, "extra": extra})
-    return rows
+    cases = {filtered: (lambda q, p=p: index.search(q[None], K, params=p)[1][0].tolist(),
+                        lambda qs, p=p: index.search(qs, K, params=p)[1].tolist())
+             for filtered, p in ((False, None), (True, faiss.SearchParameters(sel=sel)))}
+    return rows_of("faiss IndexFlatIP (exact)", timed(cases, queries, n_single), truths, extra)
 
 
 def bench_numpy(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, n_single: int,
-                truth: np.ndarray, truth_f: np.ndarray) -> list[dict]:
-    rows, sub = [], np.flatnonzero(cats == "c3")
-    for filtered, tr in ((False, truth), (True, truth_f)):
-        def search(qs: np.ndarray, filtered: bool = filtered) -> list[list[int]]:
-            if not filtered:
-                return exact_topk(refs, qs).tolist()
-            return sub[exact_topk(refs[sub], qs)].tolist()  # the filter's rows gathered per call
-        r = timed(lambda q, s=search: s(q[None])[0], search, queries, n_single)
-        rows.append({"system": "numpy brute force (exact)", "filter": filtered,
-                     "recall": recall(r.pop("found"), tr), **r,
-                     "extra": f"vectors {refs.nbytes / 2**20:,.0f} MB"})
-    return rows
+                truths: dict[bool, np.ndarray]) -> list[dict]:
+    sub = np.flatnonzero(cats == "c3")
+
+    def search(qs: np.ndarray, filtered: bool) -> list[list[int]]:
+        if not filtered:
+            return exact_topk(refs, qs).tolist()
+        return sub[exact_topk(refs[sub], qs)].tolist()  # the filter's rows gathered per call
+
+    cases = {f: (lambda q, f=f: search(q[None], f)[0], lambda qs, f=f: search(qs, f))
+             for f in (False, True)}
+    return rows_of("numpy brute force (exact)", timed(cases, queries, n_single), truths,
+                   f"vectors {refs.nbytes / 2**20:,.0f} MB")
 
 
 def bench_local(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, n_single: int,
-                truth: np.ndarray, truth_f: np.ndarray) -> list[dict]:
-    """qdrant-client local mode (the stand-in for a server in tests), in memory."""
+                truths: dict[bool, np.ndarray]) -> list[dict]:
+    """qdrant-client local mode (the stand-in for a server in tests), in memory; so slow that
+    it gets fewer queries, and fewer still filtered."""
     from surematch.index.server import ServerStore
 
     gc.collect()
@@ -196,13 +207,15 @@ def bench_local(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, n_singl
                      [{"cat": str(c)} for c in cats[s:s + 2000]])
     extra = built(len(refs), t, before)
     rows = []
-    for f, tr in ((None, truth), ({"cat": "c3"}, truth_f)):
-        n = max(5, min(len(queries), int(2e6 // len(refs)) // (10 if f else 1)))
-        r = timed(lambda q, f=f: [int(h.id) for h in store.search(q[None], K, f)[0]],
-                  lambda qs, f=f: [[int(h.id) for h in row] for row in store.search(qs, K, f)],
-                  queries[:n], min(n_single, n))
-        rows.append({"system": f"qdrant-client local mode ({n} queries)", "filter": f is not None,
-                     "recall": recall(r.pop("found"), tr[:n]), **r, "extra": extra})
+    for filtered, f in ((False, None), (True, {"cat": "c3"})):
+        n = max(ROUNDS, min(len(queries), int(2e6 // len(refs)) // (10 if f else 1)))
+
+        def search(qs: np.ndarray, f: dict | None = f) -> list[list[int]]:
+            return [[int(h.id) for h in row] for row in store.search(qs, K, f)]
+
+        rows += rows_of(f"qdrant-client local mode ({n} queries)", timed(
+            {filtered: (lambda q: search(q[None])[0], search)}, queries[:n],
+            min(n_single, n)), truths, extra)
     store.close()
     return rows
 
@@ -242,8 +255,8 @@ def realism(ef: int = 32) -> str:
         with tempfile.TemporaryDirectory() as tmp, EdgeStore(Path(tmp), refs.shape[1]) as store:
             store.upsert([str(i) for i in range(len(refs))], refs)
             store.optimize()
-            with search_width(ef):
-                found = [[int(h.id) for h in row] for row in store.search(queries, K)]
+            store.search_ef = ef
+            found = [[int(h.id) for h in row] for row in store.search(queries, K)]
         top1 = float(np.max(queries @ refs.T, axis=1).mean())
         lines.append(f"| {name} | {top1:.3f} | {recall(found, exact_topk(refs, queries)):.3f} |")
     return "\n".join(lines)
@@ -269,18 +282,18 @@ def main() -> None:
         refs = refs_all[:n]
         cats = np.array([f"c{i % CATS}" for i in range(n)])
         sub = np.flatnonzero(cats == "c3")
-        truth, truth_f = exact_topk(refs, queries), sub[exact_topk(refs[sub], queries)]
+        truths = {False: exact_topk(refs, queries), True: sub[exact_topk(refs[sub], queries)]}
         rows = []
         if n >= 1_000_000:  # out of process, under a memory limit; the in-memory ones skipped
             from index_million import bench_million
 
-            rows += bench_million(refs, queries, WARMUP, args.single, truth, truth_f)
+            rows += bench_million(refs, queries, WARMUP, args.single, truths)
         else:
             with tempfile.TemporaryDirectory() as tmp:
-                rows += bench_edge(refs, queries, cats, Path(tmp), args.single, truth, truth_f)
-            rows += bench_local(refs, queries, cats, args.single, truth, truth_f)
-        rows += bench_faiss(refs, queries, cats, args.single, truth, truth_f)
-        rows += bench_numpy(refs, queries, cats, args.single, truth, truth_f)
+                rows += bench_edge(refs, queries, cats, Path(tmp), args.single, truths)
+            rows += bench_local(refs, queries, cats, args.single, truths)
+        rows += bench_faiss(refs, queries, cats, args.single, truths)
+        rows += bench_numpy(refs, queries, cats, args.single, truths)
         sections.append(table(n, rows))
         print(sections[-1], flush=True)
     load = "/".join(f"{x:.1f}" for x in os.getloadavg())
@@ -293,7 +306,13 @@ def main() -> None:
         "embeddings, so the recall below is conservative); recall@10 against exact search on "
         "the same (filtered) set; every system first runs other queries untimed (3 times as "
         "many as it times one by one, at most 1,000) so that a warm process is measured; "
-        "single = one query per call (p50/p99 from these), batched = all queries in one call. "
+        "single = one query per call (p50/p99 from these; queries/s is the median of "
+        f"{ROUNDS} rounds in which the unfiltered and filtered searches of one system take "
+        "turns in a random order, so that the machine's drift falls on both alike), batched = "
+        "all queries in one call. "
+        "The embedded store as `surematch index` creates it: HNSW with 32 links per point, "
+        "ef_construct 128, 16 links among points sharing an indexed payload value, one search "
+        "thread; ef = the search width (`--search-ef`, default 64). "
         "At 1M the embedded store is built and queried in subprocesses under a 2 GB memory "
         "cgroup (benchmarks/index_million.py), and qdrant-client local mode is left out (single "
         "digits of queries/s from 100k on; it warns above 20k points). "

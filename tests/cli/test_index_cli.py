@@ -31,7 +31,8 @@ class Ran:
 
 
 def surematch(*args: str, cwd: Path) -> Ran:
-    """Run the command in cwd; returncode 2 and stderr = the message on a SurematchError."""
+    """Run the command in cwd; returncode 2 and stderr = the message on a SurematchError
+    (click's own usage errors also exit 2, their message on stderr)."""
     here = Path.cwd()
     os.chdir(cwd)
     try:
@@ -42,7 +43,7 @@ def surematch(*args: str, cwd: Path) -> Ran:
         return Ran(2, result.stdout, str(result.exception))
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
-    return Ran(result.exit_code, result.stdout, "")
+    return Ran(result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,8 @@ def match_json(tmp: Path, *args: str) -> dict:
 
 def test_match_filter_rules_and_delete(workdir: Path) -> None:
     assert match_json(workdir, "lorry driver", "-k", "2")["matches"][0]["id"] == "d3"
+    assert match_json(workdir, "lorry driver", "-k", "2", "--search-ef", "200")["matches"][0][
+        "id"] == "d3"
     only_en = match_json(workdir, "lorry driver", "-k", "5", "--filter", "lang=en")
     assert {m["id"] for m in only_en["matches"]} == {"d1", "d2", "d5"}
     added = surematch("rules", "add", "--model", "model", "--index", "ix", "--id", "r1",
@@ -93,6 +96,7 @@ def test_match_filter_rules_and_delete(workdir: Path) -> None:
     (("index", "delete", "--index", "nowhere", "d1"), "no index"),
     (("rules", "list", "--index", "nowhere"), "no index"),
     (("match", "model", "q"), "exactly one of --index"),
+    (("match", "model", "--index", "ix", "q", "--search-ef", "0"), "--search-ef"),
 ])
 def test_bad_input_is_one_clear_line(workdir: Path, args: tuple[str, ...], message: str) -> None:
     result = surematch(*args, cwd=workdir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -140,6 +141,21 @@ def test_open_store_routes_paths_and_urls(tmp_path: Path, monkeypatch: pytest.Mo
     open_store("https://qdrant.example:6333", DIM, api_key="k", collection="rules")
     assert seen == {"url": "https://qdrant.example:6333", "api_key": "k",
                     "collection": "rules", "dim": DIM}
+
+
+def test_new_store_gets_the_default_graph(tmp_path: Path) -> None:
+    """A store created without hnsw= records HNSW_M links and HNSW_EF_CONSTRUCT (the graph
+    the benchmark measures), which reopening keeps."""
+    from surematch.index.base import HNSW_EF_CONSTRUCT, HNSW_M, HNSW_PAYLOAD_M
+
+    with EdgeStore(tmp_path / "s", DIM):
+        pass
+    with EdgeStore(tmp_path / "s"):
+        config = json.loads((tmp_path / "s" / "shard" / "edge_config.json").read_text())
+    hnsw = config["hnsw_config"]
+    assert (hnsw["m"], hnsw["ef_construct"], hnsw["payload_m"]) == (
+        HNSW_M, HNSW_EF_CONSTRUCT, HNSW_PAYLOAD_M)
+    assert config["max_search_threads"] == 1
 
 
 def test_hnsw_parameters_build_a_searchable_graph(tmp_path: Path) -> None:

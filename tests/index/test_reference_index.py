@@ -114,6 +114,19 @@ def test_model_mismatch_names_both_ids(tmp_path: Path, index: ReferenceIndex) ->
         ReferenceIndex.create(tmp_path / "ix", other)
 
 
+def test_search_width_reaches_the_store_and_is_checked(tmp_path: Path,
+                                                      index: ReferenceIndex) -> None:
+    index.close()
+    model = tiny_model(TABLE)
+    with ReferenceIndex.open(tmp_path / "ix", model, search_ef=200) as idx:
+        assert idx.store.search_ef == 200
+        assert idx.match("q_a", k=1).matches[0].id == "A"
+    with pytest.raises(InputError, match="search_ef must be a positive integer"):
+        ReferenceIndex.open(tmp_path / "ix", model, search_ef=0)
+    with ReferenceIndex.open(tmp_path / "ix", model) as idx:  # the failed open let go of it
+        assert idx.count() == 4
+
+
 def test_open_missing_index(tmp_path: Path, model: SimilarityModel) -> None:
     with pytest.raises(SurematchError, match="no index"):
         ReferenceIndex.open(tmp_path / "nothing", model)

@@ -71,6 +71,23 @@ def test_search_edges(store: BaseStore) -> None:
         store.search(np.zeros((1, DIM)), k=1)
 
 
+def test_search_width_is_checked_and_never_below_k(store: BaseStore) -> None:
+    """search_ef defaults to SEARCH_EF, takes positive integers only, and a width below k
+    still returns k hits (k candidates are examined then)."""
+    from surematch.index.base import SEARCH_EF
+
+    assert store.search_ef == SEARCH_EF
+    for bad in (0, -3, 2.5, True, "64"):
+        with pytest.raises(InputError, match="search_ef must be a positive integer") as err:
+            store.search_ef = bad
+        assert err.value.field == "search_ef"
+    assert store.search_ef == SEARCH_EF
+    x = random_vectors(30)
+    store.upsert([str(i) for i in range(30)], x)
+    store.search_ef = 1
+    assert [len(row) for row in store.search(x[:3], k=10)] == [10, 10, 10]
+
+
 def test_scan_and_ids_cover_everything_once(store: BaseStore) -> None:
     ids = [f"p{i}" for i in range(300)]
     store.upsert(ids, random_vectors(300), [{"even": i % 2 == 0} for i in range(300)])

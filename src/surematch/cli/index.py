@@ -21,6 +21,9 @@ IndexOpt = Annotated[Path | None, typer.Option("--index", help="index folder (em
 UrlOpt = Annotated[str | None, typer.Option("--qdrant-url", help="a Qdrant server instead")]
 KeyOpt = Annotated[str | None, typer.Option("--api-key", envvar="QDRANT_API_KEY",
                                             help="the Qdrant server's API key")]
+SearchEfOpt = Annotated[int | None, typer.Option(
+    "--search-ef", min=1, help="candidates each search examines (default 64): wider is slower "
+    "and finds more of the exact top k")]
 
 
 def index_target(index: Path | None, qdrant_url: str | None) -> str:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from surematch.cli import app
-from surematch.cli.index import IndexOpt, KeyOpt, UrlOpt, index_target
+from surematch.cli.index import IndexOpt, KeyOpt, SearchEfOpt, UrlOpt, index_target
 
 out = Console()
 
@@ -25,6 +25,7 @@ def match(
     filters: Annotated[list[str], typer.Option("--filter", help="payload key=value (repeat: "
                                                "all must hold)")] = [],  # noqa: B006
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    search_ef: SearchEfOpt = None,
 ) -> None:
     """Match each QUERY against the index; with --json one object per query (JSON lines)."""
     from surematch.index import parse_cli_filter
@@ -33,7 +34,8 @@ def match(
 
     spec = parse_cli_filter(filters) if filters else None
     model = SimilarityModel.load(model_dir)
-    with ReferenceIndex.open(index_target(index, qdrant_url), model, api_key=api_key) as idx:
+    with ReferenceIndex.open(index_target(index, qdrant_url), model, api_key=api_key,
+                             search_ef=search_ef) as idx:
         results = idx.match_batch(queries, k, spec)
     for result in results:
         if as_json:

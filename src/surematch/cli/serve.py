@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from surematch.cli import app
+from surematch.cli.index import SearchEfOpt
 from surematch.logs import setup_logging
 
 
@@ -23,6 +24,7 @@ def serve(
         "--qdrant-url", help="Qdrant server holding the index")] = None,
     qdrant_api_key: Annotated[str | None, typer.Option(
         "--qdrant-api-key", envvar="QDRANT_API_KEY", help="the Qdrant server's key")] = None,
+    search_ef: SearchEfOpt = None,
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
     """Serve MODEL's index over HTTP (JSON API under /v1, review page at /)."""
@@ -32,5 +34,5 @@ def serve(
 
     setup_logging(verbose)
     uvicorn.run(create_app(model, index, api_key=api_key, qdrant_url=qdrant_url,
-                           qdrant_api_key=qdrant_api_key),
+                           qdrant_api_key=qdrant_api_key, search_ef=search_ef),
                 host=host, port=port, log_level="info" if verbose else "warning")

@@ -16,11 +16,21 @@ import numpy as np
 
 from surematch.errors import InputError, ModelFormatError, SurematchError
 from surematch.index.filters import Clause, check_key, parse_filter
-from surematch.index.points import RESERVED_KEY, check_ids, check_payload, check_vectors, point_uuid
+from surematch.index.points import (
+    RESERVED_KEY,
+    check_ids,
+    check_payload,
+    check_positive_int,
+    check_vectors,
+    point_uuid,
+)
 from surematch.index.store import Hit, IndexType, StoredPoint
 
 Raw = tuple[dict[str, Any], Any]  # (payload with RESERVED_KEY, vector list or None)
-HNSW_EF = 128  # candidates examined per HNSW search (Qdrant's default is ef_construct, 100)
+SEARCH_EF = 64  # candidates an HNSW search examines: recall@10 0.99 at 100k (BENCHMARKS.md)
+# the graph, set when a store is created (Qdrant's defaults: 16, 100, 16): links per point,
+# build width, and links per point among those sharing an indexed payload value (filtering)
+HNSW_M, HNSW_EF_CONSTRUCT, HNSW_PAYLOAD_M = 32, 128, 16
 
 
 def _point(raw: Raw) -> StoredPoint:
@@ -39,6 +49,17 @@ class BaseStore(ABC):
     dim: int
     label: str  # where the points live, for messages: "index DIR" or "Qdrant at URL, ..."
     closed: bool = False
+    _search_ef: int = SEARCH_EF
+
+    @property
+    def search_ef(self) -> int:
+        """Candidates an HNSW search examines (k where k is larger): wider is slower and finds
+        more of the exact top k. A search setting: the graph stays as it is."""
+        return self._search_ef
+
+    @search_ef.setter
+    def search_ef(self, ef: int) -> None:
+        self._search_ef = check_positive_int(ef, "search_ef")
 
     def upsert(self, ids: Sequence[str], vectors: Any, payloads: Sequence[Any] | None = None,
                ) -> None:
@@ -78,8 +99,7 @@ class BaseStore(ABC):
         exact=True scans every point even where an HNSW graph is built.
         """
         queries = check_vectors(vectors, self.dim)
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise InputError(f"k must be a positive integer, got {k!r}", field="k")
+        check_positive_int(k, "k")
         clause = parse_filter(filter)
         if not len(queries):
             return []

@@ -26,7 +26,7 @@ import numpy as np
 import qdrant_edge as qe
 
 from surematch.errors import ModelFormatError, SurematchError
-from surematch.index.base import HNSW_EF, BaseStore, Raw
+from surematch.index.base import HNSW_EF_CONSTRUCT, HNSW_M, HNSW_PAYLOAD_M, BaseStore, Raw
 from surematch.index.files import DirLock, read_json, store_dim, write_json_atomic
 from surematch.index.filters import Clause
 from surematch.index.qdrant_filters import to_edge
@@ -45,12 +45,12 @@ class EdgeStore(BaseStore):
 
     indexing_threshold_kb (used when creating) is the segment size from which optimize()
     builds an HNSW graph; None keeps Qdrant's default (10 MB, about 6.5k 384-dim vectors).
-    hnsw = (m, ef_construct) (used when creating) sets the graph; None keeps Qdrant's (16, 100).
+    hnsw = (m, ef_construct) (used when creating) sets the graph.
     """
 
     def __init__(self, path: str | Path, dim: int | None = None, *,
                  indexing_threshold_kb: int | None = None,
-                 hnsw: tuple[int, int] | None = None) -> None:
+                 hnsw: tuple[int, int] = (HNSW_M, HNSW_EF_CONSTRUCT)) -> None:
         self.path = Path(path)
         self.label = f"index {self.path}"
         try:
@@ -70,10 +70,14 @@ class EdgeStore(BaseStore):
                         vectors=qe.EdgeVectorParams(
                             size=self.dim, distance=qe.Distance.Cosine, on_disk=True,
                             quantization_config=_INT8),
-                        hnsw_config=None if hnsw is None else qe.HnswIndexConfig(
-                            m=hnsw[0], ef_construct=hnsw[1], full_scan_threshold=10_000),
+                        hnsw_config=qe.HnswIndexConfig(
+                            m=hnsw[0], ef_construct=hnsw[1], payload_m=HNSW_PAYLOAD_M,
+                            full_scan_threshold=10_000),
                         optimizers=qe.EdgeOptimizersConfig(
-                            indexing_threshold=indexing_threshold_kb))))
+                            indexing_threshold=indexing_threshold_kb),
+                        # qdrant_edge holds the GIL while it searches, so a pool of search
+                        # threads only adds hand-offs: one is faster, alone or under load
+                        max_search_threads=1)))
         except BaseException:
             self._lock.release()
             raise
@@ -107,10 +111,12 @@ class EdgeStore(BaseStore):
     def _search(self, queries: np.ndarray, k: int, clause: Clause | None, with_vectors: bool,
                 exact: bool) -> list[list[tuple[float, Raw]]]:
         flt, params = to_edge(clause), qe.SearchParams(
-            hnsw_ef=max(HNSW_EF, k), exact=exact, quantization=_FLOAT32 if exact else _RESCORED)
+            hnsw_ef=max(self.search_ef, k), exact=exact,
+            quantization=_FLOAT32 if exact else _RESCORED)
         batch = qe.QueryBatchRequest([
-            qe.QueryRequest(limit=k, query=qe.Query.Nearest(q), filter=flt, params=params,
-                            with_payload=True, with_vector=with_vectors) for q in queries])
+            qe.QueryRequest(limit=k, query=qe.Query.Nearest(q.tolist()), filter=flt,
+                            params=params, with_payload=True, with_vector=with_vectors)
+            for q in queries])
         with self._engine("search"):
             rows = self._shard.query_batch(batch)
         return [[(h.score, (h.payload, h.vector if with_vectors else None)) for h in row]

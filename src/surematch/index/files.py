@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from surematch.errors import InputError, ModelFormatError, SurematchError
+from surematch.index.points import check_positive_int
 
 
 class DirLock:
@@ -100,15 +101,9 @@ def store_dim(folder: Path, dim: int | None, backend: str) -> int:
         return info["dim"]
     if dim is None:
         raise SurematchError(f"no index in {folder}; give its dimension to create one")
-    check_dim(dim)
+    check_positive_int(dim, "dim")
     write_json_atomic(folder / "store.json",
                       {"format": 1, "backend": backend, "dim": dim, "distance": "cosine"})
-    return dim
-
-
-def check_dim(dim: Any) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-        raise InputError(f"dim must be a positive integer, got {dim!r}", field="dim")
     return dim
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from surematch.errors import InputError
 from surematch.index.base import BaseStore
 from surematch.index.calibrated import Calibration
+from surematch.index.points import check_positive_int
 from surematch.index.results import Match, MatchResult
 from surematch.index.rules import Rule, RuleBook, excluded
 from surematch.index.store import Hit
@@ -22,8 +23,7 @@ def check_queries(queries: Any, k: Any) -> None:
     """InputError unless queries is a list of items (text not blank) and k a positive int."""
     if isinstance(queries, str) or not isinstance(queries, Sequence):
         raise InputError("queries must be a list", field="queries")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise InputError(f"k must be a positive integer, got {k!r}", field="k")
+    check_positive_int(k, "k")
     for n, q in enumerate(queries):
         if isinstance(q, str) and not q.strip():
             raise InputError("a query must not be empty", field=f"queries[{n}]")

@@ -55,6 +55,13 @@ def check_ids(ids: Sequence[str], *, unique: bool = False) -> list[str]:
     return out
 
 
+def check_positive_int(value: Any, field: str) -> int:
+    """value if it is an int of at least 1 (not a bool), else InputError naming field."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{field} must be a positive integer, got {value!r}", field=field)
+    return value
+
+
 def check_vectors(vectors: Any, dim: int, names: Sequence[str] | None = None) -> np.ndarray:
     """Rows as float32 [N, D] scaled to unit length; each finite and non-zero.
 
@@ -70,8 +77,8 @@ def check_vectors(vectors: Any, dim: int, names: Sequence[str] | None = None) ->
                          field="vectors")
     if names is not None and arr.shape[0] != len(names):
         raise InputError(f"{len(names)} ids but {arr.shape[0]} vectors", field="vectors")
-    norms = np.linalg.norm(arr, axis=1)
-    bad = ~np.isfinite(arr).all(axis=1) | ~(norms > 0)
+    norms = np.sqrt(np.einsum("ij,ij->i", arr, arr))  # NaN or inf in a row: not finite
+    bad = ~(np.isfinite(norms) & (norms > 0))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         what = "is not finite (NaN or inf)" if not np.isfinite(arr[row]).all() else "is all zeros"

@@ -33,7 +33,7 @@ class ReferenceIndex:
     """References and exclusion rules in two collections, bound to the model that embeds them."""
 
     def __init__(self, target: str, model: SimilarityModel, *, api_key: str | None = None,
-                 create: bool) -> None:
+                 search_ef: int | None = None, create: bool) -> None:
         self.target, self.model = target, model
         self.calibration = Calibration.of(model)  # a damaged calibration fails before any lock
         if not create and not target.startswith(("http://", "https://")) and not (
@@ -41,6 +41,8 @@ class ReferenceIndex:
             raise SurematchError(f"no index in {target}; build one with `surematch index`")
         self.store = open_store(target, model.dim if create else None, api_key=api_key)
         try:
+            if search_ef is not None:
+                self.store.search_ef = search_ef
             bind_model(self.store, model, target)
             self.rules = RuleBook(open_store(target, self.store.dim, api_key=api_key,
                                              collection="rules"))
@@ -50,15 +52,17 @@ class ReferenceIndex:
 
     @classmethod
     def create(cls, path_or_url: str | Path, model: SimilarityModel, *,
-               api_key: str | None = None) -> ReferenceIndex:
-        """Create an index for this model, or open the one there if this model built it."""
-        return cls(str(path_or_url), model, api_key=api_key, create=True)
+               api_key: str | None = None, search_ef: int | None = None) -> ReferenceIndex:
+        """Create an index for this model, or open the one there if this model built it.
+
+        search_ef: candidates each search examines (default SEARCH_EF, see VectorStore)."""
+        return cls(str(path_or_url), model, api_key=api_key, search_ef=search_ef, create=True)
 
     @classmethod
     def open(cls, path_or_url: str | Path, model: SimilarityModel, *,
-             api_key: str | None = None) -> ReferenceIndex:
+             api_key: str | None = None, search_ef: int | None = None) -> ReferenceIndex:
         """Open an existing index; SurematchError if none is there or another model built it."""
-        return cls(str(path_or_url), model, api_key=api_key, create=False)
+        return cls(str(path_or_url), model, api_key=api_key, search_ef=search_ef, create=False)
 
     @property
     def model_id(self) -> str:

@@ -16,9 +16,10 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as m
 
 from surematch.errors import InputError, ModelFormatError, SurematchError
-from surematch.index.base import HNSW_EF, BaseStore, Raw
-from surematch.index.files import check_collection, check_dim, meta_json
+from surematch.index.base import HNSW_EF_CONSTRUCT, HNSW_M, HNSW_PAYLOAD_M, BaseStore, Raw
+from surematch.index.files import check_collection, meta_json
 from surematch.index.filters import Clause
+from surematch.index.points import check_positive_int
 from surematch.index.qdrant_filters import to_client
 from surematch.index.store import IndexType
 
@@ -61,8 +62,10 @@ class ServerStore(BaseStore):
                 if dim is None:
                     raise SurematchError(f"no collection {self.collection!r} at {self.where}")
                 self._client.create_collection(self.collection, vectors_config=m.VectorParams(
-                    size=check_dim(dim), distance=m.Distance.COSINE, on_disk=True),
-                    quantization_config=_INT8)
+                    size=check_positive_int(dim, "dim"), distance=m.Distance.COSINE, on_disk=True),
+                    quantization_config=_INT8,
+                    hnsw_config=m.HnswConfigDiff(m=HNSW_M, ef_construct=HNSW_EF_CONSTRUCT,
+                                                 payload_m=HNSW_PAYLOAD_M))
                 return dim
             params = self._client.get_collection(self.collection).config.params.vectors
         if not isinstance(params, m.VectorParams) or params.distance != m.Distance.COSINE:
@@ -101,7 +104,8 @@ class ServerStore(BaseStore):
     def _search(self, queries: np.ndarray, k: int, clause: Clause | None, with_vectors: bool,
                 exact: bool) -> list[list[tuple[float, Raw]]]:
         flt, params = to_client(clause), m.SearchParams(
-            hnsw_ef=max(HNSW_EF, k), exact=exact, quantization=_FLOAT32 if exact else _RESCORED)
+            hnsw_ef=max(self.search_ef, k), exact=exact,
+            quantization=_FLOAT32 if exact else _RESCORED)
         params = None if self._local else params  # local mode is always exact (and warns)
         requests = [m.QueryRequest(query=q.tolist(), limit=k, filter=flt, params=params,
                                    with_payload=True, with_vector=with_vectors) for q in queries]

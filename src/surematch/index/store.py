@@ -36,6 +36,7 @@ class VectorStore(Protocol):
     """A collection of points, open until close() (or the end of a `with` block)."""
 
     dim: int
+    search_ef: int  # candidates an HNSW search examines (k where larger); settable
 
     def upsert(self, ids: Sequence[str], vectors: Any, payloads: Sequence[Any] | None = None,
                ) -> None:

@@ -19,11 +19,12 @@ class ServiceState:
     """One loaded model and its opened index; matches read-lock, writes write-lock the index."""
 
     def __init__(self, model_dir: Path, index_dir: str, qdrant_url: str | None = None,
-                 qdrant_api_key: str | None = None) -> None:
+                 qdrant_api_key: str | None = None, search_ef: int | None = None) -> None:
         self.model_dir = Path(model_dir)
         self.model = SimilarityModel.load(self.model_dir)
         target = qdrant_url or index_dir
-        self.index = ReferenceIndex.open(target, self.model, api_key=qdrant_api_key)
+        self.index = ReferenceIndex.open(target, self.model, api_key=qdrant_api_key,
+                                         search_ef=search_ef)
         self.lock = ReadWriteLock()
         feedback_dir = Path(index_dir) if not str(index_dir).startswith("http") else Path(".")
         self.feedback = FeedbackLog(feedback_dir / "feedback.jsonl")
