@@ -24,8 +24,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from surematch.index import VectorStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 K, CATS = 10, 10
@@ -60,11 +64,28 @@ def recall(found: list[list[int]], truth: np.ndarray) -> float:
 
 WARMUP: np.ndarray | None = None  # queries run untimed first: [W, D], set by main()
 ROUNDS = 10  # single queries are timed in this many rounds (see timed)
-Case = tuple[Callable[[np.ndarray], list[int]], Callable[[np.ndarray], list]]  # single, batch
+FILTER = {"cat": "c3"}  # the filtered runs' filter: 10 % of the references
+Search = Callable[[np.ndarray], list]  # queries [Q, D] -> Q lists of the top-K row numbers
 
 
-def timed(cases: dict[bool, Case], queries: np.ndarray, n_single: int) -> dict[bool, dict]:
-    """Single-query and batched speed of each case (e.g. one store without and with a filter).
+def store_searches(store: VectorStore, exact: bool = False) -> dict[bool, Search]:
+    """A surematch store's search, unfiltered (False) and filtered (True)."""
+    def search(qs: np.ndarray, f: dict | None) -> list[list[int]]:
+        return [[int(h.id) for h in row] for row in store.search(qs, K, f, exact=exact)]
+
+    return {False: lambda qs: search(qs, None), True: lambda qs: search(qs, FILTER)}
+
+
+def fill(store: VectorStore, refs: np.ndarray, cats: np.ndarray) -> None:
+    """Store refs with ids "0", "1", ... and payload cat, 2,000 at a time."""
+    for s in range(0, len(refs), 2000):
+        store.upsert([str(i) for i in range(s, min(s + 2000, len(refs)))], refs[s:s + 2000],
+                     [{"cat": str(c)} for c in cats[s:s + 2000]])
+
+
+def timed(cases: dict[bool, Search], queries: np.ndarray, n_single: int) -> dict[bool, dict]:
+    """Single-query and batched speed of each case (e.g. one store without and with a filter);
+    a single query is the case's search on a batch of one.
 
     Each case first runs other queries untimed (WARMUP), so that pages of on-disk vectors a
     serving process would hold in the page cache are read. The n_single single queries then
@@ -76,20 +97,20 @@ def timed(cases: dict[bool, Case], queries: np.ndarray, n_single: int) -> dict[b
     rounds = np.array_split(queries[:n_single], ROUNDS)
     rates: dict[bool, list[float]] = {c: [] for c in cases}
     with threadpool_limits(1):  # one query at a time: BLAS / OpenMP threads only add overhead
-        for _, batch in cases.values():
-            batch(queries[:20] if WARMUP is None else WARMUP[:max(20, min(len(WARMUP),
-                                                                          3 * n_single))])
+        for search in cases.values():
+            search(queries[:20] if WARMUP is None else WARMUP[:max(20, min(len(WARMUP),
+                                                                           3 * n_single))])
         for qs in rounds:
             for c in order.sample(list(cases), len(cases)):
                 for q in qs:
                     t = time.perf_counter()
-                    cases[c][0](q)
+                    cases[c](q[None])
                     lat[c].append(time.perf_counter() - t)
                 rates[c].append(len(qs) / sum(lat[c][-len(qs):]))
     out = {}
-    for c, (_, batch) in cases.items():
+    for c, search in cases.items():
         t = time.perf_counter()
-        found = batch(queries)
+        found = search(queries)
         out[c] = {"p50_ms": 1e3 * float(np.percentile(lat[c], 50)),
                   "p99_ms": 1e3 * float(np.percentile(lat[c], 99)),
                   "qps_single": float(np.median(rates[c])),
@@ -122,20 +143,11 @@ def bench_edge(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, folder: 
     before, t = rss_mb(), time.perf_counter()
     store = EdgeStore(folder / "refs", refs.shape[1])
     store.create_payload_index("cat", "keyword")
-    for s in range(0, len(refs), 2000):
-        store.upsert([str(i) for i in range(s, min(s + 2000, len(refs)))], refs[s:s + 2000],
-                     [{"cat": str(c)} for c in cats[s:s + 2000]])
+    fill(store, refs, cats)
     insert_s = time.perf_counter() - t
-
-    def cases(exact: bool) -> dict[bool, Case]:
-        def search(qs: np.ndarray, f: dict | None) -> list[list[int]]:
-            return [[int(h.id) for h in row] for row in store.search(qs, K, f, exact=exact)]
-
-        return {filtered: (lambda q, f=f: search(q[None], f)[0], lambda qs, f=f: search(qs, f))
-                for filtered, f in ((False, None), (True, {"cat": "c3"}))}
-
-    rows = rows_of("surematch edge, exact (before optimize)", timed(cases(True), queries,
-                   n_single), truths, f"insert {len(refs) / insert_s:,.0f}/s")
+    rows = rows_of("surematch edge, exact (before optimize)", timed(
+        store_searches(store, exact=True), queries, n_single), truths,
+        f"insert {len(refs) / insert_s:,.0f}/s")
     t = time.perf_counter()
     store.optimize()
     opt_s = time.perf_counter() - t
@@ -144,7 +156,7 @@ def bench_edge(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, folder: 
         store.search_ef = ef
         rows += rows_of(f"surematch edge, HNSW int8 + rescore, ef={ef}"
                         f"{' (default)' if ef == SEARCH_EF else ''}", timed(
-                            cases(False), queries, n_single), truths,
+                            store_searches(store), queries, n_single), truths,
                         f"optimize {opt_s:.0f} s; RSS +{mem:,.0f} MB" if ef == SEARCH_EF else "")
     store.search_ef = SEARCH_EF
     with EdgeStore(folder / "rules", refs.shape[1]) as rules_store:
@@ -155,8 +167,7 @@ def bench_edge(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, folder: 
                 store, book, cal, ["q"] * len(qs), qs, np.ones(len(qs)), K, None)]
 
         rows += rows_of(f"ReferenceIndex match path (HNSW ef={SEARCH_EF} + rules query + "
-                        "payload)", timed({False: (lambda q: match(q[None])[0], match)},
-                                          queries, n_single), truths,
+                        "payload)", timed({False: match}, queries, n_single), truths,
                         "query embedding not included")
     store.close()
     return rows
@@ -171,24 +182,17 @@ def bench_faiss(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, n_singl
     index = faiss.IndexFlatIP(refs.shape[1])
     index.add(refs)
     extra = built(len(refs), t, before)
-    sel = faiss.IDSelectorBatch(np.flatnonzero(cats == "c3").astype("int64"))
-    cases = {filtered: (lambda q, p=p: index.search(q[None], K, params=p)[1][0].tolist(),
-                        lambda qs, p=p: index.search(qs, K, params=p)[1].tolist())
+    sel = faiss.IDSelectorBatch(np.flatnonzero(cats == FILTER["cat"]).astype("int64"))
+    cases = {filtered: lambda qs, p=p: index.search(qs, K, params=p)[1].tolist()
              for filtered, p in ((False, None), (True, faiss.SearchParameters(sel=sel)))}
     return rows_of("faiss IndexFlatIP (exact)", timed(cases, queries, n_single), truths, extra)
 
 
 def bench_numpy(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, n_single: int,
                 truths: dict[bool, np.ndarray]) -> list[dict]:
-    sub = np.flatnonzero(cats == "c3")
-
-    def search(qs: np.ndarray, filtered: bool) -> list[list[int]]:
-        if not filtered:
-            return exact_topk(refs, qs).tolist()
-        return sub[exact_topk(refs[sub], qs)].tolist()  # the filter's rows gathered per call
-
-    cases = {f: (lambda q, f=f: search(q[None], f)[0], lambda qs, f=f: search(qs, f))
-             for f in (False, True)}
+    sub = np.flatnonzero(cats == FILTER["cat"])
+    cases = {False: lambda qs: exact_topk(refs, qs).tolist(),  # filtered: rows gathered per call
+             True: lambda qs: sub[exact_topk(refs[sub], qs)].tolist()}
     return rows_of("numpy brute force (exact)", timed(cases, queries, n_single), truths,
                    f"vectors {refs.nbytes / 2**20:,.0f} MB")
 
@@ -202,20 +206,13 @@ def bench_local(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, n_singl
     gc.collect()
     before, t = rss_mb(), time.perf_counter()
     store = ServerStore(path=":memory:", dim=refs.shape[1])
-    for s in range(0, len(refs), 2000):
-        store.upsert([str(i) for i in range(s, min(s + 2000, len(refs)))], refs[s:s + 2000],
-                     [{"cat": str(c)} for c in cats[s:s + 2000]])
+    fill(store, refs, cats)
     extra = built(len(refs), t, before)
     rows = []
-    for filtered, f in ((False, None), (True, {"cat": "c3"})):
-        n = max(ROUNDS, min(len(queries), int(2e6 // len(refs)) // (10 if f else 1)))
-
-        def search(qs: np.ndarray, f: dict | None = f) -> list[list[int]]:
-            return [[int(h.id) for h in row] for row in store.search(qs, K, f)]
-
+    for filtered, search in store_searches(store).items():
+        n = max(ROUNDS, min(len(queries), int(2e6 // len(refs)) // (10 if filtered else 1)))
         rows += rows_of(f"qdrant-client local mode ({n} queries)", timed(
-            {filtered: (lambda q: search(q[None])[0], search)}, queries[:n],
-            min(n_single, n)), truths, extra)
+            {filtered: search}, queries[:n], min(n_single, n)), truths, extra)
     store.close()
     return rows
 
@@ -281,7 +278,7 @@ def main() -> None:
     for n in sizes:
         refs = refs_all[:n]
         cats = np.array([f"c{i % CATS}" for i in range(n)])
-        sub = np.flatnonzero(cats == "c3")
+        sub = np.flatnonzero(cats == FILTER["cat"])
         truths = {False: exact_topk(refs, queries), True: sub[exact_topk(refs[sub], queries)]}
         rows = []
         if n >= 1_000_000:  # out of process, under a memory limit; the in-memory ones skipped

@@ -64,7 +64,7 @@ def query(store_dir: str, queries: str, warmup: str, n_single: str) -> dict:
     """Search at each width in EFS; the hits come back for the caller to score."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import index_bench
-    from index_bench import K, timed
+    from index_bench import store_searches, timed
 
     from surematch.index.edge import EdgeStore
 
@@ -73,12 +73,7 @@ def query(store_dir: str, queries: str, warmup: str, n_single: str) -> dict:
     store = EdgeStore(store_dir)
     open_s = time.perf_counter() - t
 
-    def search(q: np.ndarray, f: dict | None) -> list[list[int]]:
-        return [[int(h.id) for h in row] for row in store.search(q, K, f)]
-
-    cases = {filtered: (lambda q, f=f: search(q[None], f)[0], lambda q, f=f: search(q, f))
-             for filtered, f in ((False, None), (True, {"cat": "c3"}))}
-    results = {}
+    cases, results = store_searches(store), {}
     for ef in EFS:
         store.search_ef = ef
         results[ef] = timed(cases, qs, int(n_single))
