@@ -63,7 +63,7 @@ def main() -> None:
     occupations = read_esco()
     train_occ, held_occ = split_by_isco(occupations, held_out_fraction=0.2, seed=0)
     refs, queries = esco_references(occupations), esco_queries(held_occ, taxonomy=occupations)
-    data = esco_groups(train_occ)
+    data = esco_groups(train_occ, taxonomy=occupations)
     rows = []
 
     def evaluate(embed) -> dict:

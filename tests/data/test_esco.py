@@ -41,14 +41,15 @@ def test_titles_are_stripped_deduplicated_and_without_the_preferred(small) -> No
     assert small[2].description == ""
 
 
-def test_groups_one_per_occupation_without_singletons(small) -> None:
-    groups = esco_groups(small)
+def test_groups_one_per_occupation_without_singletons_or_shared_titles(small) -> None:
+    groups = esco_groups(small)  # "head of technical" belongs to u:1 and u:3: left out
     assert groups.texts == [
-        "technical director", "head of technical", "technical manager",
-        "stage director", "theatre director", "head of technical",
+        "technical director", "technical manager", "stage director", "theatre director",
     ]  # fmt: skip
-    assert groups.groups == ["esco/u:1"] * 3 + ["esco/u:3"] * 3
-    assert len(esco_groups(small, "e", keep_singletons=True)) == 7
+    assert groups.groups == ["esco/u:1"] * 2 + ["esco/u:3"] * 2
+    assert len(esco_groups(small, "e", keep_singletons=True)) == 5
+    both = esco_groups(small, drop_ambiguous=False)
+    assert both.texts.count("head of technical") == 2 and len(both) == 6
 
 
 def test_pairs_references_and_queries(small) -> None:
@@ -77,6 +78,8 @@ def test_titles_other_occupations_use_are_left_out_across_the_taxonomy() -> None
     kept = esco_queries([official], taxonomy=[official, judge, av])
     assert (kept.texts, kept.expected_ids) == (["sports referee"], ["u:official"])
     assert esco_queries([official], taxonomy=[judge, av]).texts == ["sports referee"]
+    group = esco_groups([official], taxonomy=[official, judge, av])
+    assert group.texts == ["sport official", "sports referee"]
 
 
 def test_missing_column_names_file_line_and_field() -> None:

@@ -61,7 +61,7 @@ def demo(
     else:
         out.print(f"1/4 training on {len(train_occ):,} occupations; {len(held_occ):,} "
                   "occupations of held-out ISCO groups are kept for calibration and testing")
-        model = train(Config(), esco_groups(train_occ))
+        model = train(Config(), esco_groups(train_occ, taxonomy=occupations))
         model.save(model_dir)
     ref_vectors = model.embed(refs.texts)
 

@@ -32,16 +32,21 @@ logger = logging.getLogger(__name__)
 
 
 def esco_groups(
-    occupations: list[Occupation], dataset: str = "esco", *, keep_singletons: bool = False
+    occupations: list[Occupation], dataset: str = "esco", *, keep_singletons: bool = False,
+    drop_ambiguous: bool = True, taxonomy: list[Occupation] | None = None,
 ) -> GroupedTexts:
     """Each occupation's titles (preferred, then alternatives) as one group "dataset/uri".
 
-    Occupations without alternative titles form single-member groups and are dropped (logged
-    once) unless `keep_singletons`.
+    With `drop_ambiguous` (the default) an alternative title that another occupation of
+    `occupations` or `taxonomy` also uses is left out, compared as in `esco_queries`: it would
+    be a positive of two groups that are negatives of each other. Occupations left without
+    alternative titles form single-member groups and are dropped (logged once) unless
+    `keep_singletons`.
     """
-    texts = [t for o in occupations for t in o.titles]
-    labels = [o.uri for o in occupations for _ in o.titles]
-    samples = GroupedTexts.from_labels(texts, labels, dataset)
+    shared = _shared_titles(occupations, taxonomy) if drop_ambiguous else set()
+    titles = [(t, o.uri) for o in occupations
+              for t in [o.preferred, *(a for a in o.alternatives if _key(a) not in shared)]]
+    samples = GroupedTexts.from_labels([t for t, _ in titles], [u for _, u in titles], dataset)
     if keep_singletons:
         return samples
     kept, dropped = drop_singletons(samples)
@@ -78,17 +83,24 @@ def esco_queries(occupations: list[Occupation], *, drop_ambiguous: bool = True,
     technicians" = "audio visual technician"). `taxonomy` is every occupation whose titles
     count (default: `occupations`): pass all of ESCO when the queries come from a subset.
     """
-    every = {o.uri: o for o in [*(taxonomy or []), *occupations]}.values()
-    owners = Counter(k for o in every for k in {_key(t) for t in o.titles})
     pairs = [(t, o.uri) for o in occupations for t in o.alternatives]
     if drop_ambiguous:
-        kept = [(t, uri) for t, uri in pairs if owners[_key(t)] <= 1]
+        shared = _shared_titles(occupations, taxonomy)
+        kept = [(t, uri) for t, uri in pairs if _key(t) not in shared]
         if len(kept) < len(pairs):
             logger.info(
                 "ESCO: left out %d titles shared by several occupations", len(pairs) - len(kept)
             )
         pairs = kept
     return LabelledQueries([t for t, _ in pairs], [uri for _, uri in pairs])
+
+
+def _shared_titles(occupations: list[Occupation], taxonomy: list[Occupation] | None
+                   ) -> set[str]:
+    """Title keys (`_key`) that two or more occupations of taxonomy + occupations use."""
+    every = {o.uri: o for o in [*(taxonomy or []), *occupations]}.values()
+    owners = Counter(k for o in every for k in {_key(t) for t in o.titles})
+    return {k for k, n in owners.items() if n > 1}
 
 
 def _key(title: str) -> str:
