@@ -29,6 +29,7 @@ import os
 import random
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -52,7 +53,14 @@ from surematch.confidence.registry import make_calibrator
 from surematch.confidence.retrieval import fit_match_calibration
 from surematch.confidence.split import fit_band_split
 from surematch.confidence.thresholds import choose_threshold
-from surematch.data.esco import esco_queries, esco_references, read_esco, split_by_isco
+from surematch.data.esco import (
+    Occupation,
+    esco_queries,
+    esco_references,
+    read_esco,
+    split_by_isco,
+)
+from surematch.data.samples import LabelledQueries, References
 from surematch.model import SimilarityModel
 
 TARGETS = {"ece": 0.02, "aurc": 0.15, "auto_precision": 0.99}
@@ -114,17 +122,42 @@ def ece_interval(p: np.ndarray, test: RankedQueries, draws: int = 300) -> list[f
     return [float(np.percentile(values, 5)), float(np.percentile(values, 95))]
 
 
-def load_model(args: argparse.Namespace, train_occ: list) -> SimilarityModel:
-    if args.model and Path(args.model, "surematch.json").is_file():
-        return SimilarityModel.load(args.model)
-    from surematch.config import Config
-    from surematch.data.esco import esco_groups
-    from surematch.training import train
+@dataclass(frozen=True)
+class Held:
+    """The benchmark's data, ranked by the model: the protocol in the module text."""
 
-    model = train(Config(), esco_groups(train_occ))
-    if args.model:
-        model.save(args.model)
-    return model
+    occupations: list[Occupation]
+    train: list[Occupation]
+    references: References
+    model: SimilarityModel
+    cal: RankedQueries
+    test: RankedQueries
+    cal_queries: LabelledQueries
+    test_queries: LabelledQueries
+
+
+def prepare(model_dir: str | None, open_fraction: float = 0.1) -> Held:
+    """Split ESCO, load (or train and save) the model, rank calibration and test queries."""
+    occ = read_esco()
+    train_occ, held = split_by_isco(occ, 0.2, seed=0)
+    cal_occ, test_occ = split_by_isco(held, 0.5, seed=1)
+    rng = random.Random(7)
+    open_set = {o.uri for o in cal_occ + test_occ if rng.random() < open_fraction}
+    refs = esco_references([o for o in occ if o.uri not in open_set])
+    if model_dir and Path(model_dir, "surematch.json").is_file():
+        model = SimilarityModel.load(model_dir)
+    else:
+        from surematch.config import Config
+        from surematch.data.esco import esco_groups
+        from surematch.training import train
+
+        model = train(Config(), esco_groups(train_occ, taxonomy=occ))
+        if model_dir:
+            model.save(model_dir)
+    vectors = model.embed(refs.texts)
+    cal_q, test_q = esco_queries(cal_occ, taxonomy=occ), esco_queries(test_occ, taxonomy=occ)
+    return Held(occ, train_occ, refs, model, rank_queries(model, refs, cal_q, 10, vectors),
+                rank_queries(model, refs, test_q, 10, vectors), cal_q, test_q)
 
 
 def main() -> None:
@@ -136,16 +169,8 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="leave BENCHMARKS.md alone")
     args = parser.parse_args()
 
-    occ = read_esco()
-    train_occ, held = split_by_isco(occ, 0.2, seed=0)
-    cal_occ, test_occ = split_by_isco(held, 0.5, seed=1)
-    rng = random.Random(7)
-    open_set = {o.uri for o in cal_occ + test_occ if rng.random() < args.open_fraction}
-    refs = esco_references([o for o in occ if o.uri not in open_set])
-    model = load_model(args, train_occ)
-    vectors = model.embed(refs.texts)
-    cal = rank_queries(model, refs, esco_queries(cal_occ, taxonomy=occ), 10, vectors)
-    test = rank_queries(model, refs, esco_queries(test_occ, taxonomy=occ), 10, vectors)
+    held = prepare(args.model, args.open_fraction)
+    cal, test = held.cal, held.test
     fit, band = fit_band_split(len(cal.correct), cal.expected, 0.5, seed=0)
     y = test.correct.astype(int)
 
@@ -188,12 +213,11 @@ def main() -> None:
     rho = spearmanr(test.confidence, y) if test.confidence is not None else None
     stats = {"n_cal_queries": len(cal.correct), "n_test_queries": len(y),
              "cal_open_set": int(cal.open_set.sum()), "test_open_set": int(test.open_set.sum()),
-             "n_references": len(refs.ids), "test_top1_accuracy": float(y.mean()),
+             "n_references": len(held.references.ids), "test_top1_accuracy": float(y.mean()),
              "test_p_at_1_closed_set": test.metrics()["p_at_1"],
              "spearman_confidence_vs_correct": None if rho is None else float(rho.statistic),
              "spearman_pvalue": None if rho is None else float(rho.pvalue),
-             "n_train_occupations": len(train_occ), "n_cal_occupations": len(cal_occ),
-             "n_test_occupations": len(test_occ),
+             "n_train_occupations": len(held.train),
              "oracle_aurc": aurc(y.astype(float), y), "triage": triage,
              "ece_interval": ece_interval(ours_p, test),
              "ece_noise_floor": ece_noise_floor(ours_p), "cross_fit": cross_fit}
