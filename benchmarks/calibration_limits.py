@@ -53,7 +53,14 @@ TOP_N = (50, 100, 200, 300, 500, 1000)
 
 
 def words(text: str) -> set[str]:
+    """Lower-case words of a title."""
     return set(re.sub(r"[^\w]+", " ", text.casefold()).split())
+
+
+def top_match(sim: torch.Tensor, top: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Similarity [Q] of each query's top match in `sim` [Q, R], and its rank there (0: best)."""
+    s = sim.gather(1, top[:, None])
+    return s[:, 0].numpy(), (sim > s).sum(1).numpy()
 
 
 def signals(held: Held, ranked: RankedQueries, texts: list[str]) -> np.ndarray:
@@ -61,21 +68,19 @@ def signals(held: Held, ranked: RankedQueries, texts: list[str]) -> np.ndarray:
     confidence."""
     model, refs = held.model, held.references
     by_uri = {o.uri: o for o in held.occupations}
-    encode = lambda items: torch.from_numpy(encode_cached(model.encoder, items, None, 256))  # noqa: E731
-    ref_f, desc_f, q_f = (encode(t) for t in (
-        refs.texts, [by_uri[i].description or by_uri[i].preferred for i in refs.ids], texts))
+    descriptions = [by_uri[i].description or by_uri[i].preferred for i in refs.ids]
+    ref_f, desc_f, q_f = (torch.from_numpy(encode_cached(model.encoder, t, None, 256))
+                          for t in (refs.texts, descriptions, texts))
     with torch.no_grad():
-        head_sim = model.forward_features(q_f) @ model.forward_features(desc_f).T
+        desc_sim = model.forward_features(q_f) @ model.forward_features(desc_f).T
     raw_sim = F.normalize(q_f, dim=-1) @ F.normalize(ref_f, dim=-1).T
     row = {i: j for j, i in enumerate(refs.ids)}
     top = torch.tensor([row[ids[0]] for ids in ranked.ids])
-    rank = lambda s: (s > s.gather(1, top[:, None])).sum(1).numpy()  # noqa: E731
-    pick = lambda s: s.gather(1, top[:, None])[:, 0].numpy()  # noqa: E731
     overlap = [len(words(q) & words(refs.texts[t])) / max(len(words(q) | words(refs.texts[t])), 1)
                for q, t in zip(texts, top.tolist(), strict=True)]
     return np.column_stack([
         ranked.similarity, top1_features(ranked.similarity, ranked.confidence)[:, 1:],
-        pick(raw_sim), rank(raw_sim), pick(head_sim), rank(head_sim), overlap,
+        *top_match(raw_sim, top), *top_match(desc_sim, top), overlap,
         [len(words(q)) for q in texts],
     ])
 
