@@ -24,6 +24,7 @@ import json
 import os
 import re
 import sys
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -43,7 +44,6 @@ from calibration_esco import Held, prepare
 
 from surematch.confidence import aurc, ece, ece_noise_floor
 from surematch.confidence.bounds import min_trials_no_event
-from surematch.confidence.labelled import RankedQueries
 from surematch.confidence.match_features import top1_features
 from surematch.confidence.registry import make_calibrator
 from surematch.confidence.retrieval import fit_match_calibration
@@ -63,26 +63,34 @@ def top_match(sim: torch.Tensor, top: torch.Tensor) -> tuple[np.ndarray, np.ndar
     return s[:, 0].numpy(), (sim > s).sum(1).numpy()
 
 
-def signals(held: Held, ranked: RankedQueries, texts: list[str]) -> np.ndarray:
-    """Signals [Q, 18] of each query's top match (see the module text); 17 without embedding
-    confidence."""
+def signals(held: Held) -> tuple[np.ndarray, np.ndarray]:
+    """Signals [Q, 18] of each calibration and test query's top match (see the module text);
+    17 without embedding confidence. The references and descriptions are encoded once."""
     model, refs = held.model, held.references
     by_uri = {o.uri: o for o in held.occupations}
     descriptions = [by_uri[i].description or by_uri[i].preferred for i in refs.ids]
-    ref_f, desc_f, q_f = (torch.from_numpy(encode_cached(model.encoder, t, None, 256))
-                          for t in (refs.texts, descriptions, texts))
+    encode = partial(encode_cached, model.encoder, cache_dir=None, batch_size=256)
     with torch.no_grad():
-        desc_sim = model.forward_features(q_f) @ model.forward_features(desc_f).T
-    raw_sim = F.normalize(q_f, dim=-1) @ F.normalize(ref_f, dim=-1).T
+        raw_refs = F.normalize(torch.from_numpy(encode(refs.texts)), dim=-1)
+        head_desc = model.forward_features(torch.from_numpy(encode(descriptions)))
+    ref_words = [words(t) for t in refs.texts]
     row = {i: j for j, i in enumerate(refs.ids)}
-    top = torch.tensor([row[ids[0]] for ids in ranked.ids])
-    overlap = [len(words(q) & words(refs.texts[t])) / max(len(words(q) | words(refs.texts[t])), 1)
-               for q, t in zip(texts, top.tolist(), strict=True)]
-    return np.column_stack([
-        ranked.similarity, top1_features(ranked.similarity, ranked.confidence)[:, 1:],
-        *top_match(raw_sim, top), *top_match(desc_sim, top), overlap,
-        [len(words(q)) for q in texts],
-    ])
+    out = []
+    for ranked, queries in ((held.cal, held.cal_queries), (held.test, held.test_queries)):
+        q_f = torch.from_numpy(encode(queries.texts))
+        with torch.no_grad():
+            desc_sim = model.forward_features(q_f) @ head_desc.T
+        raw_sim = F.normalize(q_f, dim=-1) @ raw_refs.T
+        top = torch.tensor([row[ids[0]] for ids in ranked.ids])
+        q_words = [words(q) for q in queries.texts]
+        overlap = [len(w & ref_words[t]) / max(len(w | ref_words[t]), 1)
+                   for w, t in zip(q_words, top.tolist(), strict=True)]
+        out.append(np.column_stack([
+            ranked.similarity, top1_features(ranked.similarity, ranked.confidence)[:, 1:],
+            *top_match(raw_sim, top), *top_match(desc_sim, top), overlap,
+            [len(w) for w in q_words],
+        ]))
+    return out[0], out[1]
 
 
 def out_of_fold(x: np.ndarray, y: np.ndarray, groups: list[str]) -> np.ndarray:
@@ -121,8 +129,7 @@ def main() -> None:
         out["shift"][name] = {"ece": ece(q, y), "aurc": aurc(q, y),
                               "n_groups": len(set(groups))}
 
-    s_cal = signals(held, cal, held.cal_queries.texts)
-    s_test = signals(held, test, held.test_queries.texts)
+    s_cal, s_test = signals(held)
     out["n_signals"], out["signals"] = s_cal.shape[1], {}
     for name, clf in (
         ("gradient-boosted trees", HistGradientBoostingClassifier(

@@ -46,6 +46,9 @@ def esco_groups(
     shared = _shared_titles(occupations, taxonomy) if drop_ambiguous else set()
     titles = [(t, o.uri) for o in occupations
               for t in [o.preferred, *(a for a in o.alternatives if _key(a) not in shared)]]
+    left_out = sum(len(o.titles) for o in occupations) - len(titles)
+    if left_out:
+        logger.info("ESCO: left out %d titles shared by several occupations", left_out)
     samples = GroupedTexts.from_labels([t for t, _ in titles], [u for _, u in titles], dataset)
     if keep_singletons:
         return samples
