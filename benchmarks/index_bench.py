@@ -133,11 +133,11 @@ def bench_edge(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, folder: 
                n_single: int, truths: dict[bool, np.ndarray]) -> list[dict]:
     """surematch's embedded store as `surematch index` builds it: exact search before
     optimize(), then HNSW over int8 copies with float32 rescoring, at two search widths."""
-    from surematch.index.base import SEARCH_EF
     from surematch.index.calibrated import Calibration
-    from surematch.index.edge import EdgeStore
     from surematch.index.matcher import match_vectors
     from surematch.index.rules import RuleBook
+    from surematch.index.stores.base import SEARCH_EF
+    from surematch.index.stores.edge import EdgeStore
 
     gc.collect()
     before, t = rss_mb(), time.perf_counter()
@@ -201,7 +201,7 @@ def bench_local(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, n_singl
                 truths: dict[bool, np.ndarray]) -> list[dict]:
     """qdrant-client local mode (the stand-in for a server in tests), in memory; so slow that
     it gets fewer queries, and fewer still filtered."""
-    from surematch.index.server import ServerStore
+    from surematch.index.stores.server import ServerStore
 
     gc.collect()
     before, t = rss_mb(), time.perf_counter()
@@ -235,7 +235,7 @@ def realism(ef: int = 32) -> str:
     from mixture import esco_embeddings, sample
     from sklearn.mixture import GaussianMixture
 
-    from surematch.index.edge import EdgeStore
+    from surematch.index.stores.edge import EdgeStore
 
     real = esco_embeddings()
     real = real[np.random.default_rng(1).permutation(len(real))]

@@ -44,7 +44,7 @@ def chunks(path: str, size: int = 10_000):
 
 
 def build(store_dir: str, vectors: str) -> dict:
-    from surematch.index.edge import EdgeStore
+    from surematch.index.stores.edge import EdgeStore
 
     t = time.perf_counter()
     store = EdgeStore(store_dir, 384)
@@ -66,7 +66,7 @@ def query(store_dir: str, queries: str, warmup: str, n_single: str) -> dict:
     import index_bench
     from index_bench import store_searches, timed
 
-    from surematch.index.edge import EdgeStore
+    from surematch.index.stores.edge import EdgeStore
 
     qs, index_bench.WARMUP = np.load(queries), np.load(warmup)
     t = time.perf_counter()

@@ -34,3 +34,19 @@ def test_serve_reads_key_from_environment(built: tuple[Path, Path, list[str]],
 def test_serve_without_index_says_so(tmp_path: Path, built: tuple) -> None:
     result = CliRunner().invoke(app, ["serve", str(built[0]), "--index", str(tmp_path / "no")])
     assert "no index in" in str(result.exception)
+
+
+def test_serve_takes_a_qdrant_url_without_index(built: tuple[Path, Path, list[str]],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_app(model: Path, index: Path | None, **options: Any) -> str:
+        seen.update(index=index, **options)
+        return "app"
+
+    monkeypatch.setattr("surematch.service.create_app", fake_app)
+    monkeypatch.setattr(uvicorn, "run", lambda *_, **__: None)
+    result = CliRunner().invoke(app, ["serve", str(built[0]), "--qdrant-url",
+                                      "http://127.0.0.1:6333"])
+    assert result.exit_code == 0, result.output
+    assert seen["index"] is None and seen["qdrant_url"] == "http://127.0.0.1:6333"

@@ -14,6 +14,7 @@ from surematch.logs import setup_logging
 
 if TYPE_CHECKING:
     from surematch.index import VectorStore
+    from surematch.index.stores import IndexLocation
 
 out = Console()
 
@@ -26,23 +27,20 @@ SearchEfOpt = Annotated[int | None, typer.Option(
     "and finds more of the exact top k")]
 
 
-def index_target(index: Path | None, qdrant_url: str | None) -> str:
+def index_target(index: Path | None, qdrant_url: str | None,
+                 api_key: str | None = None) -> IndexLocation:
     """Where the index lives: exactly one of --index DIR and --qdrant-url URL."""
-    if (index is None) == (qdrant_url is None):
-        raise InputError("give exactly one of --index DIR and --qdrant-url URL")
-    return str(qdrant_url or index)
+    from surematch.index.stores import IndexLocation
+
+    return IndexLocation.of(index, qdrant_url, api_key)
 
 
-def open_existing(target: str, api_key: str | None,
-                  collection: str = "references") -> VectorStore:
+def open_existing(location: IndexLocation, collection: str = "references") -> VectorStore:
     """The store of an existing index (never creates one)."""
-    from surematch.errors import SurematchError
-    from surematch.index import open_store
+    from surematch.index.stores import open_store
 
-    if not target.startswith(("http://", "https://")) and not (
-            Path(target) / collection / "store.json").exists():
-        raise SurematchError(f"no index in {target}; build one with `surematch index`")
-    return open_store(target, None, api_key=api_key, collection=collection)
+    location.require(collection)
+    return open_store(location, None, collection=collection)
 
 
 @app.command(name="index", no_args_is_help=True)
@@ -63,11 +61,11 @@ def index_cmd(
     """Add or update references (embedded in batches, stored with their payload), or delete
     them by id with `surematch index delete --index DIR ID...`."""
     setup_logging(verbose)
-    target = index_target(index, qdrant_url)
+    target = index_target(index, qdrant_url, api_key)
     if args[0] == "delete":
         if len(args) < 2:
             raise InputError("index delete needs the ids to remove")
-        with open_existing(target, api_key) as store:
+        with open_existing(target) as store:
             removed = store.delete(args[1:])
         out.print(f"deleted {removed} of {len(args) - 1} ids; {target} holds the rest")
         return
@@ -88,7 +86,7 @@ def index_cmd(
     else:
         raise InputError(f"--format must be references or esco, got {fmt!r}", field="--format")
     model = SimilarityModel.load(model_dir)
-    with ReferenceIndex.create(target, model, api_key=api_key) as idx:
+    with ReferenceIndex.create(target, model) as idx:
         idx.add(refs, batch_size=batch_size)
         if optimize:
             idx.optimize()

@@ -34,7 +34,7 @@ def match(
 
     spec = parse_cli_filter(filters) if filters else None
     model = SimilarityModel.load(model_dir)
-    with ReferenceIndex.open(index_target(index, qdrant_url), model, api_key=api_key,
+    with ReferenceIndex.open(index_target(index, qdrant_url, api_key), model,
                              search_ef=search_ef) as idx:
         results = idx.match_batch(queries, k, spec)
     for result in results:

@@ -55,7 +55,7 @@ def add(
                           trigger_similarity=trigger_similarity,
                           exclude_similarity=exclude_similarity)]
     model = SimilarityModel.load(model_dir)
-    with ReferenceIndex.open(index_target(index, qdrant_url), model, api_key=api_key) as idx:
+    with ReferenceIndex.open(index_target(index, qdrant_url, api_key), model) as idx:
         ids = idx.add_rules(rules)
     out.print(f"added {len(ids)} rule(s): {', '.join(ids)}")
 
@@ -67,7 +67,7 @@ def list_rules(index: IndexOpt = None, qdrant_url: UrlOpt = None, api_key: KeyOp
     """Every rule of the index."""
     from surematch.index.rules import RuleBook
 
-    with open_existing(index_target(index, qdrant_url), api_key, "rules") as store:
+    with open_existing(index_target(index, qdrant_url, api_key), "rules") as store:
         rules = RuleBook(store).list()
     if as_json:
         print(json.dumps([r.to_dict() for r in rules], ensure_ascii=False, indent=2))
@@ -85,6 +85,6 @@ def list_rules(index: IndexOpt = None, qdrant_url: UrlOpt = None, api_key: KeyOp
 def delete(ids: Annotated[list[str], typer.Argument(help="rule ids")],
            index: IndexOpt = None, qdrant_url: UrlOpt = None, api_key: KeyOpt = None) -> None:
     """Remove rules by id."""
-    with open_existing(index_target(index, qdrant_url), api_key, "rules") as store:
+    with open_existing(index_target(index, qdrant_url, api_key), "rules") as store:
         removed = store.delete(ids)
     out.print(f"deleted {removed} of {len(ids)} rule(s)")

@@ -15,7 +15,8 @@ from surematch.logs import setup_logging
 @app.command()
 def serve(
     model: Annotated[Path, typer.Argument(help="model folder")],
-    index: Annotated[Path, typer.Option("--index", help="index folder")],
+    index: Annotated[Path | None, typer.Option("--index", help="index folder (or --qdrant-url)")]
+    = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
     api_key: Annotated[str | None, typer.Option(

@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 
 from surematch.errors import InputError
-from surematch.index.base import BaseStore
 from surematch.index.calibrated import Calibration
-from surematch.index.points import check_positive_int
 from surematch.index.results import Match, MatchResult
 from surematch.index.rules import Rule, RuleBook, excluded
-from surematch.index.store import Hit
+from surematch.index.stores.base import BaseStore
+from surematch.index.stores.points import check_positive_int
+from surematch.index.stores.protocol import Hit
 
 TEXT_KEY = "_surematch_text"  # payload key holding the reference's text; stripped on the way out
 MAX_FETCH = 4096  # most references fetched for one query while rules exclude results

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import surematch
 from surematch.errors import SurematchError
-from surematch.index.base import BaseStore
+from surematch.index.stores.base import BaseStore
 from surematch.model import SimilarityModel
 
 

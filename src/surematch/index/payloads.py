@@ -11,9 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from surematch.data import References
 from surematch.errors import InputError
-from surematch.index.base import BaseStore
-from surematch.index.points import RESERVED_KEY, check_ids, check_payload
-from surematch.index.store import IndexType
+from surematch.index.stores.base import BaseStore
+from surematch.index.stores.points import RESERVED_KEY, check_ids, check_payload
+from surematch.index.stores.protocol import IndexType
 
 
 def check_references(refs: Any, text_key: str) -> tuple[list[str], list[str], list[dict]]:

@@ -15,15 +15,14 @@ from typing import Any
 import numpy as np
 
 from surematch.data import References
-from surematch.errors import SurematchError
-from surematch.index import open_store
 from surematch.index.calibrated import Calibration
-from surematch.index.filters import parse_filter
 from surematch.index.matcher import TEXT_KEY, check_queries, match_vectors
 from surematch.index.model_binding import bind_model
 from surematch.index.payloads import auto_index, check_references, progress_bar
 from surematch.index.results import MatchResult, Reference
 from surematch.index.rules import Rule, RuleBook, new_rule
+from surematch.index.stores import IndexLocation, open_store
+from surematch.index.stores.filters import parse_filter
 from surematch.model import SimilarityModel
 
 log = logging.getLogger(__name__)
@@ -32,37 +31,37 @@ log = logging.getLogger(__name__)
 class ReferenceIndex:
     """References and exclusion rules in two collections, bound to the model that embeds them."""
 
-    def __init__(self, target: str, model: SimilarityModel, *, api_key: str | None = None,
+    def __init__(self, location: IndexLocation, model: SimilarityModel, *,
                  search_ef: int | None = None, create: bool) -> None:
-        self.target, self.model = target, model
+        self.location, self.model = location, model
+        self.target = location.target
         self.calibration = Calibration.of(model)  # a damaged calibration fails before any lock
-        if not create and not target.startswith(("http://", "https://")) and not (
-                Path(target) / "references" / "store.json").exists():
-            raise SurematchError(f"no index in {target}; build one with `surematch index`")
-        self.store = open_store(target, model.dim if create else None, api_key=api_key)
+        if not create:
+            location.require()
+        self.store = open_store(location, model.dim if create else None)
         try:
             if search_ef is not None:
                 self.store.search_ef = search_ef
-            bind_model(self.store, model, target)
-            self.rules = RuleBook(open_store(target, self.store.dim, api_key=api_key,
-                                             collection="rules"))
+            bind_model(self.store, model, self.target)
+            self.rules = RuleBook(open_store(location, self.store.dim, collection="rules"))
         except BaseException:
             self.store.close()
             raise
 
     @classmethod
-    def create(cls, path_or_url: str | Path, model: SimilarityModel, *,
+    def create(cls, where: IndexLocation | str | Path, model: SimilarityModel, *,
                api_key: str | None = None, search_ef: int | None = None) -> ReferenceIndex:
         """Create an index for this model, or open the one there if this model built it.
 
+        `where`: an IndexLocation, or a folder or server URL (then `api_key` is the server's);
         search_ef: candidates each search examines (default SEARCH_EF, see VectorStore)."""
-        return cls(str(path_or_url), model, api_key=api_key, search_ef=search_ef, create=True)
+        return cls(_location(where, api_key), model, search_ef=search_ef, create=True)
 
     @classmethod
-    def open(cls, path_or_url: str | Path, model: SimilarityModel, *,
+    def open(cls, where: IndexLocation | str | Path, model: SimilarityModel, *,
              api_key: str | None = None, search_ef: int | None = None) -> ReferenceIndex:
         """Open an existing index; SurematchError if none is there or another model built it."""
-        return cls(str(path_or_url), model, api_key=api_key, search_ef=search_ef, create=False)
+        return cls(_location(where, api_key), model, search_ef=search_ef, create=False)
 
     @property
     def model_id(self) -> str:
@@ -149,3 +148,9 @@ class ReferenceIndex:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _location(where: IndexLocation | str | Path, api_key: str | None) -> IndexLocation:
+    if isinstance(where, IndexLocation):
+        return where
+    return IndexLocation(str(where), api_key)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from surematch.errors import InputError
-from surematch.index.base import BaseStore
+from surematch.index.stores.base import BaseStore
 
 TRIGGER_SIMILARITY = 0.8
 EXCLUDE_SIMILARITY = 0.8

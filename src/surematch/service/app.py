@@ -19,14 +19,15 @@ from surematch.service.state import ServiceState
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(model_dir: str | Path, index_dir: str | Path, *, api_key: str | None = None,
+def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
+               api_key: str | None = None,
                read_key_required: bool = False, max_body_bytes: int = 1_000_000,
                max_batch: int = 256, qdrant_url: str | None = None,
                qdrant_api_key: str | None = None, search_ef: int | None = None) -> FastAPI:
     """Load the model, open the index (a folder, or the collection at qdrant_url) and serve;
     search_ef: candidates each search examines (None: the store's default)."""
-    state = ServiceState(Path(model_dir), str(index_dir), qdrant_url, qdrant_api_key,
-                         search_ef)
+    state = ServiceState(Path(model_dir), None if index_dir is None else str(index_dir),
+                         qdrant_url, qdrant_api_key, search_ef)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from surematch.index.reference_index import ReferenceIndex
+from surematch.index.stores import IndexLocation
 from surematch.model import SimilarityModel
 from surematch.service.feedback import FeedbackLog
 from surematch.service.rwlock import ReadWriteLock
@@ -18,15 +19,14 @@ REVIEW_QUEUE_SIZE = 200
 class ServiceState:
     """One loaded model and its opened index; matches read-lock, writes write-lock the index."""
 
-    def __init__(self, model_dir: Path, index_dir: str, qdrant_url: str | None = None,
+    def __init__(self, model_dir: Path, index_dir: str | None, qdrant_url: str | None = None,
                  qdrant_api_key: str | None = None, search_ef: int | None = None) -> None:
         self.model_dir = Path(model_dir)
         self.model = SimilarityModel.load(self.model_dir)
-        target = qdrant_url or index_dir
-        self.index = ReferenceIndex.open(target, self.model, api_key=qdrant_api_key,
-                                         search_ef=search_ef)
+        self.location = IndexLocation.of(index_dir, qdrant_url, qdrant_api_key)
+        self.index = ReferenceIndex.open(self.location, self.model, search_ef=search_ef)
         self.lock = ReadWriteLock()
-        feedback_dir = Path(index_dir) if not str(index_dir).startswith("http") else Path(".")
+        feedback_dir = self.location.folder or Path(".")
         self.feedback = FeedbackLog(feedback_dir / "feedback.jsonl")
         self.review: deque[dict[str, Any]] = deque(maxlen=REVIEW_QUEUE_SIZE)
         self._review_lock = threading.Lock()

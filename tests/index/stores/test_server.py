@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from surematch.errors import InputError, ModelFormatError, SurematchError
-from surematch.index.server import META_KEY, ServerStore
+from surematch.index.stores.server import META_KEY, ServerStore
 
 from .conftest import DIM, random_vectors
 

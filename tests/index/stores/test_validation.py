@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from surematch.errors import InputError
-from surematch.index.base import BaseStore
-from surematch.index.points import MAX_ID_CHARS, MAX_PAYLOAD_BYTES, RESERVED_KEY
+from surematch.index.stores.base import BaseStore
+from surematch.index.stores.points import MAX_ID_CHARS, MAX_PAYLOAD_BYTES, RESERVED_KEY
 
 from .conftest import DIM, random_vectors
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from surematch.index.base import BaseStore
-from surematch.index.edge import EdgeStore
-from surematch.index.server import ServerStore
+from surematch.index.stores.base import BaseStore
+from surematch.index.stores.edge import EdgeStore
+from surematch.index.stores.server import ServerStore
 
 DIM = 16
 Opener = Callable[..., BaseStore]

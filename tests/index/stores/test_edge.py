@@ -15,14 +15,14 @@ import pytest
 
 from surematch.distances import cosine_similarity
 from surematch.errors import InputError, ModelFormatError, SurematchError
-from surematch.index import open_store
-from surematch.index.edge import EdgeStore
+from surematch.index import IndexLocation, open_store
+from surematch.index.stores.edge import EdgeStore
 
 from .conftest import DIM, random_vectors
 
 OPEN_ELSEWHERE = """
 import sys
-from surematch.index.edge import EdgeStore
+from surematch.index.stores.edge import EdgeStore
 try:
     EdgeStore(sys.argv[1], 16).close()
     print("opened")
@@ -33,7 +33,7 @@ except Exception as exc:
 WRITER = """
 import sys
 import numpy as np
-from surematch.index import edge
+from surematch.index.stores import edge
 edge.FLUSH_EVERY = 300  # flushes happen mid-run too, so a kill can land in one
 store = edge.EdgeStore(sys.argv[1], 16)
 rng = np.random.default_rng(0)
@@ -137,8 +137,9 @@ def test_open_store_routes_paths_and_urls(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(InputError, match="collection name"):
         open_store(tmp_path, DIM, collection="../escape")
     seen: dict[str, Any] = {}
-    monkeypatch.setattr("surematch.index.server.ServerStore", lambda **kw: seen.update(kw))
-    open_store("https://qdrant.example:6333", DIM, api_key="k", collection="rules")
+    monkeypatch.setattr("surematch.index.stores.server.ServerStore", lambda **kw: seen.update(kw))
+    open_store(IndexLocation.of(url="https://qdrant.example:6333", api_key="k"), DIM,
+               collection="rules")
     assert seen == {"url": "https://qdrant.example:6333", "api_key": "k",
                     "collection": "rules", "dim": DIM}
 
@@ -146,7 +147,7 @@ def test_open_store_routes_paths_and_urls(tmp_path: Path, monkeypatch: pytest.Mo
 def test_new_store_gets_the_default_graph(tmp_path: Path) -> None:
     """A store created without hnsw= records HNSW_M links and HNSW_EF_CONSTRUCT (the graph
     the benchmark measures), which reopening keeps."""
-    from surematch.index.base import HNSW_EF_CONSTRUCT, HNSW_M, HNSW_PAYLOAD_M
+    from surematch.index.stores.base import HNSW_EF_CONSTRUCT, HNSW_M, HNSW_PAYLOAD_M
 
     with EdgeStore(tmp_path / "s", DIM):
         pass

@@ -26,11 +26,11 @@ import numpy as np
 import qdrant_edge as qe
 
 from surematch.errors import ModelFormatError, SurematchError
-from surematch.index.base import HNSW_EF_CONSTRUCT, HNSW_M, HNSW_PAYLOAD_M, BaseStore, Raw
-from surematch.index.files import DirLock, read_json, store_dim, write_json_atomic
-from surematch.index.filters import Clause
-from surematch.index.qdrant_filters import to_edge
-from surematch.index.store import IndexType
+from surematch.index.stores.base import HNSW_EF_CONSTRUCT, HNSW_M, HNSW_PAYLOAD_M, BaseStore, Raw
+from surematch.index.stores.files import DirLock, read_json, store_dim, write_json_atomic
+from surematch.index.stores.filters import Clause
+from surematch.index.stores.protocol import IndexType
+from surematch.index.stores.qdrant_filters import to_edge
 
 FLUSH_EVERY = 20_000  # points written between flushes; bounds the log replayed on reopen
 _SCHEMA = {"keyword": qe.PayloadSchemaType.Keyword, "integer": qe.PayloadSchemaType.Integer,

@@ -9,9 +9,9 @@ import pytest
 
 from surematch.distances import cosine_similarity
 from surematch.errors import InputError
-from surematch.index.base import BaseStore
-from surematch.index.filters import parse_cli_filter, parse_filter
-from surematch.index.points import RESERVED_KEY
+from surematch.index.stores.base import BaseStore
+from surematch.index.stores.filters import parse_cli_filter, parse_filter
+from surematch.index.stores.points import RESERVED_KEY
 
 from .conftest import random_vectors
 
@@ -32,7 +32,7 @@ def _number(x: Any) -> bool:
 
 
 def ref_condition(c: dict, payload: dict) -> bool:
-    """What a condition means, written plainly (see the grammar in surematch.index.filters)."""
+    """What a condition means, written plainly (the grammar: surematch.index.stores.filters)."""
     if "key" not in c:
         return ref_filter(c, payload)
     xs = _values(payload, c["key"])

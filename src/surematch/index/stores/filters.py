@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from surematch.errors import InputError
-from surematch.index.points import RESERVED_KEY
+from surematch.index.stores.points import RESERVED_KEY
 
 _BOOL_KEYS = ("must", "must_not", "should")
 _BOUNDS = ("gte", "gt", "lte", "lt")

@@ -8,7 +8,7 @@ import pytest
 from surematch.distances import cosine_similarity
 from surematch.errors import InputError, SurematchError
 from surematch.index import VectorStore
-from surematch.index.base import BaseStore
+from surematch.index.stores.base import BaseStore
 
 from .conftest import DIM, Opener, random_vectors
 
@@ -74,7 +74,7 @@ def test_search_edges(store: BaseStore) -> None:
 def test_search_width_is_checked_and_never_below_k(store: BaseStore) -> None:
     """search_ef defaults to SEARCH_EF, takes positive integers only, and a width below k
     still returns k hits (k candidates are examined then)."""
-    from surematch.index.base import SEARCH_EF
+    from surematch.index.stores.base import SEARCH_EF
 
     assert store.search_ef == SEARCH_EF
     for bad in (0, -3, 2.5, True, "64"):

@@ -16,12 +16,12 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as m
 
 from surematch.errors import InputError, ModelFormatError, SurematchError
-from surematch.index.base import HNSW_EF_CONSTRUCT, HNSW_M, HNSW_PAYLOAD_M, BaseStore, Raw
-from surematch.index.files import check_collection, meta_json
-from surematch.index.filters import Clause
-from surematch.index.points import check_positive_int
-from surematch.index.qdrant_filters import to_client
-from surematch.index.store import IndexType
+from surematch.index.stores.base import HNSW_EF_CONSTRUCT, HNSW_M, HNSW_PAYLOAD_M, BaseStore, Raw
+from surematch.index.stores.files import check_collection, meta_json
+from surematch.index.stores.filters import Clause
+from surematch.index.stores.points import check_positive_int
+from surematch.index.stores.protocol import IndexType
+from surematch.index.stores.qdrant_filters import to_client
 
 # as in the embedded store: float32 vectors on disk, an int8 copy in RAM, rescored results
 _INT8 = m.ScalarQuantization(scalar=m.ScalarQuantizationConfig(

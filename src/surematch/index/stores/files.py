@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from surematch.errors import InputError, ModelFormatError, SurematchError
-from surematch.index.points import check_positive_int
+from surematch.index.stores.points import check_positive_int
 
 
 class DirLock:

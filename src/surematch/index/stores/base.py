@@ -15,8 +15,8 @@ from typing import Any, get_args
 import numpy as np
 
 from surematch.errors import InputError, ModelFormatError, SurematchError
-from surematch.index.filters import Clause, check_key, parse_filter
-from surematch.index.points import (
+from surematch.index.stores.filters import Clause, check_key, parse_filter
+from surematch.index.stores.points import (
     RESERVED_KEY,
     check_ids,
     check_payload,
@@ -24,7 +24,7 @@ from surematch.index.points import (
     check_vectors,
     point_uuid,
 )
-from surematch.index.store import Hit, IndexType, StoredPoint
+from surematch.index.stores.protocol import Hit, IndexType, StoredPoint
 
 Raw = tuple[dict[str, Any], Any]  # (payload with RESERVED_KEY, vector list or None)
 SEARCH_EF = 64  # candidates an HNSW search examines: recall@10 0.99 at 100k (BENCHMARKS.md)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from surematch.index.filters import Clause, Condition
+from surematch.index.stores.filters import Clause, Condition
 
 _BOOL_KEYS = ("must", "must_not", "should")
 
