@@ -47,7 +47,6 @@ from surematch.confidence import (
     ece_noise_floor,
     fit_bands,
 )
-from surematch.confidence.labelled import RankedQueries, rank_queries
 from surematch.confidence.match_features import top1_features
 from surematch.confidence.registry import make_calibrator
 from surematch.confidence.retrieval import fit_match_calibration
@@ -61,6 +60,7 @@ from surematch.data.esco import (
     split_by_isco,
 )
 from surematch.data.samples import LabelledQueries, References
+from surematch.evaluation.ranked import RankedQueries, rank_queries
 from surematch.model import SimilarityModel
 
 TARGETS = {"ece": 0.02, "aurc": 0.15, "auto_precision": 0.99}

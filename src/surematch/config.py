@@ -93,17 +93,38 @@ class Config(BaseModel):
         return cls.validated(raw, source=path)
 
     @classmethod
-    def validated(cls, raw: Any, source: str | Path = "config") -> Config:
-        """Build from plain data, turning pydantic's errors into one naming the field."""
+    def validated(cls, raw: Any, source: str | Path = "config",
+                  flags: dict[str, str] | None = None) -> Config:
+        """Build from plain data and check the parts it names (loss, head), turning errors
+        into one InputError naming the field, or the command-line flag in `flags` (dotted
+        field -> flag) that set it. Nothing heavy is loaded: no encoder, no data."""
+        names = flags or {}
         try:
-            return cls.model_validate(raw)
+            config = cls.model_validate(raw)
+            config.check_parts()
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
-            raise InputError(first["msg"], file=source, field=field) from None
+            raise InputError(first["msg"], file=source, field=names.get(field, field)) from None
+        except InputError as exc:
+            field = names.get(exc.field or "", exc.field)
+            raise InputError(exc.message, file=source, field=field) from None
+        return config
 
-    def override(self, updates: dict[str, Any]) -> Config:
-        """A copy with dotted keys replaced, e.g. {"train.epochs": 3}; None values are skipped."""
+    def check_parts(self) -> None:
+        """InputError unless the loss (name, parameters) and the head spec are known."""
+        from surematch.heads import check_head_spec
+        from surematch.losses import build_loss
+
+        build_loss(self.loss.name, self.loss.params)
+        try:
+            check_head_spec(self.head)
+        except InputError as exc:
+            raise InputError(exc.message, field="head") from None
+
+    def override(self, updates: dict[str, Any], flags: dict[str, str] | None = None) -> Config:
+        """A copy with dotted keys replaced, e.g. {"train.epochs": 3}; None values are skipped.
+        `flags` names the command-line flag behind each dotted key, for error messages."""
         raw = self.model_dump(mode="json")
         for dotted, value in updates.items():
             if value is None:
@@ -113,4 +134,4 @@ class Config(BaseModel):
             for p in parents:
                 node = node[p]
             node[leaf] = value
-        return Config.validated(raw, source="command-line option")
+        return Config.validated(raw, source="command-line option", flags=flags)

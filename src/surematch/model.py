@@ -21,7 +21,7 @@ from torch import nn
 import surematch
 from surematch.encoders import Encoder, encoder_from_config
 from surematch.errors import ModelFormatError
-from surematch.heads import find_feature_groups, head_config, head_from_config
+from surematch.heads import Head, head_config, head_from_config
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class SimilarityModel(nn.Module):
     has weights of its own that training changed. Loading never executes code from the folder.
     """
 
-    def __init__(self, encoder: Encoder, head: nn.Module, info: dict[str, Any] | None = None):
+    def __init__(self, encoder: Encoder, head: Head, info: dict[str, Any] | None = None):
         super().__init__()
         self.encoder, self.head = encoder, head
         self.info: dict[str, Any] = dict(info or {})
@@ -64,8 +64,17 @@ class SimilarityModel(nn.Module):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Embeddings [N, D] and embedding confidence [N] from one pass of the encoder."""
         self.eval()
-        features = self._features(items, batch_size)
-        return self.forward_features(features).numpy(), self._confidence(features)
+        embeddings, confidence = self.forward_with_confidence(self._features(items, batch_size))
+        return embeddings.numpy(), confidence.numpy()
+
+    def forward_with_confidence(self, features: torch.Tensor
+                                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoder output [B, E] -> (normalised embeddings [B, D], confidence [B]; 1.0 where
+        the head reads none)."""
+        out, confidence = self.head.forward_with_confidence(features)
+        if confidence is None:
+            confidence = torch.ones(len(features), dtype=out.dtype, device=out.device)
+        return F.normalize(out, dim=-1), confidence
 
     def embedding_confidence(self, items: Sequence[Any], batch_size: int = 256) -> np.ndarray:
         """How sure the model is about each item itself, in [0, 1] (see `has_confidence`)."""
@@ -73,21 +82,8 @@ class SimilarityModel(nn.Module):
 
     @property
     def has_confidence(self) -> bool:
-        """True when the head has feature groups; otherwise confidence is 1.0 (no information)."""
-        return find_feature_groups(self.head) is not None
-
-    @torch.no_grad()
-    def _confidence(self, features: torch.Tensor) -> np.ndarray:
-        from surematch.confidence.embedding import embedding_confidence
-
-        groups = find_feature_groups(self.head)
-        if groups is None:
-            return np.ones(len(features), dtype=np.float32)
-        x = features
-        for module in _heads_before(self.head, groups):
-            x = module(x)
-        probs = groups.group_probabilities(x).numpy()
-        return embedding_confidence(probs).astype(np.float32)
+        """True when the head reads confidence (feature groups); otherwise it is 1.0."""
+        return self.head.has_confidence
 
     # -- identity ----------------------------------------------------------------------------
     @property
@@ -129,7 +125,7 @@ class SimilarityModel(nn.Module):
         save_file(_contiguous(self.head.state_dict()), tmp / "head.safetensors")
         if save_encoder:
             save_file(_contiguous(self.encoder.state_dict()), tmp / "encoder.safetensors")
-        if folder.exists():  # keep files written by others (calibration.json) beside the model
+        if folder.exists():  # keep files written by others (the calibration) beside the model
             for extra in folder.iterdir():
                 if extra.name not in {CONFIG_FILE, "head.safetensors", "encoder.safetensors"}:
                     shutil.move(str(extra), tmp / extra.name)
@@ -182,11 +178,3 @@ def read_model_meta(folder: Path) -> dict[str, Any]:
 
 def _contiguous(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in state.items()}
-
-
-def _heads_before(head: nn.Module, groups: nn.Module) -> list[nn.Module]:
-    """The heads of a stack that run before the feature-group head (empty for a single head)."""
-    if head is groups:
-        return []
-    stack = list(getattr(head, "heads", []))
-    return stack[: stack.index(groups)] if groups in stack else []

@@ -96,7 +96,7 @@ def test_fit_band_split_keeps_groups_whole_and_open_set_queries_apart():
 
 
 def test_open_set_queries_count_as_wrong():
-    from surematch.confidence.labelled import RankedQueries
+    from surematch.evaluation.ranked import RankedQueries
     from surematch.evaluation.retrieval import top1_correct
 
     ids = [["r1", "r2"], ["r2", "r1"], ["r1", "r2"]]

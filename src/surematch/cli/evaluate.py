@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 
 from surematch.cli import app
-from surematch.cli.calibrate import read_matching_data
 from surematch.logs import setup_logging
 
 out = Console()
@@ -29,25 +28,13 @@ def evaluate(
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
     """Rank labelled queries against references; report P@1, recall@10, MRR, ECE, AURC, bands."""
+    from surematch.workflows.evaluate import evaluate_model
+
     setup_logging(verbose)
-    from surematch.confidence.labelled import rank_queries
-    from surematch.confidence.store import calibrated_for, load_calibration
-    from surematch.confidence.summary import match_summary
-    from surematch.model import SimilarityModel
-
-    m = SimilarityModel.load(model)
-    calibration = load_calibration(model)
-    fitted_for = calibrated_for(model)
-    if calibration is not None and fitted_for not in (None, m.identity()):
-        out.print(f"[yellow]warning:[/] calibration.json was fitted for model {fitted_for}, "
-                  f"this is {m.identity()}: calibrate again", highlight=False)
-    refs, qs = read_matching_data(references, queries, fmt)
-    ranked = rank_queries(m, refs, qs, k=10)
-    summary = match_summary(ranked, calibration)
-    if report is not None:
-        from surematch.confidence.report import write_report
-
-        summary["report"] = str(write_report(report, ranked, summary, calibration))
+    result = evaluate_model(model, references, queries, fmt, report)
+    summary = result.summary
+    if result.warning:
+        out.print(f"[yellow]warning:[/] {result.warning}", highlight=False)
     if json_out:
         print(json.dumps(summary))
         return

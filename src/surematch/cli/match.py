@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from surematch.cli import app
-from surematch.cli.index import IndexOpt, KeyOpt, SearchEfOpt, UrlOpt, index_target
+from surematch.cli.options import IndexOpt, KeyOpt, SearchEfOpt, UrlOpt, index_target
 
 out = Console()
 
@@ -29,14 +29,11 @@ def match(
 ) -> None:
     """Match each QUERY against the index; with --json one object per query (JSON lines)."""
     from surematch.index import parse_cli_filter
-    from surematch.index.reference_index import ReferenceIndex
-    from surematch.model import SimilarityModel
+    from surematch.workflows.indexes import match as match_queries
 
     spec = parse_cli_filter(filters) if filters else None
-    model = SimilarityModel.load(model_dir)
-    with ReferenceIndex.open(index_target(index, qdrant_url, api_key), model,
-                             search_ef=search_ef) as idx:
-        results = idx.match_batch(queries, k, spec)
+    results = match_queries(model_dir, index_target(index, qdrant_url, api_key), queries, k,
+                            spec, search_ef)
     for result in results:
         if as_json:
             print(json.dumps(result.to_dict(), ensure_ascii=False))

@@ -11,8 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from surematch.cli import app
-from surematch.cli.index import IndexOpt, KeyOpt, UrlOpt, index_target, open_existing
-from surematch.errors import InputError
+from surematch.cli.options import IndexOpt, KeyOpt, UrlOpt, index_target
 
 out = Console()
 rules_app = typer.Typer(no_args_is_help=True, help="Neural exclusion rules of an index.")
@@ -37,26 +36,12 @@ def add(
     index: IndexOpt = None, qdrant_url: UrlOpt = None, api_key: KeyOpt = None,
 ) -> None:
     """Add one rule (TRIGGER EXCLUDE) or every rule of --file; an id given again is replaced."""
-    from surematch.data import read_rules
-    from surematch.index.reference_index import ReferenceIndex
-    from surematch.index.rules import new_rule
-    from surematch.model import SimilarityModel
+    from surematch.workflows.indexes import add_rules, rules_to_add
 
-    if (file is None) == (trigger is None or exclude is None):
-        raise InputError("give either TRIGGER EXCLUDE or --file RULES")
-    if file is not None:
-        rs = read_rules(file)
-        rules = [new_rule(t, e, id=i, trigger_similarity=ts, exclude_similarity=es, note=n)
-                 for t, e, i, ts, es, n in zip(rs.triggers, rs.excludes, rs.ids,
-                                               rs.trigger_similarity, rs.exclude_similarity,
-                                               rs.notes, strict=True)]
-    else:
-        rules = [new_rule(str(trigger), str(exclude), id=rule_id, note=note,
-                          trigger_similarity=trigger_similarity,
-                          exclude_similarity=exclude_similarity)]
-    model = SimilarityModel.load(model_dir)
-    with ReferenceIndex.open(index_target(index, qdrant_url, api_key), model) as idx:
-        ids = idx.add_rules(rules)
+    rules = rules_to_add(trigger, exclude, file, rule_id=rule_id,
+                         trigger_similarity=trigger_similarity,
+                         exclude_similarity=exclude_similarity, note=note)
+    ids = add_rules(model_dir, index_target(index, qdrant_url, api_key), rules)
     out.print(f"added {len(ids)} rule(s): {', '.join(ids)}")
 
 
@@ -65,10 +50,9 @@ def list_rules(index: IndexOpt = None, qdrant_url: UrlOpt = None, api_key: KeyOp
                as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
                ) -> None:
     """Every rule of the index."""
-    from surematch.index.rules import RuleBook
+    from surematch.workflows.indexes import list_rules as listed
 
-    with open_existing(index_target(index, qdrant_url, api_key), "rules") as store:
-        rules = RuleBook(store).list()
+    rules = listed(index_target(index, qdrant_url, api_key))
     if as_json:
         print(json.dumps([r.to_dict() for r in rules], ensure_ascii=False, indent=2))
         return
@@ -85,6 +69,7 @@ def list_rules(index: IndexOpt = None, qdrant_url: UrlOpt = None, api_key: KeyOp
 def delete(ids: Annotated[list[str], typer.Argument(help="rule ids")],
            index: IndexOpt = None, qdrant_url: UrlOpt = None, api_key: KeyOpt = None) -> None:
     """Remove rules by id."""
-    with open_existing(index_target(index, qdrant_url, api_key), "rules") as store:
-        removed = store.delete(ids)
+    from surematch.workflows.indexes import delete_rules
+
+    removed = delete_rules(index_target(index, qdrant_url, api_key), ids)
     out.print(f"deleted {removed} of {len(ids)} rule(s)")

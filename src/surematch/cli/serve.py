@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from surematch.cli import app
-from surematch.cli.index import SearchEfOpt
+from surematch.cli.options import SearchEfOpt
 from surematch.logs import setup_logging
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -13,14 +13,6 @@ from surematch.cli import app
 from surematch.logs import setup_logging
 
 out = Console()
-
-
-def verify_texts(model_dir: Path, text_a: str, text_b: str) -> dict[str, Any]:
-    """The DESIGN.md `verify --json` object for one pair of texts."""
-    from surematch.confidence.verifier import Verifier
-    from surematch.model import SimilarityModel
-
-    return Verifier(SimilarityModel.load(model_dir), model_dir)(text_a, text_b)
 
 
 @app.command()
@@ -32,6 +24,8 @@ def verify(
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
     """Decide whether TEXT_A and TEXT_B match, with a calibrated probability."""
+    from surematch.workflows.verify import verify_texts
+
     setup_logging(verbose)
     result = verify_texts(model, text_a, text_b)
     if json_out:

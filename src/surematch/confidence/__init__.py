@@ -1,7 +1,8 @@
 """Confidence you can act on: calibrators, thresholds, triage bands, metrics, embedding confidence.
 
-Plots live in `surematch.confidence.plots` (imported on demand: it pulls in matplotlib); the
-model-level helpers (`labelled`, `summary`, `report`) are imported from their modules.
+Pure statistics on arrays, and the calibration store of a model folder: nothing here imports
+the model or the index. Ranking labelled queries with a model, summaries, reports and plots
+live in `surematch.evaluation`.
 """
 
 from surematch.confidence.bands import TriageBands, fit_bands

@@ -10,22 +10,18 @@ from surematch.confidence.beta import BetaCalibrator
 from surematch.confidence.calibration import Calibrator
 from surematch.confidence.isotonic import IsotonicCalibrator
 from surematch.confidence.logistic import LogisticCalibrator
-from surematch.errors import InputError, ModelFormatError
+from surematch.errors import ModelFormatError
+from surematch.registry import Registry
 
-CALIBRATORS: dict[str, type[Calibrator]] = {
-    "logistic": LogisticCalibrator,
-    "isotonic": IsotonicCalibrator,
-    "beta": BetaCalibrator,
-}
+CALIBRATORS: Registry[type[Calibrator]] = Registry("calibrator", "calibrators",
+                                                   option="calibrator")
+for _cls in (LogisticCalibrator, IsotonicCalibrator, BetaCalibrator):
+    CALIBRATORS.add(_cls.kind, _cls)
 
 
 def make_calibrator(name: str) -> Calibrator:
     """A fresh, unfitted calibrator of kind `name`."""
-    try:
-        return CALIBRATORS[name]()
-    except KeyError:
-        known = sorted(CALIBRATORS)
-        raise InputError(f"unknown calibrator {name!r}; choose one of {known}") from None
+    return CALIBRATORS[name]()
 
 
 def calibrator_from_dict(d: dict[str, Any]) -> Calibrator:

@@ -81,3 +81,26 @@ def calibrated_for(folder: str | Path) -> str | None:
     """The model id the calibration was fitted for (None when not recorded)."""
     d = _read(Path(folder))
     return None if d is None else d.get("model_id")
+
+
+def calibration_document(folder: str | Path) -> dict[str, Any]:
+    """The whole calibration file as plain JSON ({} when the folder has none)."""
+    return _read(Path(folder)) or {}
+
+
+def calibration_for_model(folder: str | Path, model_id: str
+                          ) -> tuple[MatchCalibration | None, str | None]:
+    """The folder's retrieval calibration if it was fitted for model `model_id`, and a note.
+
+    (calibration, None) when it fits; (None, why) when the folder holds one fitted for
+    another model (match uncalibrated and say so); (None, None) when there is none. The one
+    place that decides whether a calibration may be used.
+    """
+    calibration = load_calibration(folder)
+    if calibration is None:
+        return None, None
+    fitted_for = calibrated_for(folder)
+    if fitted_for is not None and fitted_for != model_id:
+        return None, (f"the calibration in {folder} was fitted for model {fitted_for}, not "
+                      f"this model {model_id}: matching uncalibrated (calibrate again)")
+    return calibration, None

@@ -7,30 +7,28 @@ import types
 import typing
 from typing import Any
 
-from torch import nn
-
 from surematch.errors import InputError
+from surematch.heads.base import Head
 from surematch.heads.feature_groups import FeatureGroupHead
 from surematch.heads.gated import GatedHead
 from surematch.heads.linear import LinearHead
 from surematch.heads.skip import SkipConnectionHead
 from surematch.heads.stack import HeadStack, find_feature_groups
+from surematch.registry import Registry
 
 __all__ = [
-    "HEADS", "FeatureGroupHead", "GatedHead", "HeadStack", "LinearHead", "SkipConnectionHead",
-    "build_head", "find_feature_groups", "head_config", "head_from_config",
+    "HEADS", "FeatureGroupHead", "GatedHead", "Head", "HeadStack", "LinearHead",
+    "SkipConnectionHead", "build_head", "check_head_spec", "find_feature_groups", "head_config",
+    "head_from_config",
 ]
 
-HEADS: dict[str, type[nn.Module]] = {
-    cls.kind: cls
-    for cls in (SkipConnectionHead, LinearHead, GatedHead, FeatureGroupHead, HeadStack)
-}
+HEADS: Registry[type[Head]] = Registry("head kind", "kinds", option="head.kind")
+for _cls in (SkipConnectionHead, LinearHead, GatedHead, FeatureGroupHead, HeadStack):
+    HEADS.add(_cls.kind, _cls)
 _CHECKED = (bool, int, float, type(None))
 
 
-def _head_class(kind: Any) -> type[nn.Module]:
-    if kind not in HEADS:
-        raise InputError(f"unknown head kind {kind!r}; known kinds: {', '.join(sorted(HEADS))}")
+def _head_class(kind: Any) -> type[Head]:
     return HEADS[kind]
 
 
@@ -42,8 +40,8 @@ def _allowed(hint: Any) -> tuple[type, ...] | None:
     return (*options, int) if float in options else options
 
 
-def _construct(kind: str, params: dict[str, Any]) -> nn.Module:
-    """HEADS[kind](**params), with unknown, missing and mistyped parameters named."""
+def _check_params(kind: str, params: dict[str, Any]) -> type[Head]:
+    """HEADS[kind], with unknown and mistyped parameters named."""
     cls = _head_class(kind)
     accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     hints = typing.get_type_hints(cls.__init__)
@@ -57,6 +55,33 @@ def _construct(kind: str, params: dict[str, Any]) -> nn.Module:
             wanted = " or ".join("None" if t is type(None) else t.__name__
                                  for t in dict.fromkeys(allowed))
             raise InputError(f'{kind} head: parameter "{name}" must be {wanted}, got {value!r}')
+    return cls
+
+
+def check_head_spec(spec: Any) -> None:
+    """Check a head spec (as `build_head` takes it) without building it: kinds, parameter
+    names and types, nested stacks; so a config fails before any encoder is loaded."""
+    if isinstance(spec, list):
+        if not spec:
+            raise InputError("head spec: an empty list names no head")
+        for item in spec:
+            check_head_spec(item)
+        return
+    if not isinstance(spec, dict):
+        raise InputError(f"head spec: expected a mapping with a 'kind' or a list, got {spec!r}")
+    params = dict(spec)
+    kind = params.pop("kind", None)
+    if kind == "stack":
+        if sorted(params) != ["heads"] or not isinstance(params["heads"], list):
+            raise InputError(f"stack head: takes only a list 'heads'; got {sorted(params)}")
+        check_head_spec(params["heads"])
+        return
+    _check_params(kind, params)
+
+
+def _construct(kind: str, params: dict[str, Any]) -> Head:
+    """HEADS[kind](**params), with unknown, missing and mistyped parameters named."""
+    cls = _check_params(kind, params)
     try:
         return cls(**params)
     except ValueError as error:  # the heads' own checks, already naming the head
@@ -65,7 +90,7 @@ def _construct(kind: str, params: dict[str, Any]) -> nn.Module:
         raise InputError(f"{kind} head: {error}") from error
 
 
-def build_head(spec: dict[str, Any] | list[dict[str, Any]], in_dim: int) -> nn.Module:
+def build_head(spec: dict[str, Any] | list[dict[str, Any]], in_dim: int) -> Head:
     """A head from `{"kind": ..., **params}` or a list of them (stacked), taking in_dim inputs.
 
     Each head's in_dim is filled in: the encoder's width for the first, the previous head's
@@ -95,7 +120,7 @@ def build_head(spec: dict[str, Any] | list[dict[str, Any]], in_dim: int) -> nn.M
     return _construct(kind, params)
 
 
-def head_from_config(config: dict[str, Any]) -> nn.Module:
+def head_from_config(config: dict[str, Any]) -> Head:
     """Rebuild a head from `head_config(head)`: `{"kind": ..., **head.config()}`."""
     if not isinstance(config, dict):
         raise InputError(f"head config: expected a mapping with a 'kind', got {config!r}")
@@ -103,6 +128,6 @@ def head_from_config(config: dict[str, Any]) -> nn.Module:
     return _construct(params.pop("kind", None), params)
 
 
-def head_config(head: nn.Module) -> dict[str, Any]:
+def head_config(head: Head) -> dict[str, Any]:
     """`{"kind": ..., **head.config()}`, JSON-serialisable; `head_from_config` rebuilds it."""
     return {"kind": head.kind, **head.config()}

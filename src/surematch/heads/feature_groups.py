@@ -9,12 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from surematch.heads.base import Head, group_margin_confidence
 from surematch.heads.skip import SkipConnectionHead
 
 LOG_TEMPERATURE_RANGE = (math.log(1e-3), math.log(1e3))  # kept there, whatever a step does
 
 
-class FeatureGroupHead(nn.Module):
+class FeatureGroupHead(Head):
     """x [B, in_dim] -> [skip branch (skip_dim) | group softmaxes (groups * size)].
 
     Each of the `groups` blocks is softmax(logits_g / temperature) over `size` values: a soft
@@ -107,11 +108,23 @@ class FeatureGroupHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [B, in_dim] -> [B, skip_dim + groups * size]."""
-        block = self.group_probabilities(x).flatten(1) * self.group_scale
+        return self._output(x, self.group_probabilities(x))
+
+    def _output(self, x: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+        block = probs.flatten(1) * self.group_scale
         if self.skip is None:
             return block
         skip = F.normalize(self.skip(x), dim=-1) * self.skip_weight
         return torch.cat([skip, block], dim=-1)
+
+    @property
+    def has_confidence(self) -> bool:
+        return True
+
+    def forward_with_confidence(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x [B, in_dim] -> (output [B, out_dim], confidence [B]: how peaked the groups are)."""
+        probs = self.group_probabilities(x)
+        return self._output(x, probs), group_margin_confidence(probs)
 
     def config(self) -> dict[str, Any]:
         return {

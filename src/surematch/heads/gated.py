@@ -7,10 +7,12 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from surematch.heads.base import Head
+
 GATE_INIT = 3.0  # sigmoid(3) ≈ 0.95: every dimension starts almost fully open
 
 
-class GatedHead(nn.Module):
+class GatedHead(Head):
     """y = x ⊙ sigmoid(gates), one gate per dimension: x [B, in_dim] -> y [B, in_dim].
 
     All gates start equal, so after the model's L2 normalisation a fresh head is exactly the

@@ -7,8 +7,10 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from surematch.heads.base import Head
 
-class LinearHead(nn.Module):
+
+class LinearHead(Head):
     """y = W x (+ b): x [B, in_dim] -> y [B, out_dim].
 
     Square heads start as the identity (and a zero bias), so they start at the encoder's own

@@ -7,10 +7,12 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from surematch.heads.base import Head
+
 GATE_INIT = -2.0  # sigmoid(-2) ≈ 0.12: the correction starts small, the head near identity
 
 
-class SkipConnectionHead(nn.Module):
+class SkipConnectionHead(Head):
     """y = x + sigmoid(gates) ⊙ fc(dropout(x)): x [B, in_dim] -> y [B, in_dim].
 
     The gates start at -2 and the fc bias at zero, so a fresh head is close to the identity

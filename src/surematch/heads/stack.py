@@ -9,12 +9,13 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from surematch.heads.base import Head
 from surematch.heads.feature_groups import FeatureGroupHead
 
 logger = logging.getLogger(__name__)
 
 
-class HeadStack(nn.Module):
+class HeadStack(Head):
     """heads[-1](...heads[0](x)): x [B, in_dim of the first] -> [B, out_dim of the last].
 
     `heads` are modules, or configs `{"kind": ..., **config}` (as `config()` writes them), so
@@ -43,6 +44,18 @@ class HeadStack(nn.Module):
         for head in self.heads:
             x = head(x)
         return x
+
+    @property
+    def has_confidence(self) -> bool:
+        """The last head decides: only its read-out describes the stack's output."""
+        return bool(self.heads[-1].has_confidence)
+
+    def forward_with_confidence(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x [B, in_dim] -> (y [B, out_dim], the last head's confidence [B] or None)."""
+        *before, last = self.heads
+        for head in before:
+            x = head(x)
+        return last.forward_with_confidence(x)
 
     def config(self) -> dict[str, Any]:
         return {"heads": [{"kind": h.kind, **h.config()} for h in self.heads]}

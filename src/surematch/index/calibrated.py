@@ -27,15 +27,12 @@ class Calibration:
         """The calibration saved in the model's folder, if the model has a folder and one."""
         if model.folder is None:
             return cls(None)
-        from surematch.confidence.store import calibrated_for, load_calibration
+        from surematch.confidence.store import calibration_for_model
 
-        fitted_for = calibrated_for(model.folder)
-        if fitted_for is not None and fitted_for != model.identity():
-            logger.warning("the calibration in %s was fitted for model %s, not this model %s; "
-                           "matching uncalibrated (calibrate again)", model.folder, fitted_for,
-                           model.identity())
-            return cls(None)
-        return cls(load_calibration(model.folder))
+        calibration, note = calibration_for_model(model.folder, model.identity())
+        if note:
+            logger.warning("%s", note)
+        return cls(calibration)
 
     def apply(self, similarities: np.ndarray, confidence: np.ndarray,
               ) -> tuple[np.ndarray | None, list[list[str]] | None]:

@@ -10,11 +10,11 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from surematch.confidence.verifier import Verifier
 from surematch.service import routes_data, routes_match, routes_ops
 from surematch.service.limits import BodyLimit
 from surematch.service.observe import install_error_handlers, install_metrics
 from surematch.service.state import ServiceState
+from surematch.workflows.verify import Verifier
 
 STATIC = Path(__file__).parent / "static"
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from surematch.confidence.store import calibration_document
 from surematch.service.security import read_key
 
 router = APIRouter()
@@ -40,9 +40,8 @@ def review_queue(request: Request) -> dict[str, Any]:
 
 @router.get("/v1/calibration", dependencies=[Depends(read_key)])
 def calibration(request: Request) -> dict[str, Any]:
-    """The model's calibration.json (bands, thresholds, statistics); {} when uncalibrated."""
-    path = request.app.state.service.model_dir / "calibration.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    """The model's calibration (bands, thresholds, statistics); {} when uncalibrated."""
+    return calibration_document(request.app.state.service.model_dir)
 
 
 @router.get("/v1/calibration/reliability.png", dependencies=[Depends(read_key)])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from surematch.confidence.labelled import RankedQueries
 from surematch.confidence.retrieval import MatchCalibration
-from surematch.confidence.summary import top1_probabilities
+from surematch.evaluation.ranked import RankedQueries
+from surematch.evaluation.summary import top1_probabilities
 
 
 def _fmt(value: Any) -> str:
@@ -20,7 +20,7 @@ def write_report(folder: str | Path, ranked: RankedQueries, summary: dict[str, A
                  calibration: MatchCalibration | None, title: str = "surematch evaluation"
                  ) -> Path:
     """Write `report.md` and its PNGs into `folder`; returns the markdown file's path."""
-    from surematch.confidence.plots import (
+    from surematch.evaluation.plots import (
         reliability_diagram,
         risk_coverage_plot,
         score_distributions,

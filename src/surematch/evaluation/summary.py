@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from surematch.confidence.labelled import RankedQueries
 from surematch.confidence.metrics import (
     aurc,
     band_report,
@@ -17,6 +16,7 @@ from surematch.confidence.metrics import (
     mce,
 )
 from surematch.confidence.retrieval import MatchCalibration
+from surematch.evaluation.ranked import RankedQueries
 
 UNCALIBRATED = ("the model has no retrieval calibration (run `surematch calibrate`): ece, brier, "
                 "log_loss and the band keys are null; aurc ranks by raw top-1 similarity")

@@ -1,4 +1,4 @@
-"""Verify one pair of texts with a loaded model: the `verify --json` object of DESIGN.md."""
+"""Verify a pair of texts: distance, calibrated probability and band (`verify --json`)."""
 
 from __future__ import annotations
 
@@ -41,3 +41,8 @@ class Verifier:
                        "probability": p, "confidence": float(percent(p)),
                        "band": str(cal.bands.band(p))})
         return result
+
+
+def verify_texts(model_dir: Path, text_a: str, text_b: str) -> dict[str, Any]:
+    """The DESIGN.md `verify --json` object for one pair of texts."""
+    return Verifier(SimilarityModel.load(model_dir), model_dir)(text_a, text_b)

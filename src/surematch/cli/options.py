@@ -1,0 +1,42 @@
+"""Options several commands share, and turning their raw values into arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from surematch.errors import InputError
+
+if TYPE_CHECKING:
+    from surematch.index.stores import IndexLocation
+
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="index folder (embedded store)")]
+UrlOpt = Annotated[str | None, typer.Option("--qdrant-url", help="a Qdrant server instead")]
+KeyOpt = Annotated[str | None, typer.Option("--api-key", envvar="QDRANT_API_KEY",
+                                            help="the Qdrant server's API key")]
+SearchEfOpt = Annotated[int | None, typer.Option(
+    "--search-ef", min=1, help="candidates each search examines (default 64): wider is slower "
+    "and finds more of the exact top k")]
+ColumnOpt = Annotated[list[str], typer.Option("--column", help="remap a column: OURS=THEIRS")]
+VerboseOpt = Annotated[int, typer.Option("-v", count=True, help="more log output")]
+
+
+def index_target(index: Path | None, qdrant_url: str | None,
+                 api_key: str | None = None) -> IndexLocation:
+    """Where the index lives: exactly one of --index DIR and --qdrant-url URL."""
+    from surematch.index.stores import IndexLocation
+
+    return IndexLocation.of(index, qdrant_url, api_key)
+
+
+def parse_columns(pairs: list[str]) -> dict[str, str]:
+    """`--column OURS=THEIRS` values as a mapping."""
+    columns = {}
+    for item in pairs:
+        ours, sep, theirs = item.partition("=")
+        if not sep or not ours or not theirs:
+            raise InputError(f"--column {item!r}: expected OURS=THEIRS, e.g. text=title")
+        columns[ours] = theirs
+    return columns

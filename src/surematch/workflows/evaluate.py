@@ -1,0 +1,36 @@
+"""Evaluate a model on labelled queries: retrieval, calibration and triage metrics, a report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from surematch.workflows.data import load_matching_data
+
+
+@dataclass(frozen=True)
+class EvaluateResult:
+    summary: dict[str, Any]  # the DESIGN.md `evaluate --json` keys
+    warning: str | None  # e.g. a calibration fitted for another model (then ignored)
+
+
+def evaluate_model(model_dir: Path, references: Path | None, queries: Path | None,
+                   fmt: str = "default", report: Path | None = None) -> EvaluateResult:
+    """Rank the labelled queries against the references; with `report`, write report.md and
+    its plots there (its path is then `summary["report"]`)."""
+    from surematch.confidence.store import calibration_for_model
+    from surematch.evaluation.ranked import rank_queries
+    from surematch.evaluation.summary import match_summary
+    from surematch.model import SimilarityModel
+
+    model = SimilarityModel.load(model_dir)
+    calibration, warning = calibration_for_model(model_dir, model.identity())
+    refs, qs = load_matching_data(references, queries, fmt)
+    ranked = rank_queries(model, refs, qs, k=10)
+    summary = match_summary(ranked, calibration)
+    if report is not None:
+        from surematch.evaluation.report import write_report
+
+        summary["report"] = str(write_report(report, ranked, summary, calibration))
+    return EvaluateResult(summary, warning)

@@ -1,0 +1,99 @@
+"""Build, change and query a reference index (a folder or a Qdrant server, see IndexLocation)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from surematch.data import read_rules
+from surematch.index.results import MatchResult
+from surematch.index.rules import Rule, RuleBook, new_rule
+from surematch.index.stores import IndexLocation, open_store
+from surematch.workflows.data import load_references
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    added: int
+    total: int
+
+
+def open_index(location: IndexLocation, model_dir: Path, *, create: bool = False,
+               search_ef: int | None = None) -> Any:
+    """The ReferenceIndex at `location` with the model of `model_dir` (created if asked)."""
+    from surematch.index.reference_index import ReferenceIndex
+    from surematch.model import SimilarityModel
+
+    model = SimilarityModel.load(model_dir)
+    opener = ReferenceIndex.create if create else ReferenceIndex.open
+    return opener(location, model, search_ef=search_ef)
+
+
+def add_references(model_dir: Path, refs_path: Path, location: IndexLocation, *,
+                   fmt: str = "references", columns: dict[str, str] | None = None,
+                   batch_size: int = 256, optimize: bool = True) -> IndexResult:
+    """Read references (checked before anything is embedded), embed and store them."""
+    refs = load_references(refs_path, fmt, columns)
+    with open_index(location, model_dir, create=True) as index:
+        index.add(refs, batch_size=batch_size)
+        if optimize:
+            index.optimize()
+        return IndexResult(len(refs), index.count())
+
+
+def delete_references(location: IndexLocation, ids: Sequence[str]) -> int:
+    """Remove references by id from an existing index; how many existed."""
+    location.require()
+    with open_store(location, None) as store:
+        return store.delete(ids)
+
+
+def rules_to_add(trigger: str | None, exclude: str | None, file: Path | None, *,
+                 rule_id: str | None = None, trigger_similarity: float | None = None,
+                 exclude_similarity: float | None = None, note: str | None = None
+                 ) -> list[Rule]:
+    """One rule (TRIGGER EXCLUDE and options) or every rule of a rules file, checked."""
+    from surematch.errors import InputError
+
+    if (file is None) == (trigger is None or exclude is None):
+        raise InputError("give either TRIGGER EXCLUDE or --file RULES")
+    if file is not None:
+        rs = read_rules(file)
+        return [new_rule(t, e, id=i, trigger_similarity=ts, exclude_similarity=es, note=n)
+                for t, e, i, ts, es, n in zip(rs.triggers, rs.excludes, rs.ids,
+                                              rs.trigger_similarity, rs.exclude_similarity,
+                                              rs.notes, strict=True)]
+    return [new_rule(str(trigger), str(exclude), id=rule_id, note=note,
+                     trigger_similarity=trigger_similarity,
+                     exclude_similarity=exclude_similarity)]
+
+
+def add_rules(model_dir: Path, location: IndexLocation, rules: list[Rule]) -> list[str]:
+    """Embed and store rules in an existing index; their ids."""
+    with open_index(location, model_dir) as index:
+        return list(index.add_rules(rules))
+
+
+def list_rules(location: IndexLocation) -> list[Rule]:
+    location.require("rules")
+    with open_store(location, None, collection="rules") as store:
+        return RuleBook(store).list()
+
+
+def delete_rules(location: IndexLocation, ids: Sequence[str]) -> int:
+    location.require("rules")
+    with open_store(location, None, collection="rules") as store:
+        return store.delete(ids)
+
+
+def match(model_dir: Path, location: IndexLocation, queries: list[str], k: int = 10,
+          filter: dict[str, Any] | None = None, search_ef: int | None = None
+          ) -> list[MatchResult]:
+    """Match each query against the index: calibrated matches after rules."""
+    from surematch.index.stores.filters import parse_filter
+
+    parse_filter(filter)  # a bad filter fails before the model is loaded
+    with open_index(location, model_dir, search_ef=search_ef) as index:
+        return list(index.match_batch(queries, k, filter))
