@@ -43,6 +43,30 @@ def test_embeddings_are_unit_rows_and_confidence_in_unit_interval():
     assert model.has_confidence and ((conf >= 0) & (conf <= 1)).all()
 
 
+def test_a_stack_nested_in_a_stack_reports_its_last_heads_confidence(tmp_path):
+    from surematch.confidence.embedding import embedding_confidence
+
+    spec = [{"kind": "skip"}, {"kind": "stack", "heads": [
+        {"kind": "linear", "out_dim": 6},
+        {"kind": "feature_groups", "groups": 3, "size": 4, "skip_dim": 6}]}]
+    model = vectors_model(spec)
+    model.save(tmp_path / "m")
+    loaded = SimilarityModel.load(tmp_path / "m")
+    rows = np.random.default_rng(2).normal(size=(3, 8)).astype(np.float32)
+    emb, conf = loaded.embed_with_confidence(rows)  # a loaded vectors model embeds vectors
+    assert loaded.has_confidence and emb.shape == (3, 18) and conf.shape == (3,)
+    inner = loaded.head.heads[1]
+    with torch.no_grad():
+        x = inner.heads[0](loaded.head.heads[0](torch.from_numpy(rows)))
+        probs = inner.heads[1].group_probabilities(x).numpy()
+    np.testing.assert_allclose(conf, embedding_confidence(probs), atol=1e-6)
+    # groups followed by another head are no longer in the output: no confidence to read
+    later = vectors_model([{"kind": "stack", "heads": [{"kind": "feature_groups", "size": 4}]},
+                           {"kind": "skip"}])
+    assert not later.has_confidence
+    np.testing.assert_array_equal(later.embedding_confidence(["id0"]), [1.0])
+
+
 def test_heads_without_groups_fall_back_to_confidence_one():
     model = vectors_model([{"kind": "skip"}])
     assert not model.has_confidence

@@ -107,8 +107,8 @@ class Config(BaseModel):
             field = ".".join(str(p) for p in first["loc"])
             raise InputError(first["msg"], file=source, field=names.get(field, field)) from None
         except InputError as exc:
-            field = names.get(exc.field or "", exc.field)
-            raise InputError(exc.message, file=source, field=field) from None
+            raise InputError(exc.message, file=source,
+                             field=names.get(exc.field or "", exc.field)) from None
         return config
 
     def check_parts(self) -> None:

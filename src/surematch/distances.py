@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, cast
 
 import numpy as np
 import torch
@@ -84,8 +84,7 @@ class Distance:
 
 def _apply(d: Distance, a: Array, b: Array, *, paired: bool) -> Array:
     is_numpy = isinstance(a, np.ndarray)
-    ta = torch.as_tensor(np.asarray(a, dtype=np.float32)) if is_numpy else a
-    tb = torch.as_tensor(np.asarray(b, dtype=np.float32)) if is_numpy else b
+    ta, tb = (_tensor(a), _tensor(b))
     if ta.ndim != 2 or tb.ndim != 2 or ta.shape[1] != tb.shape[1]:
         raise ValueError(f"{d.name}: expected [N, D] and [M, D] inputs, got {tuple(ta.shape)} "
                          f"and {tuple(tb.shape)}")
@@ -104,7 +103,11 @@ def _apply(d: Distance, a: Array, b: Array, *, paired: bool) -> Array:
         out = euc(F.normalize(ta, dim=-1, eps=_EPS), F.normalize(tb, dim=-1, eps=_EPS))
     else:  # dot
         out = (ta * tb).sum(-1) if paired else ta @ tb.T
-    return out.detach().cpu().numpy() if is_numpy else out
+    return cast(Array, out.detach().cpu().numpy() if is_numpy else out)
+
+
+def _tensor(x: torch.Tensor | np.ndarray) -> torch.Tensor:
+    return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, np.float32))
 
 
 DISTANCES: dict[str, Distance] = {

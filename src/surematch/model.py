@@ -110,7 +110,7 @@ class SimilarityModel(nn.Module):
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         save_encoder = self.encoder.has_weights and (
-            self.encoder.kind != "text" or getattr(self.encoder, "fine_tuned", False))
+            self.encoder.kind != "text" or self.encoder.fine_tuned)
         meta = {
             "format_version": FORMAT_VERSION,
             "surematch_version": surematch.__version__,
@@ -147,8 +147,7 @@ class SimilarityModel(nn.Module):
             encoder = encoder_from_config(enc["kind"], enc["config"])
             if enc.get("weights"):
                 encoder.load_state_dict(load_file(folder / enc["weights"]))
-                if hasattr(encoder, "fine_tuned"):
-                    encoder.fine_tuned = True
+                encoder.fine_tuned = True
             head = head_from_config(meta["head"])
             head.load_state_dict(load_file(folder / "head.safetensors"))
         except (KeyError, TypeError, FileNotFoundError, RuntimeError) as exc:

@@ -57,3 +57,27 @@ def test_a_bad_config_field_is_named(tmp_path):
                        "--config", str(tmp_path / "recipe.yaml"), cwd=tmp_path)
     assert result.returncode == 2
     assert "recipe.yaml" in result.stderr and "train.epochs" in result.stderr
+
+
+HEAVY = "import sys; from surematch.cli import main\ntry:\n    main()\nfinally:\n" \
+        "    print('heavy:', sorted(m for m in ('lightning', 'sentence_transformers') " \
+        "if m in sys.modules))"
+
+
+@pytest.mark.parametrize(("args", "content", "message"), [
+    (["--loss", "nosuch"], "text,group\nnurse,a\nrn,a\n",
+     'field "--loss": unknown loss \'nosuch\'; known losses: all_pairs, contrastive'),
+    ([], "text,group\nnurse,a\n,a\n", 'bad.csv, line 3, field "text": empty text'),
+])
+def test_bad_options_and_files_fail_before_heavy_imports(tmp_path, args, content, message):
+    """One line naming the flag or the line, exit 2, and neither the encoder's library nor
+    Lightning was imported (both take seconds): the check comes first."""
+    data = tmp_path / "bad.csv"
+    data.write_text(content)
+    result = subprocess.run([sys.executable, "-c", HEAVY, "train", str(data), "--out",
+                             str(tmp_path / "m"), *args], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2
+    assert message in result.stderr.replace("\n", " ")
+    assert "Traceback" not in result.stderr
+    assert "heavy: []" in result.stdout

@@ -65,6 +65,7 @@ def test_identity_follows_config_and_weights(digits) -> None:
     assert encoder.config() == {"channels": 1, "dim": 64, "width": 4, "scale": 16.0}
 
 
+@pytest.mark.slow
 def test_can_fit_a_hundred_digits(digits) -> None:
     torch.manual_seed(0)
     encoder = ImageEncoder(dim=10, width=8, scale=16.0)  # the 10 outputs read as class logits

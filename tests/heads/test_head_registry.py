@@ -26,9 +26,14 @@ SPECS = [
 ]
 
 
-def test_known_kinds() -> None:
-    assert set(HEADS) == {"skip", "linear", "gated", "feature_groups", "stack"}
-    assert all(cls.kind == kind for kind, cls in HEADS.items())
+def test_every_registered_kind_builds_and_names_itself() -> None:
+    assert len(HEADS) >= 5
+    for kind, cls in HEADS.items():
+        assert cls.kind == kind
+        spec = {"kind": kind, "heads": [{"kind": "skip"}, {"kind": "skip"}]} if kind == "stack" \
+            else {"kind": kind}
+        head = build_head(spec, in_dim=6)
+        assert isinstance(head, cls) and head_from_config(head_config(head)).kind == kind
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s["kind"] for s in SPECS])

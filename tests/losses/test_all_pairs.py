@@ -65,6 +65,7 @@ def test_separated_groups_give_connected_zero() -> None:
     assert loss.item() == 0.0 and torch.equal(emb.grad, torch.zeros_like(emb))
 
 
+@pytest.mark.slow
 def test_large_batch_runs_exactly_in_float32() -> None:
     # B = 3000 gives ~4.5M pair scores and ~5e12 combinations: only the sort-based path can
     # run it. Float32 input must agree with float64 input (prefix sums are kept in float64).

@@ -15,14 +15,11 @@ from surematch.losses import (
 )
 
 
-def test_registry_names_and_classes() -> None:
-    assert {
-        "contrastive": ContrastiveLoss,
-        "triplet": TripletLoss,
-        "multiple_negatives": MultipleNegativesRankingLoss,
-        "supcon": SupConLoss,
-        "all_pairs": AllPairsLoss,
-    } == LOSSES
+def test_every_registered_loss_builds_with_its_defaults() -> None:
+    assert {ContrastiveLoss, TripletLoss, MultipleNegativesRankingLoss, SupConLoss,
+            AllPairsLoss} <= set(LOSSES.values())
+    for name, cls in LOSSES.items():
+        assert type(build_loss(name)) is cls
 
 
 def test_build_with_defaults_and_params() -> None:

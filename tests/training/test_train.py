@@ -34,7 +34,8 @@ def quick_config(**overrides) -> Config:
 
 
 @pytest.mark.parametrize(("loss", "lr"), [("multiple_negatives", 1e-2), ("supcon", 1e-2),
-                                         ("all_pairs", 1e-1), ("triplet", 1e-2)])
+                                         ("all_pairs", 1e-1),
+                                         pytest.param("triplet", 1e-2, marks=pytest.mark.slow)])
 def test_every_group_loss_learns_to_ignore_the_noise(loss, lr):
     encoder, groups = noisy_clusters()
     held = [i for i, g in enumerate(groups.groups) if int(g.split("/")[1]) >= 30]
@@ -79,6 +80,7 @@ def test_group_losses_learn_from_pairs_joined_into_groups():
     assert after > leave_one_out_p_at_1(encoder.table, labels) + 0.1
 
 
+@pytest.mark.slow
 def test_digits_learn_end_to_end_with_the_image_encoder():
     digits = load_digits()
     rng = np.random.default_rng(0)
@@ -130,6 +132,7 @@ def test_fine_tuning_trains_the_encoder_and_saves_its_weights(tmp_path):
     np.testing.assert_allclose(loaded.embed(texts), model.embed(texts), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_the_group_loss_makes_the_feature_groups_tell_groups_apart():
     encoder, groups = noisy_clusters()
     labels = torch.tensor([int(g.split("/")[1]) for g in groups.groups])

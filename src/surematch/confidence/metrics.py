@@ -125,7 +125,7 @@ def band_report(probs: ArrayLike, correct: ArrayLike, bands: TriageBands) -> dic
     """Per band ("accept", "review", "reject"): n, coverage (n / N) and precision (share of
     right matches, None when the band is empty)."""
     p, y = _checked(probs, correct)
-    names = bands.band(p)
+    names = np.asarray(bands.band(p))
     report: dict[str, Any] = {}
     for name in ("accept", "review", "reject"):
         inside = names == name

@@ -58,7 +58,7 @@ class PairCalibration:
     def verified(self, values: ArrayLike) -> np.ndarray:
         """bool [N]: the pair is declared a match by the threshold."""
         score = distance_named(self.distance).closeness(as_finite(values, "values"))
-        return score >= distance_named(self.distance).closeness(self.threshold)
+        return score >= distance_named(self.distance).closeness(np.asarray(self.threshold))
 
     def to_dict(self) -> dict[str, Any]:
         return {"distance": self.distance, "calibrator": self.calibrator.to_dict(),
@@ -99,7 +99,7 @@ def fit_pair_calibration(
         roc = auroc(score[band_idx], yb)
     except InputError as exc:
         raise InputError(f"band part ({len(band_idx)} of {len(y)} pairs): {exc}") from None
-    threshold = float(measure.closeness(thr.threshold))  # back to the measure's own units
+    threshold = float(measure.closeness(np.asarray(thr.threshold)))  # the measure's units
     report = {"n_pairs": len(y), "n_fit": len(fit_idx), "n_band": len(band_idx),
               "calibrator": cal.kind, "cv_log_loss": losses, "threshold": thr.to_dict(),
               "held_out": {"ece": ece(p, yb), "brier": brier(p, yb), "auroc": roc}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from surematch.data.tables import Record
 
@@ -58,7 +59,7 @@ def number(
     return value
 
 
-def check_unique(records: list[Record], values: list[str | None], field: str) -> None:
+def check_unique(records: list[Record], values: Sequence[str | None], field: str) -> None:
     """Raise at the second record holding a value already seen (None is not checked)."""
     first: dict[str, Record] = {}
     for record, value in zip(records, values, strict=True):

@@ -20,6 +20,7 @@ class Encoder(nn.Module):
 
     kind: ClassVar[str]
     dim: int
+    fine_tuned: bool = False  # weights changed from the reference ones: save them with a model
 
     def forward(self, items: Sequence[Any]) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -60,9 +60,11 @@ class TextEncoder(Encoder):
         if max_seq_length is not None:
             self.st.max_seq_length = max_seq_length
         self.max_seq_length = max_seq_length
-        self.dim = int(self.st.get_embedding_dimension())
+        dim = self.st.get_embedding_dimension()
+        if dim is None:
+            raise SurematchError(f"text encoder {model!r}: its embedding width is unknown")
+        self.dim = int(dim)
         self._fingerprint: str | None = None
-        self.fine_tuned = False
 
     def forward(self, items: Sequence[str]) -> torch.Tensor:
         device = next(self.st.parameters()).device

@@ -33,6 +33,7 @@ class PrecomputedVectors(Encoder):
     """
 
     kind: ClassVar[str] = "vectors"
+    table: torch.Tensor
 
     def __init__(self, dim: int, ids: Sequence[str] = (), vectors: Any = None) -> None:
         super().__init__()
@@ -44,7 +45,8 @@ class PrecomputedVectors(Encoder):
             raise InputError(f"vectors: {len(ids)} ids for {len(table)} rows")
         table = np.ascontiguousarray(table, dtype=np.float32)
         if not np.isfinite(table).all():
-            raise InputError(f"vectors: row {_first(~np.isfinite(table).all(1))} holds NaN or inf")
+            bad = np.asarray(~np.isfinite(table).all(1))
+            raise InputError(f"vectors: row {_first(bad)} holds NaN or inf")
         self.dim, self.ids = dim, [str(i) for i in ids]
         self._rows: dict[str, int] = {}
         for row, key in enumerate(self.ids):
@@ -72,8 +74,8 @@ class PrecomputedVectors(Encoder):
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
             raise UnknownIdError(f"unknown id {missing[0]!r}{more}: not among the "
                                  f"{len(self.ids)} ids of the vectors table")
-        rows = torch.tensor([self._rows[key] for key in keys], dtype=torch.long)
-        return self.table[rows.to(self.table.device)]
+        index = torch.tensor([self._rows[key] for key in keys], dtype=torch.long)
+        return self.table[index.to(self.table.device)]
 
     def identity(self) -> str:
         """'vectors:' + sha1 of the ids and the table (16 hex)."""

@@ -67,12 +67,12 @@ def score_distributions(
     same_length(s, y, "scores", "correct")
     fig = Figure(figsize=(6, 4))
     ax = fig.subplots()
-    edges = np.histogram_bin_edges(s, bins=bins)
+    edges = np.histogram_bin_edges(s, bins=bins).tolist()
     for mask, label, color in ((y == 1, "right", "tab:green"), (y == 0, "wrong", "tab:red")):
         if mask.any():
             ax.hist(s[mask], bins=edges, alpha=0.5, label=f"{label} (n={int(mask.sum())})",
                     color=color)
-    marks = dict(lines or {})
+    marks: dict[str, float | None] = dict(lines or {})
     if bands is not None:
         marks.update({"accept from": bands.accept_at, "reject below": bands.reject_below})
     for (name, x), style in zip(marks.items(), ("-", "--", "-.", ":") * 4, strict=False):

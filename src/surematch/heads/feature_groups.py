@@ -74,8 +74,9 @@ class FeatureGroupHead(Head):
         if skip_dim:
             project: list[nn.Module] = []
             if skip_dim != in_dim:
-                project = [nn.Linear(in_dim, skip_dim, bias=False)]
-                nn.init.orthogonal_(project[0].weight)
+                down = nn.Linear(in_dim, skip_dim, bias=False)
+                nn.init.orthogonal_(down.weight)
+                project = [down]
             self.skip = nn.Sequential(*project, SkipConnectionHead(skip_dim))
 
     def _temperature(self) -> torch.Tensor:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 import logging
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import nn
@@ -24,7 +25,7 @@ class HeadStack(Head):
 
     kind: ClassVar[str] = "stack"
 
-    def __init__(self, heads: list[nn.Module | dict[str, Any]]) -> None:
+    def __init__(self, heads: Sequence[Head | dict[str, Any]]) -> None:
         super().__init__()
         from surematch.heads import head_from_config  # the registry imports this module
 
@@ -41,7 +42,7 @@ class HeadStack(Head):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [B, in_dim] -> [B, out_dim]."""
-        for head in self.heads:
+        for head in cast(list[Head], list(self.heads)):
             x = head(x)
         return x
 
@@ -52,13 +53,15 @@ class HeadStack(Head):
 
     def forward_with_confidence(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x [B, in_dim] -> (y [B, out_dim], the last head's confidence [B] or None)."""
-        *before, last = self.heads
+        *before, last = cast(list[Head], list(self.heads))
         for head in before:
             x = head(x)
         return last.forward_with_confidence(x)
 
     def config(self) -> dict[str, Any]:
-        return {"heads": [{"kind": h.kind, **h.config()} for h in self.heads]}
+        from surematch.heads import head_config
+
+        return {"heads": [head_config(h) for h in cast(list[Head], list(self.heads))]}
 
 
 def find_feature_groups(head: nn.Module) -> FeatureGroupHead | None:

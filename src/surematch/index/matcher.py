@@ -47,6 +47,7 @@ def match_vectors(store: BaseStore, rules: RuleBook, calibration: Calibration,
     fetch = overfetch(k) if any(fired) else k
     rows = store.search(vectors, fetch, filter, with_vectors=any(fired))
     results = []
+    rule_hits: list[tuple[Rule, np.ndarray]]
     for n, (row, rule_hits) in enumerate(zip(rows, fired, strict=True)):
         kept, fetched = _apply_rules(row, rule_hits, k), fetch
         while rule_hits and len(kept) < k and len(row) == fetched and fetched < MAX_FETCH:
@@ -54,14 +55,14 @@ def match_vectors(store: BaseStore, rules: RuleBook, calibration: Calibration,
             row = store.search(vectors[n:n + 1], fetched, filter, with_vectors=True)[0]
             kept = _apply_rules(row, rule_hits, k)
         results.append(_result(queries[n], float(confidence[n]), kept,
-                               [r.id for r, _ in rule_hits], calibration))
+                               [rule.id for rule, _ in rule_hits], calibration))
     return results
 
 
 def _apply_rules(row: list[Hit], rule_hits: list[tuple[Rule, np.ndarray]], k: int) -> list[Hit]:
     if not rule_hits or not row:
         return row[:k]
-    drop, _ = excluded(np.stack([h.vector for h in row]), rule_hits)
+    drop, _ = excluded(np.stack([h.vector for h in row if h.vector is not None]), rule_hits)
     return [h for h, d in zip(row, drop, strict=True) if not d][:k]
 
 

@@ -13,6 +13,7 @@ cover more.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -84,13 +85,13 @@ class RuleBook:
             p.pop("id")
         self.store.upsert([r.id for r in rules], triggers, payloads)
 
-    def list(self) -> list[Rule]:
+    def list(self) -> builtins.list[Rule]:
         return [_rule(p.id, p.payload) for p in self.store.scan()]
 
     def delete(self, ids: Sequence[str]) -> int:
         return self.store.delete(ids)
 
-    def fired(self, queries: np.ndarray) -> list[list[tuple[Rule, np.ndarray]]]:
+    def fired(self, queries: np.ndarray) -> builtins.list[builtins.list[tuple[Rule, np.ndarray]]]:
         """For each query [Q, D] the rules it triggers, with their excluded anchors [D].
 
         One batched search of the rules store, whatever the number of rules."""

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from typing import Any
+from typing import Any, TypedDict
 
 import lightning as L
-import numpy as np
 import torch
-from lightning.pytorch.callbacks import EarlyStopping
+from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch.utils.data import DataLoader
 
 from surematch.config import Config
@@ -18,6 +17,7 @@ from surematch.data.samples import GroupedTexts, TextPairs
 from surematch.encoders import Encoder
 from surematch.errors import SurematchError
 from surematch.heads import build_head
+from surematch.logs import quiet_third_party
 from surematch.losses import build_loss
 from surematch.model import SimilarityModel
 from surematch.training.batches import GroupBatches, RowBatches
@@ -26,6 +26,13 @@ from surematch.training.module import SimilarityTask
 from surematch.training.samples import LabelledRows, groups_from_pairs, rows_from_groups
 
 log = logging.getLogger(__name__)
+
+
+class Rates(TypedDict):
+    lr: float
+    encoder_lr: float
+    weight_decay: float
+    group_loss_weight: float
 
 
 def build_encoder(config: Config) -> Encoder:
@@ -53,12 +60,13 @@ def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | 
     `items` replaces `data.texts` for non-text encoders (images, ids), row for row.
     Returns the model with the best validation weights; `model.info` holds the history.
     """
+    quiet_third_party()  # Lightning set up logging of its own when it was imported
     L.seed_everything(config.train.seed, workers=True, verbose=False)
     encoder = encoder or build_encoder(config)
     trainable = encoder.has_weights and (config.encoder.fine_tune or encoder.kind != "text")
     if not trainable:
         encoder.requires_grad_(False)
-    elif hasattr(encoder, "fine_tuned"):
+    else:
         encoder.fine_tuned = True  # its weights will differ from the reference: save them
     loss = build_loss(config.loss.name, config.loss.params)
     pair_loss = getattr(loss, "input_kind", "groups") == "pairs"
@@ -100,7 +108,7 @@ def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | 
         n_train, n_val = len(train_rows.items), 0 if val_rows is None else len(val_rows.items)
     encode_s = time.perf_counter() - t0
 
-    callbacks = []
+    callbacks: list[Callback] = []
     if task.val_source is not None:
         callbacks.append(EarlyStopping("val_p_at_1", mode="max", patience=config.train.patience,
                                        check_on_train_epoch_end=True))
@@ -136,11 +144,12 @@ def _source(encoder: Encoder, items: list[Any], trainable: bool, config: Config)
                          use_cache=encoder.kind == "text")
 
 
-def _rates(config: Config) -> dict[str, float]:
+def _rates(config: Config) -> Rates:
     return {"lr": config.train.lr, "encoder_lr": config.encoder.lr,
             "weight_decay": config.train.weight_decay,
             "group_loss_weight": config.train.group_loss_weight}
 
 
-def _as_tensor(batch: np.ndarray) -> torch.Tensor:
+def _as_tensor(batch: Any) -> torch.Tensor:
+    """A batch of row indices [B] as a long tensor."""
     return torch.as_tensor(batch, dtype=torch.long)

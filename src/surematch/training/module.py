@@ -46,6 +46,7 @@ class SimilarityTask(L.LightningModule):
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         rows = batch.long().cpu()
         if self.pairs is None:
+            assert self.labels is not None  # group losses always have labels
             features = self.source(rows).to(self.device)
             labels = self.labels[rows].to(self.device)
             value = self.loss(self.model.forward_features(features), labels)
@@ -64,7 +65,9 @@ class SimilarityTask(L.LightningModule):
         return value
 
     def on_train_epoch_end(self) -> None:
-        batches = self.trainer.train_dataloader.dataset
+        loader = self.trainer.train_dataloader
+        assert loader is not None
+        batches = loader.dataset
         batches.new_epoch()
         record = {"epoch": float(self.current_epoch)}
         loss = self.trainer.callback_metrics.get("train_loss")

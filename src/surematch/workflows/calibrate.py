@@ -43,8 +43,6 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
         raise InputError(f"--criterion: unknown {criterion!r}; choose one of {list(CRITERIA)}")
     crit: Criterion = criterion  # type: ignore[assignment]
     distance_named(distance)
-    common = {"precision_target": targets.precision, "miss_target": targets.max_miss,
-              "confidence_level": targets.confidence}
     cal: MatchCalibration | PairCalibration
     model_id = None
     if scores is not None:
@@ -52,7 +50,10 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
 
         values, labels = read_scores(scores, distance)
         cal = fit_pair_calibration(values, labels, distance, criterion=crit,
-                                   target_fmr=target_fmr, seed=seed, **common)
+                                   target_fmr=target_fmr, seed=seed,
+                                   precision_target=targets.precision,
+                                   miss_target=targets.max_miss,
+                                   confidence_level=targets.confidence)
         model_dir.mkdir(parents=True, exist_ok=True)
     else:
         from surematch.model import SimilarityModel
@@ -66,7 +67,9 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
             p = read_pairs(pairs)
             cal = fit_pair_calibration(1.0 - pair_similarity(model, p), p.labels, "cosine",
                                        criterion=crit, target_fmr=target_fmr, seed=seed,
-                                       **common)
+                                       precision_target=targets.precision,
+                                       miss_target=targets.max_miss,
+                                       confidence_level=targets.confidence)
         else:
             from surematch.confidence.retrieval import fit_match_calibration
             from surematch.evaluation.ranked import rank_queries
@@ -74,5 +77,8 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
             refs, qs = load_matching_data(references, queries, fmt)
             r = rank_queries(model, refs, qs, k=10)
             cal = fit_match_calibration(r.similarity, r.correct, r.confidence, r.expected,
-                                        criterion=crit, seed=seed, **common)
+                                        criterion=crit, seed=seed,
+                                        precision_target=targets.precision,
+                                        miss_target=targets.max_miss,
+                                        confidence_level=targets.confidence)
     return CalibrateResult(save_calibration(model_dir, cal, model_id), cal)

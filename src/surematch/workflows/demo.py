@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from surematch.index.results import MatchResult
+from surematch.index.rules import new_rule
 
 DEMO_QUERIES = ["python developer", "nurse for the elderly", "truck driver", "bookkeeper",
                 "job coach", "site foreman", "data scientist", "qwerty zxcv"]
 # A confusion the default model makes ("job coach" -> "sports coach"), fixed by a rule.
-DEMO_RULE = {"trigger": "job coach", "exclude": "sports coach", "id": "job-coach",
-             "exclude_similarity": 0.7,
-             "note": "a job coach helps people find work; not a sports coach"}
+DEMO_RULE = new_rule("job coach", "sports coach", id="job-coach", exclude_similarity=0.7,
+                     note="a job coach helps people find work; not a sports coach")
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,8 @@ def run_demo(workdir: Path, retrain: bool = False,
             index.add(refs)
         else:
             step(f"3/4 reusing the index in {index_dir} ({index.count():,} references)")
-        if not any(r.id == DEMO_RULE["id"] for r in index.list_rules()):
-            index.add_rule(**DEMO_RULE)
+        if not any(r.id == DEMO_RULE.id for r in index.list_rules()):
+            index.add_rules([DEMO_RULE])
         results = index.match_batch(DEMO_QUERIES, k=3)
 
     queries = esco_queries(test_occ, taxonomy=occupations)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from typing import Any, get_args
+from typing import Any, Self, get_args
 
 import numpy as np
 
@@ -133,7 +133,7 @@ class BaseStore(ABC):
                              field="type")
         self._open()._create_index(check_key(key, "key"), type)
 
-    def _open(self) -> BaseStore:
+    def _open(self) -> Self:
         if self.closed:
             raise SurematchError(f"{self!r} is closed")
         return self
@@ -153,6 +153,22 @@ class BaseStore(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @abstractmethod
+    def optimize(self) -> None:
+        """Build HNSW graphs and merge segments now; blocks until done."""
+
+    @abstractmethod
+    def read_meta(self) -> dict[str, Any]:
+        """The small JSON dict stored beside the points ({} when none was written)."""
+
+    @abstractmethod
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        """Replace that dict, atomically."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Make everything durable and release the store; closing twice is harmless."""
 
     @abstractmethod
     def _upsert(self, uuids: list[str], vectors: np.ndarray, payloads: list[dict]) -> None: ...

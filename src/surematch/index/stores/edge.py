@@ -96,13 +96,14 @@ class EdgeStore(BaseStore):
 
     def _retrieve(self, uuids: list[str], with_vectors: bool) -> list[Raw | None]:
         with self._engine("get"):
-            recs = self._shard.retrieve(uuids, with_payload=True, with_vector=with_vectors)
-        found = {str(r.id): (r.payload, r.vector if with_vectors else None) for r in recs}
+            recs = self._shard.retrieve(list[Any](uuids), with_payload=True,
+                                        with_vector=with_vectors)
+        found = {str(r.id): (r.payload or {}, r.vector if with_vectors else None) for r in recs}
         return [found.get(u) for u in uuids]
 
     def _delete(self, uuids: list[str]) -> None:
         with self._engine("delete"):
-            self._shard.update(qe.UpdateOperation.delete_points(uuids))
+            self._shard.update(qe.UpdateOperation.delete_points(list[Any](uuids)))
 
     def _count(self, clause: Clause | None) -> int:
         with self._engine("count"):
@@ -119,7 +120,7 @@ class EdgeStore(BaseStore):
             for q in queries])
         with self._engine("search"):
             rows = self._shard.query_batch(batch)
-        return [[(h.score, (h.payload, h.vector if with_vectors else None)) for h in row]
+        return [[(h.score, (h.payload or {}, h.vector if with_vectors else None)) for h in row]
                 for row in rows]
 
     def _scroll(self, clause: Clause | None, offset: Any, limit: int, with_vectors: bool,
@@ -128,7 +129,7 @@ class EdgeStore(BaseStore):
                                    with_payload=True, with_vector=with_vectors)
         with self._engine("scan"):
             recs, nxt = self._shard.scroll(request)
-        return [(r.payload, r.vector if with_vectors else None) for r in recs], nxt
+        return [(r.payload or {}, r.vector if with_vectors else None) for r in recs], nxt
 
     def _create_index(self, key: str, type: IndexType) -> None:
         with self._engine(f"indexing payload key {key!r}"):

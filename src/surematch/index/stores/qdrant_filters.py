@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from surematch.index.stores.filters import Clause, Condition
 
-_BOOL_KEYS = ("must", "must_not", "should")
+
+def _all(cond: Callable[[Condition | Clause], Any], items: tuple[Condition | Clause, ...],
+         ) -> list[Any] | None:
+    return [cond(c) for c in items] or None
 
 
 def to_edge(clause: Clause | None) -> Any:
@@ -27,9 +31,10 @@ def to_edge(clause: Clause | None) -> Any:
         # qdrant_edge 0.9 reads a Python bool as the integer 0 or 1 (it tries int before bool),
         # which then matches no boolean; a numpy bool is read as a bool.
         value = np.bool_(c.value) if isinstance(c.value, bool) else c.value
-        return qe.FieldCondition(key=c.key, match=qe.MatchValue(value))
+        return qe.FieldCondition(key=c.key, match=qe.MatchValue(value))  # type: ignore[arg-type]
 
-    return qe.Filter(**{n: [cond(c) for c in getattr(clause, n)] or None for n in _BOOL_KEYS})
+    return qe.Filter(must=_all(cond, clause.must), must_not=_all(cond, clause.must_not),
+                     should=_all(cond, clause.should))
 
 
 def to_client(clause: Clause | None) -> Any:
@@ -46,4 +51,5 @@ def to_client(clause: Clause | None) -> Any:
         match = m.MatchValue(value=c.value) if c.kind == "match" else m.MatchAny(any=c.value)
         return m.FieldCondition(key=c.key, match=match)
 
-    return m.Filter(**{n: [cond(c) for c in getattr(clause, n)] or None for n in _BOOL_KEYS})
+    return m.Filter(must=_all(cond, clause.must), must_not=_all(cond, clause.must_not),
+                    should=_all(cond, clause.should))

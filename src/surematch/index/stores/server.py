@@ -93,7 +93,8 @@ class ServerStore(BaseStore):
 
     def _delete(self, uuids: list[str]) -> None:
         with self._engine("delete"):
-            self._client.delete(self.collection, points_selector=m.PointIdsList(points=uuids),
+            ids: list[m.ExtendedPointId] = list(uuids)
+            self._client.delete(self.collection, points_selector=m.PointIdsList(points=ids),
                                 wait=True)
 
     def _count(self, clause: Clause | None) -> int:
@@ -103,10 +104,10 @@ class ServerStore(BaseStore):
 
     def _search(self, queries: np.ndarray, k: int, clause: Clause | None, with_vectors: bool,
                 exact: bool) -> list[list[tuple[float, Raw]]]:
-        flt, params = to_client(clause), m.SearchParams(
+        flt = to_client(clause)
+        params = None if self._local else m.SearchParams(  # local mode is always exact
             hnsw_ef=max(self.search_ef, k), exact=exact,
             quantization=_FLOAT32 if exact else _RESCORED)
-        params = None if self._local else params  # local mode is always exact (and warns)
         requests = [m.QueryRequest(query=q.tolist(), limit=k, filter=flt, params=params,
                                    with_payload=True, with_vector=with_vectors) for q in queries]
         with self._engine("search"):
