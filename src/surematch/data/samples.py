@@ -74,19 +74,54 @@ class TextPairs:
         return len(self.labels)
 
 
+TEXT_KINDS = ("title", "synonym", "description")
+"""What a reference's text is; the first text of a reference is its title."""
+
+
 @dataclass(frozen=True)
 class References:
-    """The texts queries are matched against, each with a unique id and a payload to filter on."""
+    """The things queries are matched against: each an id, a payload to filter on, and one or
+    more texts. `texts[i]` is reference i's title (its first text); `extra_texts[i]` (None:
+    none) holds its further texts as (text, kind) pairs, kind one of TEXT_KINDS.
+
+    In an index each text is a vector of the reference; its similarity to a query is that of
+    its best text.
+    """
 
     ids: list[str]
     texts: list[str]
     payloads: list[dict[str, Any]]
+    extra_texts: list[list[tuple[str, str]]] | None = None
 
     def __post_init__(self) -> None:
         _check_lengths("References", ids=self.ids, texts=self.texts, payloads=self.payloads)
+        if self.extra_texts is not None:
+            _check_lengths("References", ids=self.ids, extra_texts=self.extra_texts)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def texts_of(self, i: int) -> list[tuple[str, str]]:
+        """Reference i's texts as (text, kind), its title first."""
+        extra = self.extra_texts[i] if self.extra_texts is not None else []
+        return [(self.texts[i], "title"), *extra]
+
+    def flat(self) -> tuple[list[int], list[str], list[str]]:
+        """Every text of every reference: (reference row [T], text [T], kind [T]), grouped by
+        reference in reference order."""
+        rows, texts, kinds = [], [], []
+        for i in range(len(self.ids)):
+            for text, kind in self.texts_of(i):
+                rows.append(i)
+                texts.append(text)
+                kinds.append(kind)
+        return rows, texts, kinds
+
+    def subset(self, indices: Sequence[int]) -> References:
+        return References([self.ids[i] for i in indices], [self.texts[i] for i in indices],
+                          [self.payloads[i] for i in indices],
+                          None if self.extra_texts is None else
+                          [self.extra_texts[i] for i in indices])
 
 
 @dataclass(frozen=True)
