@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import random
-import re
 from collections import Counter
+from dataclasses import dataclass
 
 from surematch.data.esco_reader import Occupation, bundled_esco_path, read_esco
 from surematch.data.samples import (
@@ -16,16 +17,20 @@ from surematch.data.samples import (
     TextPairs,
     drop_singletons,
 )
+from surematch.data.text_keys import text_key
 
 __all__ = [
     "Occupation",
+    "Protocol",
     "bundled_esco_path",
     "esco_groups",
     "esco_queries",
     "esco_references",
     "esco_title_description_pairs",
+    "known_occupations",
     "read_esco",
     "split_by_isco",
+    "unseen_occupations",
 ]
 
 logger = logging.getLogger(__name__)
@@ -45,7 +50,7 @@ def esco_groups(
     """
     shared = _shared_titles(occupations, taxonomy) if drop_ambiguous else set()
     titles = [(t, o.uri) for o in occupations
-              for t in [o.preferred, *(a for a in o.alternatives if _key(a) not in shared)]]
+              for t in [o.preferred, *(a for a in o.alternatives if text_key(a) not in shared)]]
     left_out = sum(len(o.titles) for o in occupations) - len(titles)
     if left_out:
         logger.info("ESCO: left out %d titles shared by several occupations", left_out)
@@ -89,7 +94,7 @@ def esco_queries(occupations: list[Occupation], *, drop_ambiguous: bool = True,
     pairs = [(t, o.uri) for o in occupations for t in o.alternatives]
     if drop_ambiguous:
         shared = _shared_titles(occupations, taxonomy)
-        kept = [(t, uri) for t, uri in pairs if _key(t) not in shared]
+        kept = [(t, uri) for t, uri in pairs if text_key(t) not in shared]
         if len(kept) < len(pairs):
             logger.info(
                 "ESCO: left out %d titles shared by several occupations", len(pairs) - len(kept)
@@ -100,17 +105,10 @@ def esco_queries(occupations: list[Occupation], *, drop_ambiguous: bool = True,
 
 def _shared_titles(occupations: list[Occupation], taxonomy: list[Occupation] | None
                    ) -> set[str]:
-    """Title keys (`_key`) that two or more occupations of taxonomy + occupations use."""
+    """Title keys (`text_key`) that two or more occupations of taxonomy + occupations use."""
     every = {o.uri: o for o in [*(taxonomy or []), *occupations]}.values()
-    owners = Counter(k for o in every for k in {_key(t) for t in o.titles})
+    owners = Counter(k for o in every for k in {text_key(t) for t in o.titles})
     return {k for k, n in owners.items() if n > 1}
-
-
-def _key(title: str) -> str:
-    """A title without case, punctuation and plural s, to find titles that several occupations
-    use."""
-    words = re.sub(r"[^\w]+", " ", title.casefold()).split()
-    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words)
 
 
 def split_by_isco(
@@ -132,3 +130,74 @@ def split_by_isco(
     held = set(random.Random(seed).sample(codes, n_held))
     training = [o for o in occupations if o.isco_group[:level] not in held]
     return training, [o for o in occupations if o.isco_group[:level] in held]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One ESCO evaluation: the references to match against, what the model may train on,
+    labelled queries to calibrate on, and labelled queries to test on."""
+
+    name: str
+    references: References
+    training: GroupedTexts
+    calibration: LabelledQueries
+    test: LabelledQueries
+
+
+def stable_fraction(text: str) -> float:
+    """A number in [0, 1) fixed by the text alone (sha1), the same on every machine and run."""
+    return int(hashlib.sha1(text.encode("utf-8")).hexdigest()[:12], 16) / 16**12
+
+
+def _references(occupations: list[Occupation], known: dict[str, list[str]]) -> References:
+    """Each occupation with its preferred title, the `known` titles of its uri (synonyms) and
+    its description."""
+    base = esco_references(occupations)
+    extra = [[(t, "synonym") for t in known.get(o.uri, [])] +
+             ([(o.description, "description")] if o.description else []) for o in occupations]
+    return References(base.ids, base.texts, base.payloads, extra)
+
+
+def known_occupations(occupations: list[Occupation], *, taxonomy: list[Occupation] | None = None,
+                      fractions: tuple[float, float] = (0.6, 0.15)) -> Protocol:
+    """Known occupations, new titles: every occupation is a reference; its alternative titles
+    that no other occupation uses are split by `stable_fraction` of the title into train
+    (first fraction), calibration (second) and test (the rest). References hold the preferred
+    title, the train titles and the description; the model trains on the train titles."""
+    shared = _shared_titles(occupations, taxonomy)
+    parts: dict[str, dict[str, list[str]]] = {"train": {}, "calibration": {}, "test": {}}
+    for o in occupations:
+        for title in o.alternatives:
+            if text_key(title) in shared:
+                continue
+            u = stable_fraction(title)
+            part = "train" if u < fractions[0] else "calibration" if u < sum(fractions) else "test"
+            parts[part].setdefault(o.uri, []).append(title)
+    train = parts["train"]
+    groups = GroupedTexts.from_labels(
+        [t for o in occupations for t in [o.preferred, *train.get(o.uri, [])]],
+        [o.uri for o in occupations for _ in range(1 + len(train.get(o.uri, [])))], "esco")
+    kept, _ = drop_singletons(groups)
+
+    def queries(part: str) -> LabelledQueries:
+        pairs = [(t, uri) for uri, titles in parts[part].items() for t in titles]
+        return LabelledQueries([t for t, _ in pairs], [u for _, u in pairs])
+
+    return Protocol("known occupations, new titles", _references(occupations, train), kept,
+                    queries("calibration"), queries("test"))
+
+
+def unseen_occupations(occupations: list[Occupation], *, held_out_fraction: float = 0.2,
+                       seed: int = 0) -> Protocol:
+    """Unseen occupations: occupations of held-out ISCO groups (split by `split_by_isco`,
+    half for calibration, half for testing) are references the model never trained on; their
+    alternative titles are the queries. Training occupations' references also hold their
+    alternative titles; held-out ones hold the preferred title and the description."""
+    train_occ, held = split_by_isco(occupations, held_out_fraction, seed)
+    calib_occ, test_occ = split_by_isco(held, 0.5, seed + 1)
+    shared = _shared_titles(occupations, None)
+    known = {o.uri: [t for t in o.alternatives if text_key(t) not in shared] for o in train_occ}
+    return Protocol("unseen occupations", _references(occupations, known),
+                    esco_groups(train_occ, taxonomy=occupations),
+                    esco_queries(calib_occ, taxonomy=occupations),
+                    esco_queries(test_occ, taxonomy=occupations))

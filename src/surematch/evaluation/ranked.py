@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from surematch.confidence.evidence import agreement, lexical_evidence
 from surematch.data.samples import LabelledQueries, References, TextPairs
 from surematch.distances import get_distance
-from surematch.evaluation.ranking import rank_exact
+from surematch.evaluation.ranking import rank_references
 from surematch.evaluation.retrieval import retrieval_metrics, top1_correct
 from surematch.model import SimilarityModel
 
@@ -20,13 +21,17 @@ logger = logging.getLogger(__name__)
 class RankedQueries:
     """Q labelled queries ranked against references: `ids` [Q][k] best first, `similarity`
     [Q, k], `confidence` [Q] (embedding confidence; None when the model has none), `correct`
-    [Q] (top-1 is the expected id; open-set queries are False) and `expected` [Q]."""
+    [Q] (top-1 is the expected id; open-set queries are False), `expected` [Q], the
+    reference-aware `evidence` of each candidate (see `confidence.evidence`) and the text of
+    each candidate that matched best."""
 
     ids: list[list[str]]
     similarity: np.ndarray
     confidence: np.ndarray | None
     correct: np.ndarray
     expected: list[str | None]
+    evidence: dict[str, np.ndarray] = field(default_factory=dict)  # name -> [Q, k]
+    matched: list[list[str]] = field(default_factory=list)  # [Q][k] each candidate's best text
 
     @property
     def open_set(self) -> np.ndarray:
@@ -41,12 +46,19 @@ class RankedQueries:
 
 def rank_queries(model: SimilarityModel, references: References, queries: LabelledQueries,
                  k: int = 10, reference_vectors: np.ndarray | None = None) -> RankedQueries:
-    """Embed and rank exactly. An expected id that is not among the references counts as
-    "no right answer" (its top match is wrong), like an empty expected id."""
-    refs = model.embed(references.texts) if reference_vectors is None else reference_vectors
+    """Embed and rank exactly; a reference is as close as its best text. An expected id that
+    is not among the references counts as "no right answer" (its top match is wrong), like
+    an empty expected id. `reference_vectors` [T, D]: the embedded `references.flat()` texts,
+    when the caller has them already."""
+    owner, texts, _ = references.flat()
+    refs = model.embed(texts) if reference_vectors is None else reference_vectors
     vectors, confidence = model.embed_with_confidence(queries.texts)
-    ranking = rank_exact(vectors, refs, k=k)
+    ranking = rank_references(vectors, refs, np.asarray(owner), k=k)
     ids = ranking.ids(references.ids)
+    matched = [[texts[t] for t in row] for row in ranking.text]
+    texts_of = [[[t for t, _ in references.texts_of(r)] for r in row] for row in ranking.rows]
+    evidence = {"agreement": agreement(ranking.text_similarities),
+                **lexical_evidence(queries.texts, matched, texts_of)}
     present = set(references.ids)
     expected = [e if e in present else None for e in queries.expected_ids]
     missing = sum(e is not None for e in queries.expected_ids) - sum(e is not None
@@ -56,7 +68,7 @@ def rank_queries(model: SimilarityModel, references: References, queries: Labell
                     "having no right answer", missing)
     return RankedQueries(ids, ranking.similarity.astype(np.float64),
                          confidence.astype(np.float64) if model.has_confidence else None,
-                         top1_correct(ids, expected), expected)
+                         top1_correct(ids, expected), expected, evidence, matched)
 
 
 def pair_similarity(model: SimilarityModel, pairs: TextPairs) -> np.ndarray:

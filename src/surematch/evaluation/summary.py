@@ -24,7 +24,7 @@ UNCALIBRATED = ("the model has no retrieval calibration (run `surematch calibrat
 
 def top1_probabilities(ranked: RankedQueries, calibration: MatchCalibration) -> np.ndarray:
     """Calibrated probability [Q] that each query's top match is right."""
-    return calibration.probabilities(ranked.similarity, ranked.confidence)[:, 0]
+    return calibration.probabilities(ranked.similarity, ranked.confidence, ranked.evidence)[:, 0]
 
 
 def match_summary(ranked: RankedQueries, calibration: MatchCalibration | None) -> dict[str, Any]:

@@ -1,0 +1,59 @@
+"""Reference-aware evidence about each candidate beside its similarity: agreement of the
+reference's texts, an exact known text, and character overlap with the matched text.
+
+Each function takes what a ranking gives (strings and similarities) and returns [Q, k]
+arrays, so the same evidence is computed for labelled queries (calibration, evaluation) and
+for live matches (the index), and a calibrator reads it through `match_features`.
+
+- `agreement`  the similarity of the reference's second-best text (0 for a reference with
+  one text): several texts of a reference close to the query say more than one;
+- `exact`      1 when the query equals one of the reference's texts up to case, punctuation
+  and plural s (`surematch.data.text_keys.text_key`), else 0;
+- `overlap`    Jaccard similarity of the character 3-grams of the query and the matched text:
+  a lexical view beside the embedding, low for keyboard mash that happens to embed nearby.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from surematch.data.text_keys import text_key
+
+EVIDENCE = ("agreement", "exact", "overlap")
+
+
+def char_ngrams(text: str, n: int = 3) -> set[str]:
+    """The character n-grams of " text " (casefolded, spaces collapsed)."""
+    padded = f" {' '.join(text.casefold().split())} "
+    return {padded[i: i + n] for i in range(max(1, len(padded) - n + 1))}
+
+
+def overlap(a: str, b: str) -> float:
+    """Jaccard similarity of the character 3-grams of a and b, in [0, 1]."""
+    x, y = char_ngrams(a), char_ngrams(b)
+    return len(x & y) / len(x | y) if x or y else 0.0
+
+
+def lexical_evidence(queries: Sequence[str], matched: Sequence[Sequence[str]],
+                     texts: Sequence[Sequence[Sequence[str]]]) -> dict[str, np.ndarray]:
+    """`exact` and `overlap` [Q, k] for queries [Q], the matched text of each candidate
+    [Q][k], and all texts of each candidate's reference [Q][k][n]."""
+    q, k = len(queries), max((len(row) for row in matched), default=0)
+    exact, lexical = np.zeros((q, k)), np.zeros((q, k))
+    for i, query in enumerate(queries):
+        key = text_key(query)
+        for j, (best, every) in enumerate(zip(matched[i], texts[i], strict=True)):
+            exact[i, j] = float(any(text_key(t) == key for t in every))
+            lexical[i, j] = overlap(query, best)
+    return {"exact": exact, "overlap": lexical}
+
+
+def agreement(text_similarities: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
+    """[Q, k]: the second-best text similarity of each candidate's reference, from the
+    similarities of all its texts [Q][k][n] (0 where the reference has one text)."""
+    rows = [[float(np.partition(s, -2)[-2]) if len(s) > 1 else 0.0 for s in row]
+            for row in text_similarities]
+    k = max((len(r) for r in rows), default=0)
+    return np.array([r + [0.0] * (k - len(r)) for r in rows], dtype=np.float64).reshape(-1, k)
