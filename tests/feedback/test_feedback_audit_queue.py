@@ -92,3 +92,16 @@ def test_audit_sampler_is_seeded_and_marks_the_fraction():
     assert audit_draw("query 3", 0.02, 1) == bool(a[3])
     with pytest.raises(InputError):
         audit_draw("x", 1.5)
+
+
+def test_anytime_alarm_spends_the_error_over_looks():
+    # 14 of 20 right: alarm for a single look, not when the error is spread over every look
+    assert audit_precision(14, 6, 0.95).alarm
+    assert not audit_precision(14, 6, 0.95, anytime=True).alarm
+    assert audit_precision(60, 20, 0.95, anytime=True).alarm
+    y = np.array([1] * 20 + [0] + [1] * 30 + [0, 0, 0] + [1] * 10 + [0] * 30)
+    plain, anytime = first_alarm(y, 0.95), first_alarm(y, 0.95, anytime=True)
+    assert plain is not None and anytime is not None and anytime > plain
+    for at, fires in ((anytime, True), (anytime - 1, False)):
+        right = int(y[:at].sum())
+        assert audit_precision(right, at - right, 0.95, anytime=True).alarm is fires

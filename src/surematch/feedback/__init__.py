@@ -1,6 +1,12 @@
 """Closing the loop: reviewer decisions stored durably, the review queue, the precision audit."""
 
-from surematch.feedback.audit import AuditResult, audit_precision, audit_reviews, first_alarm
+from surematch.feedback.audit import (
+    AuditResult,
+    alarm_delta,
+    audit_precision,
+    audit_reviews,
+    first_alarm,
+)
 from surematch.feedback.queue import audit_draw, audit_sample, edge_distance, review_order
 from surematch.feedback.store import (
     DECISIONS,
@@ -17,6 +23,7 @@ __all__ = [
     "FeedbackStore",
     "LabelledFeedback",
     "Review",
+    "alarm_delta",
     "audit_draw",
     "audit_precision",
     "audit_reviews",

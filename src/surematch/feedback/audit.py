@@ -39,14 +39,23 @@ def cp_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]
     return low, high
 
 
-def audit_precision(right: int, wrong: int, target: float,
-                    confidence: float = 0.95) -> AuditResult:
+def alarm_delta(n: np.ndarray | int, confidence: float, anytime: bool) -> np.ndarray | float:
+    """Error level of the alarm's test after n audits: 1 - confidence for one look; with
+    `anytime`, (1 - confidence) / (n (n + 1)), which sums to 1 - confidence over all n."""
+    delta = 1.0 - confidence
+    return delta / (np.asarray(n) * (np.asarray(n) + 1.0)) if anytime else delta
+
+
+def audit_precision(right: int, wrong: int, target: float, confidence: float = 0.95,
+                    anytime: bool = False) -> AuditResult:
     """Audit `right` + `wrong` auto-accepted matches against the certified precision `target`.
 
     `alarm` is True when the one-sided Clopper-Pearson upper bound on precision at `confidence`
-    lies below `target`: the data show the certificate no longer holds. Checked again after
-    every audit, the chance of some false alarm grows with the number of checks (see
-    benchmarks/feedback_loop.py for how fast).
+    lies below `target`: the data show the certificate no longer holds. That holds for one
+    look; checked after every audit, the chance of some false alarm grows with the number of
+    checks. `anytime=True` spends the error over the looks (`alarm_delta`), so that checking
+    after every audit, forever, false-alarms with probability at most 1 - confidence, at the
+    price of a later alarm. The interval `low`-`high` is the plain two-sided one.
     """
     for name, value in (("right", right), ("wrong", wrong)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
@@ -56,7 +65,7 @@ def audit_precision(right: int, wrong: int, target: float,
             raise InputError(f"must lie strictly between 0 and 1, got {value}", field=name)
     right, n = int(right), int(right) + int(wrong)
     low, high = cp_interval(right, n, confidence)
-    upper = float(cp_upper(right, n, 1.0 - confidence))
+    upper = float(cp_upper(right, n, float(alarm_delta(max(n, 1), confidence, anytime))))
     alarm = n > 0 and upper < target
     pct = f"{confidence * 100:g} %"
     if n == 0:
@@ -82,10 +91,18 @@ def audit_reviews(reviews: Iterable[Review], target: float, confidence: float = 
     return audit_precision(right, len(audited) - right, target, confidence)
 
 
-def first_alarm(outcomes: np.ndarray, target: float, confidence: float = 0.95) -> int | None:
+def first_alarm(outcomes: np.ndarray, target: float, confidence: float = 0.95,
+                anytime: bool = False) -> int | None:
     """The number of audited matches after which the alarm first fires, checking after each
     one of the outcomes [N] (1 = right) in order; None if it never fires."""
     y = np.asarray(outcomes, dtype=np.int64)
     n = np.arange(1, len(y) + 1)
-    fired = cp_upper(np.cumsum(y), n, 1.0 - confidence) < target
+    k = np.cumsum(y)
+    if anytime:  # cp_upper with one error level per look
+        delta = np.asarray(alarm_delta(n, confidence, True))
+        upper, ok = np.ones(len(n)), k < n
+        upper[ok] = beta.ppf(1.0 - delta[ok], k[ok] + 1.0, n[ok] - k[ok])
+    else:
+        upper = cp_upper(k, n, 1.0 - confidence)
+    fired = upper < target
     return int(np.argmax(fired)) + 1 if fired.any() else None
