@@ -1,0 +1,107 @@
+"""Precision audit (interval, alarm) and the review queue (order, audit sampler)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import binomtest
+
+from surematch.errors import InputError
+from surematch.feedback import (
+    FeedbackStore,
+    audit_draw,
+    audit_precision,
+    audit_reviews,
+    audit_sample,
+    edge_distance,
+    first_alarm,
+    review_order,
+)
+
+
+def test_alarm_fires_when_precision_is_shown_below_target():
+    a = audit_precision(60, 20, target=0.95)
+    assert a.alarm and a.n == 80 and a.right == 60 and a.precision == 0.75
+    assert "ALARM" in a.message
+    ci = binomtest(60, 80).proportion_ci(0.95, method="exact")
+    assert (a.low, a.high) == pytest.approx((ci.low, ci.high))
+
+
+def test_no_alarm_on_a_perfect_audit_or_no_audit():
+    a = audit_precision(100, 0, target=0.95)
+    assert not a.alarm and a.precision == 1.0 and a.high == 1.0
+    assert a.low == pytest.approx(0.025 ** (1 / 100))
+    empty = audit_precision(0, 0, target=0.95)
+    assert not empty.alarm and empty.precision is None and (empty.low, empty.high) == (0, 1)
+
+
+def test_alarm_is_the_one_sided_bound_below_target():
+    # 18/20: one-sided 95 % upper bound 0.982 >= 0.95, no alarm; 14/20: 0.869 < 0.95, alarm
+    assert not audit_precision(18, 2, 0.95).alarm
+    assert audit_precision(14, 6, 0.95).alarm
+
+
+@pytest.mark.parametrize(("args", "field"), [((-1, 0, 0.9), "right"), ((1, 1.5, 0.9), "wrong"),
+                                             ((1, 1, 1.0), "target")])
+def test_audit_rejects_bad_counts(args, field):
+    with pytest.raises(InputError) as err:
+        audit_precision(*args)
+    assert err.value.field == field
+
+
+def test_first_alarm_matches_audit_precision():
+    y = np.array([1] * 10 + [0] * 5 + [1] * 5)
+    n = first_alarm(y, 0.95)
+    assert n is not None
+    assert audit_precision(int(y[:n].sum()), n - int(y[:n].sum()), 0.95).alarm
+    right = int(y[: n - 1].sum())
+    assert not audit_precision(right, n - 1 - right, 0.95).alarm
+    assert first_alarm(np.ones(200), 0.95) is None
+
+
+def test_audit_reviews_counts_audit_samples_of_one_calibration(tmp_path):
+    with FeedbackStore(tmp_path) as s:
+        for i in range(6):
+            s.add(f"q{i}", "accept" if i < 4 else "reject", shown_id="r", audit=True,
+                  calibration_id="c1")
+        s.add("q9", "reject", shown_id="r", audit=False, calibration_id="c1")
+        s.add("q8", "reject", shown_id="r", audit=True, calibration_id="c0")
+        a = audit_reviews(s.reviews(), 0.95, calibration_id="c1")
+    assert (a.n, a.right) == (6, 4)
+
+
+def test_queue_orders_nearest_band_edge_first():
+    p = [0.02, 0.5, 0.88, 0.97, 0.33, 0.21]
+    assert review_order(p, accept_at=0.9, reject_below=0.2).tolist() == [5, 2, 3, 4, 0, 1]
+    # per-item cut-offs (items from different calibrations) and missing edges
+    d = edge_distance([0.5, 0.5, 0.5, 0.6], [0.9, None, 0.55, None], [0.2, 0.4, None, None])
+    assert d == pytest.approx([0.3, 0.1, 0.05, 0.1])
+    assert review_order([0.7, 0.7, 0.7], 0.9, None).tolist() == [0, 1, 2]  # ties: input order
+    with pytest.raises(InputError):
+        review_order([1.2], 0.9, 0.1)
+    with pytest.raises(InputError):
+        review_order([0.5, 0.6], [0.9], 0.1)
+
+
+def test_audit_sampler_is_seeded_and_marks_the_fraction():
+    keys = [f"query {i}" for i in range(20000)]
+    a, b = audit_sample(keys, 0.02, seed=1), audit_sample(keys, 0.02, seed=1)
+    assert (a == b).all() and 0.015 < a.mean() < 0.025
+    assert (a != audit_sample(keys, 0.02, seed=2)).any()
+    assert not audit_sample(keys[:100], 0.0).any() and audit_sample(keys[:100], 1.0).all()
+    assert audit_draw("query 3", 0.02, 1) == bool(a[3])
+    with pytest.raises(InputError):
+        audit_draw("x", 1.5)
+
+
+def test_anytime_alarm_spends_the_error_over_looks():
+    # 14 of 20 right: alarm for a single look, not when the error is spread over every look
+    assert audit_precision(14, 6, 0.95).alarm
+    assert not audit_precision(14, 6, 0.95, anytime=True).alarm
+    assert audit_precision(60, 20, 0.95, anytime=True).alarm
+    y = np.array([1] * 20 + [0] + [1] * 30 + [0, 0, 0] + [1] * 10 + [0] * 30)
+    plain, anytime = first_alarm(y, 0.95), first_alarm(y, 0.95, anytime=True)
+    assert plain is not None and anytime is not None and anytime > plain
+    for at, fires in ((anytime, True), (anytime - 1, False)):
+        right = int(y[:at].sum())
+        assert audit_precision(right, at - right, 0.95, anytime=True).alarm is fires
