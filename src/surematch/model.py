@@ -21,7 +21,7 @@ from torch import nn
 import surematch
 from surematch.encoders import Encoder, encoder_from_config
 from surematch.errors import ModelFormatError
-from surematch.heads import find_feature_groups, head_config, head_from_config
+from surematch.heads import find_feature_groups, head_config, head_from_config, heads_before
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class SimilarityModel(nn.Module):
         if groups is None:
             return np.ones(len(features), dtype=np.float32)
         x = features
-        for module in _heads_before(self.head, groups):
+        for module in heads_before(self.head, groups) or []:
             x = module(x)
         probs = groups.group_probabilities(x).numpy()
         return embedding_confidence(probs).astype(np.float32)
@@ -183,10 +183,3 @@ def read_model_meta(folder: Path) -> dict[str, Any]:
 def _contiguous(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in state.items()}
 
-
-def _heads_before(head: nn.Module, groups: nn.Module) -> list[nn.Module]:
-    """The heads of a stack that run before the feature-group head (empty for a single head)."""
-    if head is groups:
-        return []
-    stack = list(getattr(head, "heads", []))
-    return stack[: stack.index(groups)] if groups in stack else []

@@ -10,6 +10,7 @@ from surematch.heads import (
     LinearHead,
     SkipConnectionHead,
     find_feature_groups,
+    heads_before,
 )
 
 
@@ -59,4 +60,13 @@ def test_find_feature_groups() -> None:
     assert find_feature_groups(nested) is groups
     assert find_feature_groups(HeadStack([groups, GatedHead(6)])) is None  # not in the output
     assert find_feature_groups(GatedHead(4)) is None
+
+
+def test_heads_before_walks_nested_stacks() -> None:
+    groups = FeatureGroupHead(4, 2, 3)
+    gated, skip = GatedHead(4), SkipConnectionHead(4)
+    nested = HeadStack([gated, HeadStack([skip, groups])])
+    assert heads_before(nested, groups) == [gated, skip]
+    assert heads_before(groups, groups) == []
+    assert heads_before(HeadStack([gated, skip]), groups) is None
 

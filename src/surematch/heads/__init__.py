@@ -14,11 +14,11 @@ from surematch.heads.feature_groups import FeatureGroupHead
 from surematch.heads.gated import GatedHead
 from surematch.heads.linear import LinearHead
 from surematch.heads.skip import SkipConnectionHead
-from surematch.heads.stack import HeadStack, find_feature_groups
+from surematch.heads.stack import HeadStack, find_feature_groups, heads_before
 
 __all__ = [
     "HEADS", "FeatureGroupHead", "GatedHead", "HeadStack", "LinearHead", "SkipConnectionHead",
-    "build_head", "find_feature_groups", "head_config", "head_from_config",
+    "build_head", "find_feature_groups", "head_config", "head_from_config", "heads_before",
 ]
 
 HEADS: dict[str, type[nn.Module]] = {

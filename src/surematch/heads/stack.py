@@ -64,3 +64,19 @@ def find_feature_groups(head: nn.Module) -> FeatureGroupHead | None:
             logger.debug("feature groups are followed by other heads; none in the output")
         return found
     return None
+
+
+def heads_before(head: nn.Module, target: nn.Module) -> list[nn.Module] | None:
+    """The heads that run before `target` inside `head` (stacks searched recursively), in order.
+
+    [] when `head` is `target`; None when `target` is not inside `head`. Running them on the
+    encoder's output [B, E] gives `target`'s own input.
+    """
+    if head is target:
+        return []
+    if isinstance(head, HeadStack):
+        for i, inner in enumerate(head.heads):
+            path = heads_before(inner, target)
+            if path is not None:
+                return [*head.heads[:i], *path]
+    return None
