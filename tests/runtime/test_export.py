@@ -10,10 +10,11 @@ import pytest
 
 from surematch.data.esco import esco_queries, esco_references, read_esco
 from surematch.encoders.vectors import PrecomputedVectors
-from surematch.errors import InputError
+from surematch.errors import InputError, SurematchError
 from surematch.heads import build_head
 from surematch.model import SimilarityModel
 from surematch.runtime import OnnxModel, export_model
+from surematch.runtime.export import check_graph
 from surematch.runtime.manifest import sha256_file
 
 TEXTS = ["python developer", "Koch/Köchin", "x", "", "  nurse  ",
@@ -108,3 +109,12 @@ def test_export_supports_text_models_only(tmp_path):
     with pytest.raises(InputError, match="export supports text models"):
         export_model(model, tmp_path / "m")
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.slow
+def test_a_graph_that_disagrees_with_the_torch_model_is_caught(plain):
+    model, folder = plain
+    assert check_graph(model, folder / "model.onnx") < 1e-4
+    other = SimilarityModel(model.encoder, build_head([{"kind": "skip"}], 384))  # fc not zeroed
+    with pytest.raises(SurematchError, match="differs from the torch model"):
+        check_graph(other, folder / "model.onnx")

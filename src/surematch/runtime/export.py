@@ -10,11 +10,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 import surematch
 from surematch.encoders.text import TextEncoder
-from surematch.errors import InputError
+from surematch.errors import InputError, SurematchError
 from surematch.model import CONFIG_FILE, SimilarityModel, read_model_meta
 from surematch.runtime.graph import ExportGraph
 from surematch.runtime.manifest import (
@@ -49,14 +50,14 @@ def export_model(model: SimilarityModel, folder: str | Path) -> dict[str, Any]:
     model_id = model.identity()
     if not (folder / CONFIG_FILE).is_file():
         model.save(folder)
-    elif read_model_meta(folder).get("model_id") != model_id:
-        raise InputError(f"{folder} holds model {read_model_meta(folder).get('model_id')}, not "
-                         f"this one ({model_id}); save the model there first or export to its "
-                         "own folder")
+    elif (saved := read_model_meta(folder).get("model_id")) != model_id:
+        raise InputError(f"{folder} holds model {saved}, not this one ({model_id}); save the "
+                         "model there first or export to its own folder")
     tokenizer = _tokenizer_source(encoder)
     with tempfile.TemporaryDirectory(prefix=".export.", dir=folder) as tmp:
         fp32, int8 = Path(tmp) / GRAPH_FILES["onnx"], Path(tmp) / GRAPH_FILES["onnx-int8"]
         write_graph(model, fp32)
+        check_graph(model, fp32)
         quantize_graph(fp32, int8)
         for name in TOKENIZER_FILES:
             if (tokenizer / name).is_file():
@@ -125,6 +126,26 @@ class _DropPreprocessingHint(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "pre-processing before quantization" not in record.getMessage()
+
+
+def check_graph(model: SimilarityModel, path: Path, tolerance: float = 1e-4) -> float:
+    """Run the fp32 graph on a few texts and compare with the torch model; returns the largest
+    difference, SurematchError above `tolerance` (an exporter gap for this architecture)."""
+    import onnxruntime as ort
+
+    texts = ["python developer", "Koch/Köchin", "chief executive officer of a large company", ""]
+    features = model.encoder.st.preprocess(texts)
+    inputs = {name: features[name].numpy() for name in INPUTS}
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    embedding, confidence = session.run(None, inputs)
+    expected, expected_confidence = model.embed_with_confidence(texts)
+    worst = max(float(np.abs(embedding - expected).max()),
+                float(np.abs(confidence - expected_confidence).max()))
+    if not worst <= tolerance:
+        raise SurematchError(f"the exported graph differs from the torch model by {worst:.3g} "
+                             f"(more than {tolerance}); this encoder does not export faithfully, "
+                             "keep runtime 'torch' for it")
+    return worst
 
 
 def quantize_graph(fp32: Path, int8: Path) -> Path:
