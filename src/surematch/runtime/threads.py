@@ -2,11 +2,11 @@
 
 Measured on 2 cores (all-MiniLM-L6-v2, ESCO titles; BENCHMARKS.md, runtime section): with the
 machine idle, two intra-op threads make a batch of 1 take 4.9 ms instead of 7.3 ms and a batch
-of 256 take 0.32 s instead of 0.62 s; with one core busy elsewhere, two threads make a batch of 1
-take 13 ms instead of 7 ms, a batch of 32 take 70 ms instead of 54 ms, and under heavier sharing
-a single query has been seen to take 500 ms instead of 28 ms (threads waiting for each other).
-Small batches therefore run on one thread: at most a few ms slower on an idle machine, never
-stalled on a busy one; batches above SMALL_BATCH use every core.
+of 256 take 0.32 s instead of 0.62 s; with the cores shared with other work (load average 6 to
+11), two threads made one query take 206 to 565 ms (p50) instead of 22 to 25 ms, since the
+threads wait for each other, and even a batch of 256 ran faster on one thread. Small batches
+therefore run on one thread: a few ms slower on an idle machine, never stalled on a busy one;
+batches above SMALL_BATCH use every core, which pays off on a machine of their own.
 """
 
 from __future__ import annotations
