@@ -111,3 +111,16 @@ def test_missing_weights_file_is_reported_as_damaged(tmp_path):
     (tmp_path / "m" / "head.safetensors").unlink()
     with pytest.raises(ModelFormatError, match="damaged"):
         SimilarityModel.load(tmp_path / "m")
+
+
+def test_confidence_of_a_stack_nested_in_a_stack_reads_the_groups_own_input():
+    model = vectors_model([{"kind": "skip"}, {"kind": "stack", "heads": [
+        {"kind": "linear", "out_dim": 8}, {"kind": "feature_groups", "groups": 2, "size": 3}]}])
+    torch.nn.init.normal_(model.head.heads[1].heads[0].linear.weight)  # not the identity
+    groups = model.head.heads[1].heads[1]
+    with torch.no_grad():
+        x = model.head.heads[1].heads[0](model.head.heads[0](model.encoder.encode(["id0"])))
+        expected = groups.group_probabilities(x)
+    top2 = expected.topk(2, dim=-1).values
+    np.testing.assert_allclose(model.embedding_confidence(["id0"]),
+                               (top2[..., 0] - top2[..., 1]).mean(-1).numpy(), rtol=1e-5)

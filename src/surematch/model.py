@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 import numpy as np
 import torch
@@ -23,10 +23,32 @@ from surematch.encoders import Encoder, encoder_from_config
 from surematch.errors import ModelFormatError
 from surematch.heads import Head, head_config, head_from_config
 
+if TYPE_CHECKING:
+    from surematch.runtime.onnx_model import OnnxModel
+
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "surematch.json"
+
+
+class Embedder(Protocol):
+    """What matching needs of a model, whichever runtime runs it (torch or an ONNX graph)."""
+
+    folder: Path | None
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def has_confidence(self) -> bool: ...
+
+    def identity(self) -> str: ...
+
+    def embed(self, items: Sequence[Any], batch_size: int = 256) -> np.ndarray: ...
+
+    def embed_with_confidence(self, items: Sequence[Any], batch_size: int = 256
+                              ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 class SimilarityModel(nn.Module):
@@ -50,7 +72,10 @@ class SimilarityModel(nn.Module):
 
     @torch.no_grad()
     def _features(self, items: Sequence[Any], batch_size: int) -> torch.Tensor:
-        return self.encoder.encode(items, batch_size=batch_size)
+        from surematch.runtime.threads import torch_threads  # runtime imports this module
+
+        with torch_threads(min(len(items), batch_size)):  # 1 thread for a few items
+            return self.encoder.encode(items, batch_size=batch_size)
 
     @torch.no_grad()
     def embed(self, items: Sequence[Any], batch_size: int = 256) -> np.ndarray:
@@ -138,10 +163,27 @@ class SimilarityModel(nn.Module):
         self.folder = folder
         return folder
 
+    @overload
     @classmethod
-    def load(cls, folder: str | Path) -> SimilarityModel:
+    def load(cls, folder: str | Path) -> SimilarityModel: ...
+
+    @overload
+    @classmethod
+    def load(cls, folder: str | Path, runtime: str) -> SimilarityModel | OnnxModel: ...
+
+    @classmethod
+    def load(cls, folder: str | Path, runtime: str = "torch") -> SimilarityModel | OnnxModel:
+        """The model saved in `folder`, run by `runtime`: "torch" (this class), "onnx" or
+        "onnx-int8" (an OnnxModel over the graph `surematch export` wrote), or "auto" (the
+        fastest the folder has: onnx-int8, then onnx, then torch)."""
         folder = Path(folder)
         meta = read_model_meta(folder)
+        if runtime != "torch":
+            from surematch.runtime import OnnxModel, resolve_runtime  # runtime imports this module
+
+            chosen = resolve_runtime(folder, runtime)
+            if chosen != "torch":
+                return OnnxModel(folder, chosen)
         try:
             enc = meta["encoder"]
             encoder = encoder_from_config(enc["kind"], enc["config"])

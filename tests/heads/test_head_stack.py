@@ -60,3 +60,4 @@ def test_find_feature_groups() -> None:
     assert find_feature_groups(HeadStack([groups, GatedHead(6)])) is None  # not in the output
     assert find_feature_groups(GatedHead(4)) is None
 
+

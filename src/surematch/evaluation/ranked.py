@@ -12,7 +12,7 @@ from surematch.data.samples import LabelledQueries, References, TextPairs
 from surematch.distances import get_distance
 from surematch.evaluation.ranking import rank_references
 from surematch.evaluation.retrieval import retrieval_metrics, top1_correct
-from surematch.model import SimilarityModel
+from surematch.model import Embedder
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class RankedQueries:
         return retrieval_metrics(self.ids, self.expected)
 
 
-def rank_queries(model: SimilarityModel, references: References, queries: LabelledQueries,
+def rank_queries(model: Embedder, references: References, queries: LabelledQueries,
                  k: int = 10, reference_vectors: np.ndarray | None = None) -> RankedQueries:
     """Embed and rank exactly; a reference is as close as its best text. An expected id that
     is not among the references counts as "no right answer" (its top match is wrong), like
@@ -71,7 +71,7 @@ def rank_queries(model: SimilarityModel, references: References, queries: Labell
                          top1_correct(ids, expected), expected, evidence, matched)
 
 
-def pair_similarity(model: SimilarityModel, pairs: TextPairs) -> np.ndarray:
+def pair_similarity(model: Embedder, pairs: TextPairs) -> np.ndarray:
     """Cosine similarity [N] of each pair's two embeddings (the model's rows are unit length)."""
     a, b = model.embed(pairs.text_a), model.embed(pairs.text_b)
     return 1.0 - get_distance("cosine").paired(a, b).astype(np.float64)

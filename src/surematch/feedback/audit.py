@@ -60,9 +60,9 @@ def audit_precision(right: int, wrong: int, target: float, confidence: float = 0
     for name, value in (("right", right), ("wrong", wrong)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
             raise InputError(f"must be a count (an integer >= 0), got {value!r}", field=name)
-    for name, value in (("target", target), ("confidence", confidence)):
-        if not 0.0 < value < 1.0:
-            raise InputError(f"must lie strictly between 0 and 1, got {value}", field=name)
+    for name, share in (("target", target), ("confidence", confidence)):
+        if not 0.0 < share < 1.0:
+            raise InputError(f"must lie strictly between 0 and 1, got {share}", field=name)
     right, n = int(right), int(right) + int(wrong)
     low, high = cp_interval(right, n, confidence)
     upper = float(cp_upper(right, n, float(alarm_delta(max(n, 1), confidence, anytime))))

@@ -18,8 +18,9 @@ def _cutoffs(value: Cutoff, n: int, field: str) -> np.ndarray:
     if value is None:
         return np.full(n, np.nan)
     if np.ndim(value) == 0:
-        return np.full(n, float(value))  # type: ignore[arg-type]
-    out = np.array([np.nan if v is None else float(v) for v in value], dtype=np.float64)  # type: ignore[union-attr]
+        return np.full(n, float(np.asarray(value)))
+    out = np.array([np.nan if v is None else v for v in value],  # type: ignore[union-attr]
+                   dtype=np.float64)
     if len(out) != n:
         raise InputError(f"{len(out)} cut-offs for {n} items", field=field)
     return out

@@ -226,9 +226,9 @@ class FeedbackStore:
             raise InputError("must be a finite number (seconds since the epoch)", field="at")
         known = self.known_ids if known_ids is None else known_ids
         if known is not None:
-            for name, value in (("shown_id", shown_id), ("corrected_id", corrected_id)):
-                if value is not None and not _is_known(known, value):
-                    raise InputError(f"no reference with id {value!r}", field=name)
+            for name, ref in (("shown_id", shown_id), ("corrected_id", corrected_id)):
+                if ref is not None and not _is_known(known, ref):
+                    raise InputError(f"no reference with id {ref!r}", field=name)
         row = (float(stamp), query, json.dumps(shown, ensure_ascii=False), decision, shown_id,
                corrected_id, reviewer, model_id, calibration_id, int(audit))
         with self._lock:
@@ -243,7 +243,8 @@ class FeedbackStore:
                 calibration_id: str | None = None) -> list[Review]:
         """Stored reviews in the order they were added; optionally only those after `since_id`,
         only audit samples (audit=True) or none of them (False), only one calibration's."""
-        sql, args = f"SELECT {', '.join(_COLUMNS)} FROM reviews WHERE id > ?", [since_id]
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM reviews WHERE id > ?"
+        args: list[int | str] = [since_id]
         if audit is not None:
             sql += " AND audit = ?"
             args.append(int(audit))

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from surematch.model import SimilarityModel
+from surematch.model import Embedder
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ class Calibration:
         return self._cal is not None
 
     @classmethod
-    def of(cls, model: SimilarityModel) -> Calibration:
+    def of(cls, model: Embedder) -> Calibration:
         """The calibration saved in the model's folder, if the model has a folder and one."""
         if model.folder is None:
             return cls(None)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import surematch
 from surematch.errors import SurematchError
 from surematch.index.stores.base import BaseStore
-from surematch.model import SimilarityModel
+from surematch.model import Embedder
 
 
-def bind_model(store: BaseStore, model: SimilarityModel, target: str) -> None:
+def bind_model(store: BaseStore, model: Embedder, target: str) -> None:
     """Record the model's identity (and surematch's version) in a new, empty store; in one that
     has a model, refuse any other with an error naming both ids."""
     meta, ident = store.read_meta(), model.identity()

@@ -23,7 +23,7 @@ from surematch.index.results import MatchResult, Reference
 from surematch.index.rules import Rule, RuleBook, new_rule
 from surematch.index.stores import IndexLocation, open_store
 from surematch.index.stores.filters import parse_filter
-from surematch.model import SimilarityModel
+from surematch.model import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 class ReferenceIndex:
     """References and exclusion rules in two collections, bound to the model that embeds them."""
 
-    def __init__(self, location: IndexLocation, model: SimilarityModel, *,
+    def __init__(self, location: IndexLocation, model: Embedder, *,
                  search_ef: int | None = None, create: bool) -> None:
         self.location, self.model = location, model
         self.target = location.target
@@ -49,7 +49,7 @@ class ReferenceIndex:
             raise
 
     @classmethod
-    def create(cls, where: IndexLocation | str | Path, model: SimilarityModel, *,
+    def create(cls, where: IndexLocation | str | Path, model: Embedder, *,
                api_key: str | None = None, search_ef: int | None = None) -> ReferenceIndex:
         """Create an index for this model, or open the one there if this model built it.
 
@@ -58,7 +58,7 @@ class ReferenceIndex:
         return cls(_location(where, api_key), model, search_ef=search_ef, create=True)
 
     @classmethod
-    def open(cls, where: IndexLocation | str | Path, model: SimilarityModel, *,
+    def open(cls, where: IndexLocation | str | Path, model: Embedder, *,
              api_key: str | None = None, search_ef: int | None = None) -> ReferenceIndex:
         """Open an existing index; SurematchError if none is there or another model built it."""
         return cls(_location(where, api_key), model, search_ef=search_ef, create=False)

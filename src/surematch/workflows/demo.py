@@ -7,8 +7,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from surematch.confidence.store import calibration_for_model, save_calibration
+from surematch.config import Config
+from surematch.data.esco import known_occupations, read_esco, unseen_occupations
+from surematch.evaluation.ranked import rank_queries
+from surematch.evaluation.report import write_report
+from surematch.index.reference_index import ReferenceIndex
 from surematch.index.results import MatchResult
 from surematch.index.rules import new_rule
+from surematch.model import SimilarityModel
+from surematch.workflows.protocols import (
+    ProtocolReport,
+    calibrate_protocol,
+    evaluate_protocol,
+    out_of_domain_texts,
+    split_out_of_domain,
+)
 
 DEMO_QUERIES = ["python developer", "nurse for the elderly", "truck driver", "bookkeeper",
                 "job coach", "site foreman", "data scientist", "qwerty zxcv"]
@@ -19,74 +33,68 @@ DEMO_RULE = new_rule("job coach", "sports coach", id="job-coach", exclude_simila
 
 @dataclass(frozen=True)
 class DemoResult:
-    summary: dict[str, Any]  # the test set's `evaluate` summary
-    n_test_occupations: int
-    n_references: int
+    protocols: list[ProtocolReport]  # known occupations (the demo's index), unseen occupations
     matches: list[MatchResult]  # one per DEMO_QUERIES item
+    band_message: str
     report: Path
 
 
-def run_demo(workdir: Path, retrain: bool = False,
+def _model(folder: Path, training: Any, retrain: bool, step: Callable[[str], None],
+           what: str) -> SimilarityModel:
+    if folder.exists() and not retrain:
+        step(f"reusing the model in {folder} (--retrain to train again)")
+        return SimilarityModel.load(folder)
+    step(f"training on {len(training):,} {what}")
+    from surematch.training import train
+
+    model = train(Config(), training)
+    model.save(folder)
+    return model
+
+
+def run_demo(workdir: Path, retrain: bool = False, precision_target: float = 0.95,
              step: Callable[[str], None] = lambda _: None) -> DemoResult:
-    """Run the four steps, telling `step` what each does as it starts."""
-    from surematch.confidence.retrieval import fit_match_calibration
-    from surematch.confidence.store import calibration_for_model, save_calibration
-    from surematch.config import Config
-    from surematch.data.esco import (
-        esco_groups,
-        esco_queries,
-        esco_references,
-        read_esco,
-        split_by_isco,
-    )
-    from surematch.evaluation.ranked import rank_queries
-    from surematch.evaluation.report import write_report
-    from surematch.evaluation.summary import match_summary
-    from surematch.index.reference_index import ReferenceIndex
-    from surematch.model import SimilarityModel
+    """Train (or reuse), calibrate, index and measure, telling `step` what each step does.
 
+    The everyday case leads: every ESCO occupation is a reference holding its preferred
+    title, known titles and description, and queries are new titles of them. The second
+    protocol, occupations the model never saw, is measured too (its own model)."""
     occupations = read_esco()
-    train_occ, held_occ = split_by_isco(occupations, held_out_fraction=0.2, seed=0)
-    calib_occ, test_occ = split_by_isco(held_occ, held_out_fraction=0.5, seed=1)
-    refs = esco_references(occupations)
+    known, unseen = known_occupations(occupations), unseen_occupations(occupations)
+    ood = out_of_domain_texts()
+    ood_cal, _ = split_out_of_domain(ood)
 
-    model_dir = workdir / "model"
-    if model_dir.exists() and not retrain:
-        step(f"1/4 reusing the model in {model_dir} (--retrain to train again)")
-        model = SimilarityModel.load(model_dir)
-    else:
-        step(f"1/4 training on {len(train_occ):,} occupations; {len(held_occ):,} occupations "
-             "of held-out ISCO groups are kept for calibration and testing")
-        from surematch.training import train
-
-        model = train(Config(), esco_groups(train_occ, taxonomy=occupations))
-        model.save(model_dir)
-    ref_vectors = model.embed(refs.texts)
-
-    calibration, _ = calibration_for_model(model_dir, model.identity())
-    if calibration is None:
-        step(f"2/4 calibrating on {len(calib_occ):,} occupations of held-out ISCO groups")
-        queries = esco_queries(calib_occ, taxonomy=occupations)
-        ranked = rank_queries(model, refs, queries, reference_vectors=ref_vectors)
-        calibration = fit_match_calibration(ranked.similarity, ranked.correct,
-                                            ranked.confidence, ranked.expected,
-                                            precision_target=0.99)
-        save_calibration(model_dir, calibration, model.identity())
+    step("1/4 model for known occupations, new titles:")
+    model = _model(workdir / "model", known.training, retrain, step,
+                   "titles of known occupations")
+    _, texts, _ = known.references.flat()
+    vectors = model.embed(texts)
+    calibration, _ = calibration_for_model(workdir / "model", model.identity())
+    if calibration is None or calibration.bands.precision_target != precision_target:
+        step(f"2/4 calibrating on {len(known.calibration):,} new titles and {len(ood_cal)} "
+             f"strings that are no occupation, for precision {precision_target:g}")
+        calibration = calibrate_protocol(model, known, ood_cal, precision_target, vectors)
+        save_calibration(workdir / "model", calibration, model.identity())
     step(f"2/4 calibration: {calibration.bands.message}")
 
     index_dir = workdir / "index"
     with ReferenceIndex.create(index_dir, model) as index:
-        if index.count() != len(refs.ids):
-            step(f"3/4 indexing {len(refs.ids):,} preferred titles into {index_dir}")
-            index.add(refs)
+        if index.count() != len(known.references):
+            step(f"3/4 indexing {len(known.references):,} occupations ({len(texts):,} texts) "
+                 f"into {index_dir}")
+            index.add(known.references)
         else:
             step(f"3/4 reusing the index in {index_dir} ({index.count():,} references)")
         if not any(r.id == DEMO_RULE.id for r in index.list_rules()):
             index.add_rules([DEMO_RULE])
         results = index.match_batch(DEMO_QUERIES, k=3)
 
-    queries = esco_queries(test_occ, taxonomy=occupations)
-    ranked = rank_queries(model, refs, queries, reference_vectors=ref_vectors)
-    summary = match_summary(ranked, calibration)
-    report = write_report(workdir / "report", ranked, summary, calibration)
-    return DemoResult(summary, len(test_occ), len(refs.ids), results, report)
+    step("4/4 measuring both protocols on their test titles")
+    known_report, _ = evaluate_protocol(model, known, ood, (precision_target, 0.99))
+    unseen_model = _model(workdir / "model-unseen", unseen.training, retrain, step,
+                          "titles of the occupations outside held-out ISCO groups")
+    unseen_report, _ = evaluate_protocol(unseen_model, unseen, ood, (precision_target, 0.99))
+    test = rank_queries(model, known.references, known.test, reference_vectors=vectors)
+    report = write_report(workdir / "report", test, known_report.summary, calibration,
+                          title="surematch demo: known occupations, new titles")
+    return DemoResult([known_report, unseen_report], results, calibration.bands.message, report)

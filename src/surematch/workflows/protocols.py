@@ -15,7 +15,7 @@ from surematch.data.esco import Protocol, stable_fraction
 from surematch.data.samples import LabelledQueries
 from surematch.evaluation.ranked import RankedQueries, rank_queries
 from surematch.evaluation.summary import match_summary, top1_probabilities
-from surematch.model import SimilarityModel
+from surematch.model import Embedder
 
 
 def out_of_domain_texts() -> list[str]:
@@ -49,7 +49,7 @@ def with_negatives(queries: LabelledQueries, negatives: list[str]) -> LabelledQu
                            [*queries.expected_ids, *([None] * len(negatives))])
 
 
-def calibrate_protocol(model: SimilarityModel, protocol: Protocol, negatives: list[str],
+def calibrate_protocol(model: Embedder, protocol: Protocol, negatives: list[str],
                        precision_target: float, reference_vectors: np.ndarray | None = None,
                        seed: int = 0) -> MatchCalibration:
     """Fit the match calibration on the protocol's calibration queries plus `negatives`."""
@@ -61,7 +61,7 @@ def calibrate_protocol(model: SimilarityModel, protocol: Protocol, negatives: li
                                  evidence=ranked.evidence)
 
 
-def evaluate_protocol(model: SimilarityModel, protocol: Protocol, out_of_domain: list[str],
+def evaluate_protocol(model: Embedder, protocol: Protocol, out_of_domain: list[str],
                       targets: tuple[float, ...] = (0.95, 0.99), seed: int = 0,
                       ) -> tuple[ProtocolReport, MatchCalibration]:
     """Calibrate at each precision target (half the out-of-domain texts join the calibration

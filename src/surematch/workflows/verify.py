@@ -9,7 +9,7 @@ from surematch.confidence.percent import percent
 from surematch.confidence.store import load_pair_calibration
 from surematch.distances import get_distance
 from surematch.errors import InputError
-from surematch.model import SimilarityModel
+from surematch.model import Embedder, SimilarityModel
 
 NOT_CALIBRATED = ("the model has no pair calibration (run `surematch calibrate MODEL --pairs "
                   "PAIRS`): verified, threshold, probability, confidence and band are null")
@@ -18,7 +18,7 @@ NOT_CALIBRATED = ("the model has no pair calibration (run `surematch calibrate M
 class Verifier:
     """Pair calibration read once from the model folder; `__call__(a, b)` -> verify object."""
 
-    def __init__(self, model: SimilarityModel, model_dir: Path) -> None:
+    def __init__(self, model: Embedder, model_dir: Path) -> None:
         self.model, self.cal = model, load_pair_calibration(model_dir)
 
     def __call__(self, text_a: str, text_b: str) -> dict[str, Any]:

@@ -1,0 +1,174 @@
+"""export_model: a text model as one ONNX graph (fp32 and dynamic int8) beside its saved folder."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import torch
+
+import surematch
+from surematch.encoders.text import TextEncoder
+from surematch.errors import InputError, SurematchError
+from surematch.model import CONFIG_FILE, SimilarityModel, read_model_meta
+from surematch.runtime.graph import ExportGraph
+from surematch.runtime.manifest import (
+    GRAPH_FILES,
+    RUNTIME_FORMAT_VERSION,
+    sha256_file,
+    write_manifest,
+)
+
+log = logging.getLogger(__name__)
+
+OPSET = 17
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                   "vocab.txt")  # tokenizer.json is the one read at run time
+INPUTS, OUTPUTS = ("input_ids", "attention_mask"), ("embedding", "confidence")
+AXES = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
+        "embedding": {0: "batch"}, "confidence": {0: "batch"}}
+
+
+def export_model(model: SimilarityModel, folder: str | Path) -> dict[str, Any]:
+    """Write `model.onnx` (fp32), `model.int8.onnx` (dynamic int8), the tokenizer files and
+    `runtime.json` into the model's folder; returns what runtime.json records.
+
+    The folder must hold this model (its surematch.json model_id is the model's identity);
+    a folder without a model gets it saved first. Text models only.
+    """
+    folder = Path(folder)
+    encoder = model.encoder
+    if not isinstance(encoder, TextEncoder):
+        raise InputError(f"export supports text models only; this model's encoder is "
+                         f"{encoder.kind!r} (use runtime 'torch' for it)")
+    model_id = model.identity()
+    if not (folder / CONFIG_FILE).is_file():
+        model.save(folder)
+    elif (saved := read_model_meta(folder).get("model_id")) != model_id:
+        raise InputError(f"{folder} holds model {saved}, not this one ({model_id}); save the "
+                         "model there first or export to its own folder")
+    tokenizer = _tokenizer_source(encoder)
+    with tempfile.TemporaryDirectory(prefix=".export.", dir=folder) as tmp:
+        fp32, int8 = Path(tmp) / GRAPH_FILES["onnx"], Path(tmp) / GRAPH_FILES["onnx-int8"]
+        write_graph(model, fp32)
+        check_graph(model, fp32)
+        quantize_graph(fp32, int8)
+        for name in TOKENIZER_FILES:
+            if (tokenizer / name).is_file():
+                shutil.copyfile(tokenizer / name, Path(tmp) / name)
+                os.replace(Path(tmp) / name, folder / name)
+        for path in (fp32, int8):
+            os.replace(path, folder / path.name)
+    manifest = {
+        "format_version": RUNTIME_FORMAT_VERSION,
+        "model_id": model_id,
+        "dim": model.dim,
+        "has_confidence": model.has_confidence,
+        "inputs": list(INPUTS), "outputs": list(OUTPUTS),
+        "tokenizer": {"file": "tokenizer.json", "sha256": sha256_file(folder / "tokenizer.json"),
+                      "max_seq_length": int(encoder.st.max_seq_length or 0),
+                      "pad_id": int(encoder.st.tokenizer.pad_token_id or 0),
+                      "pad_token": str(encoder.st.tokenizer.pad_token or "[PAD]")},
+        "graphs": {runtime: {"file": name, "sha256": sha256_file(folder / name),
+                             "model_id": model_id}
+                   for runtime, name in GRAPH_FILES.items()},
+        "exported_with": {"surematch": surematch.__version__, "torch": torch.__version__,
+                          "opset": OPSET},
+    }
+    write_manifest(folder, manifest)
+    log.info("exported model %s to %s (%s)", model_id, folder, ", ".join(GRAPH_FILES.values()))
+    return manifest
+
+
+def _rms_norm_symbolic(g: Any, x: Any, shape: Any, weight: Any, eps: Any) -> Any:
+    """aten::rms_norm for the legacy exporter, which has no symbolic for it below opset 23:
+    x / sqrt(mean(x², last len(shape) axes) + eps) (* weight)."""
+    from torch.onnx import symbolic_helper
+
+    axes = list(range(-len(symbolic_helper._get_const(shape, "is", "normalized_shape")), 0))
+    value = symbolic_helper._maybe_get_const(eps, "f")
+    eps_value = float(value) if isinstance(value, float | int) else float(torch.finfo().eps)
+    mean = g.op("ReduceMean", g.op("Mul", x, x), axes_i=axes, keepdims_i=1)
+    root = g.op("Sqrt", g.op("Add", mean, g.op("Constant",
+                                               value_t=torch.tensor(eps_value, dtype=torch.float))))
+    out = g.op("Div", x, root)
+    return out if symbolic_helper._is_none(weight) else g.op("Mul", out, weight)
+
+
+def write_graph(model: SimilarityModel, path: Path) -> Path:
+    """The fp32 graph: input_ids, attention_mask [B, T] -> embedding [B, D], confidence [B]."""
+    encoder = cast(TextEncoder, model.encoder)  # export_model checked the kind
+    graph = ExportGraph(encoder, model.head)
+    features = encoder.st.preprocess(["an example text to trace", "two"])
+    example = (features["input_ids"], features["attention_mask"])
+    was_training = model.training
+    model.eval()
+    torch.onnx.register_custom_op_symbolic("aten::rms_norm", _rms_norm_symbolic, OPSET)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the legacy exporter's deprecation and tracer notes
+            torch.onnx.export(graph, example, str(path), input_names=list(INPUTS),
+                              output_names=list(OUTPUTS), dynamic_axes=AXES,
+                              opset_version=OPSET, dynamo=False)
+    finally:
+        model.train(was_training)
+    return path
+
+
+class _DropPreprocessingHint(logging.Filter):
+    """onnxruntime's quantiser logs a hint about pre-processing (for static quantisation of
+    CNNs) on the root logger; it does not apply here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+
+def check_graph(model: SimilarityModel, path: Path, tolerance: float = 1e-4) -> float:
+    """Run the fp32 graph on a few texts and compare with the torch model; returns the largest
+    difference, SurematchError above `tolerance` (an exporter gap for this architecture)."""
+    import onnxruntime as ort
+
+    texts = ["python developer", "Koch/Köchin", "chief executive officer of a large company", ""]
+    features = cast(TextEncoder, model.encoder).st.preprocess(texts)
+    inputs = {name: features[name].numpy() for name in INPUTS}
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    embedding, confidence = session.run(None, inputs)
+    expected, expected_confidence = model.embed_with_confidence(texts)
+    worst = max(float(np.abs(embedding - expected).max()),
+                float(np.abs(confidence - expected_confidence).max()))
+    if not worst <= tolerance:
+        raise SurematchError(f"the exported graph differs from the torch model by {worst:.3g} "
+                             f"(more than {tolerance}); this encoder does not export faithfully, "
+                             "keep runtime 'torch' for it")
+    return worst
+
+
+def quantize_graph(fp32: Path, int8: Path) -> Path:
+    """Dynamic int8 quantisation of the fp32 graph: int8 weights (one scale per output channel),
+    activations quantised per call; about a quarter of the size and faster on CPUs.
+
+    Per-channel scales matter: on ESCO titles with MiniLM, the mean cosine to the fp32
+    embedding is 0.994 with them and 0.975 with one scale per tensor.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    hint = _DropPreprocessingHint()
+    logging.getLogger().addFilter(hint)
+    try:
+        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        logging.getLogger().removeFilter(hint)
+    return int8
+
+
+def _tokenizer_source(encoder: TextEncoder) -> Path:
+    """The sentence-transformers folder holding the encoder's fast tokenizer (tokenizer.json)."""
+    if not (encoder.path / "tokenizer.json").is_file():
+        raise InputError(f"export needs a fast tokenizer: {encoder.path} has no tokenizer.json")
+    return encoder.path
