@@ -35,7 +35,12 @@ CONFIG_FILE = "surematch.json"
 class Embedder(Protocol):
     """What matching needs of a model, whichever runtime runs it (torch or an ONNX graph)."""
 
-    folder: Path | None
+    @property
+    def folder(self) -> Path | None: ...
+
+    @property
+    def runtime(self) -> str:
+        """"torch", "onnx" or "onnx-int8": a calibration is fitted for one runtime."""
 
     @property
     def dim(self) -> int: ...
@@ -58,6 +63,8 @@ class SimilarityModel(nn.Module):
     config, training info), `head.safetensors`, and `encoder.safetensors` only when the encoder
     has weights of its own that training changed. Loading never executes code from the folder.
     """
+
+    runtime = "torch"
 
     def __init__(self, encoder: Encoder, head: Head, info: dict[str, Any] | None = None):
         super().__init__()

@@ -21,6 +21,7 @@ def load_commands() -> typer.Typer:
         calibrate,
         demo,
         evaluate,
+        export,
         index,
         match,
         rules,

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from surematch.cli import app
+from surematch.cli.options import RuntimeOpt
 from surematch.logs import setup_logging
 
 out = Console()
@@ -50,6 +51,7 @@ def calibrate(
     target_fmr: Annotated[float | None, typer.Option(help="with --criterion fmr")] = None,
     seed: Annotated[int, typer.Option(help="seed of the fit/band split")] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    runtime: RuntimeOpt = "torch",
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
     """Calibrate MODEL on labelled data and save the calibration into its folder."""
@@ -59,7 +61,8 @@ def calibrate(
     result = calibrate_model(model, references=references, queries=queries, pairs=pairs,
                              scores=scores, distance=distance, fmt=fmt,
                              targets=Targets(target_precision, max_miss, confidence),
-                             criterion=criterion, target_fmr=target_fmr, seed=seed)
+                             criterion=criterion, target_fmr=target_fmr, seed=seed,
+                             runtime=runtime)
     cal, path = result.calibration, result.path
     if json_out:
         print(json.dumps({"file": str(path), "threshold": cal.threshold,

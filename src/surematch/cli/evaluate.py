@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from surematch.cli import app
+from surematch.cli.options import RuntimeOpt
 from surematch.logs import setup_logging
 
 out = Console()
@@ -25,13 +26,14 @@ def evaluate(
     fmt: Annotated[str, typer.Option("--format", help="default or esco")] = "default",
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     report: Annotated[Path | None, typer.Option(help="write report.md + PNGs here")] = None,
+    runtime: RuntimeOpt = "torch",
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
     """Rank labelled queries against references; report P@1, recall@10, MRR, ECE, AURC, bands."""
     from surematch.workflows.evaluate import evaluate_model
 
     setup_logging(verbose)
-    result = evaluate_model(model, references, queries, fmt, report)
+    result = evaluate_model(model, references, queries, fmt, report, runtime)
     summary = result.summary
     if result.warning:
         out.print(f"[yellow]warning:[/] {result.warning}", highlight=False)

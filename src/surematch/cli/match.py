@@ -11,7 +11,14 @@ from rich.console import Console
 from rich.table import Table
 
 from surematch.cli import app
-from surematch.cli.options import IndexOpt, KeyOpt, SearchEfOpt, UrlOpt, index_target
+from surematch.cli.options import (
+    IndexOpt,
+    KeyOpt,
+    RuntimeOpt,
+    SearchEfOpt,
+    UrlOpt,
+    index_target,
+)
 
 out = Console()
 
@@ -26,6 +33,7 @@ def match(
                                                "all must hold)")] = [],  # noqa: B006
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     search_ef: SearchEfOpt = None,
+    runtime: RuntimeOpt = "auto",
 ) -> None:
     """Match each QUERY against the index; with --json one object per query (JSON lines)."""
     from surematch.index import parse_cli_filter
@@ -33,7 +41,7 @@ def match(
 
     spec = parse_cli_filter(filters) if filters else None
     results = match_queries(model_dir, index_target(index, qdrant_url, api_key), queries, k,
-                            spec, search_ef)
+                            spec, search_ef, runtime)
     for result in results:
         if as_json:
             print(json.dumps(result.to_dict(), ensure_ascii=False))

@@ -21,6 +21,9 @@ SearchEfOpt = Annotated[int | None, typer.Option(
     "and finds more of the exact top k")]
 ColumnOpt = Annotated[list[str], typer.Option("--column", help="remap a column: OURS=THEIRS")]
 VerboseOpt = Annotated[int, typer.Option("-v", count=True, help="more log output")]
+RuntimeOpt = Annotated[str, typer.Option(
+    "--runtime", help="what runs the model: torch, onnx, onnx-int8 (after `surematch export`) "
+    "or auto (the fastest the model folder has)")]
 
 
 def index_target(index: Path | None, qdrant_url: str | None,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from surematch.cli import app
-from surematch.cli.options import SearchEfOpt
+from surematch.cli.options import RuntimeOpt, SearchEfOpt
 from surematch.logs import setup_logging
 
 
@@ -26,6 +26,7 @@ def serve(
     qdrant_api_key: Annotated[str | None, typer.Option(
         "--qdrant-api-key", envvar="QDRANT_API_KEY", help="the Qdrant server's key")] = None,
     search_ef: SearchEfOpt = None,
+    runtime: RuntimeOpt = "auto",
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
     """Serve MODEL's index over HTTP (JSON API under /v1, review page at /)."""
@@ -35,5 +36,6 @@ def serve(
 
     setup_logging(verbose)
     uvicorn.run(create_app(model, index, api_key=api_key, qdrant_url=qdrant_url,
-                           qdrant_api_key=qdrant_api_key, search_ef=search_ef),
+                           qdrant_api_key=qdrant_api_key, search_ef=search_ef,
+                           runtime=runtime),
                 host=host, port=port, log_level="info" if verbose else "warning")

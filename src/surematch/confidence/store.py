@@ -34,7 +34,8 @@ def _read(folder: Path) -> dict[str, Any] | None:
     return d
 
 
-def _write(folder: Path, key: str, value: dict[str, Any], model_id: str | None) -> Path:
+def _write(folder: Path, key: str, value: dict[str, Any], model_id: str | None,
+           runtime: str | None) -> Path:
     folder = Path(folder)
     if not folder.is_dir():
         raise ModelFormatError(f"{folder}: not a folder; calibration is saved inside the model "
@@ -43,6 +44,8 @@ def _write(folder: Path, key: str, value: dict[str, Any], model_id: str | None) 
     d[key] = value
     if model_id is not None:
         d["model_id"] = model_id
+    if runtime is not None:
+        d.setdefault("runtimes", {})[key] = runtime
     fd, tmp = tempfile.mkstemp(prefix=".calibration.", dir=folder)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(d, f, indent=2)
@@ -51,10 +54,11 @@ def _write(folder: Path, key: str, value: dict[str, Any], model_id: str | None) 
 
 
 def save_calibration(folder: str | Path, calibration: MatchCalibration | PairCalibration,
-                     model_id: str | None = None) -> Path:
-    """Write the retrieval or the pair calibration into `folder`/calibration.json."""
+                     model_id: str | None = None, runtime: str | None = None) -> Path:
+    """Write the retrieval or the pair calibration into `folder`/calibration.json, with the
+    model id and the runtime ("torch", "onnx", "onnx-int8") whose embeddings it was fitted on."""
     key = "retrieval" if isinstance(calibration, MatchCalibration) else "verification"
-    return _write(Path(folder), key, calibration.to_dict(), model_id)
+    return _write(Path(folder), key, calibration.to_dict(), model_id, runtime)
 
 
 def load_calibration(folder: str | Path) -> MatchCalibration | None:
@@ -88,13 +92,15 @@ def calibration_document(folder: str | Path) -> dict[str, Any]:
     return _read(Path(folder)) or {}
 
 
-def calibration_for_model(folder: str | Path, model_id: str
+def calibration_for_model(folder: str | Path, model_id: str, runtime: str = "torch"
                           ) -> tuple[MatchCalibration | None, str | None]:
-    """The folder's retrieval calibration if it was fitted for model `model_id`, and a note.
+    """The folder's retrieval calibration if it was fitted for model `model_id` run by
+    `runtime`, and a note.
 
     (calibration, None) when it fits; (None, why) when the folder holds one fitted for
-    another model (match uncalibrated and say so); (None, None) when there is none. The one
-    place that decides whether a calibration may be used.
+    another model or on another runtime's embeddings (an int8 graph's differ from fp32
+    ones): match uncalibrated and say so; (None, None) when there is none. The one place
+    that decides whether a calibration may be used.
     """
     calibration = load_calibration(folder)
     if calibration is None:
@@ -103,4 +109,9 @@ def calibration_for_model(folder: str | Path, model_id: str
     if fitted_for is not None and fitted_for != model_id:
         return None, (f"the calibration in {folder} was fitted for model {fitted_for}, not "
                       f"this model {model_id}: matching uncalibrated (calibrate again)")
+    fitted_on = (_read(Path(folder)) or {}).get("runtimes", {}).get("retrieval", "torch")
+    if fitted_on != runtime:
+        return None, (f"the calibration in {folder} was fitted on the {fitted_on} runtime, "
+                      f"not {runtime}: matching uncalibrated (calibrate with --runtime "
+                      f"{runtime})")
     return calibration, None

@@ -52,6 +52,9 @@ class TextEncoder(Encoder):
     def __init__(self, model: str = BUNDLED, max_seq_length: int | None = 64) -> None:
         super().__init__()
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # its "Loading weights" bar, each time a model loads
 
         self.model_name = model
         self.path = resolve_model_path(model)

@@ -29,7 +29,8 @@ class Calibration:
             return cls(None)
         from surematch.confidence.store import calibration_for_model
 
-        calibration, note = calibration_for_model(model.folder, model.identity())
+        calibration, note = calibration_for_model(model.folder, model.identity(),
+                                                  model.runtime)
         if note:
             logger.warning("%s", note)
         return cls(calibration)

@@ -23,11 +23,13 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
                api_key: str | None = None,
                read_key_required: bool = False, max_body_bytes: int = 1_000_000,
                max_batch: int = 256, qdrant_url: str | None = None,
-               qdrant_api_key: str | None = None, search_ef: int | None = None) -> FastAPI:
+               qdrant_api_key: str | None = None, search_ef: int | None = None,
+               runtime: str = "auto") -> FastAPI:
     """Load the model, open the index (a folder, or the collection at qdrant_url) and serve;
-    search_ef: candidates each search examines (None: the store's default)."""
+    search_ef: candidates each search examines (None: the store's default); runtime: what
+    runs the model ("auto": the fastest the folder has, see `surematch export`)."""
     state = ServiceState(Path(model_dir), None if index_dir is None else str(index_dir),
-                         qdrant_url, qdrant_api_key, search_ef)
+                         qdrant_url, qdrant_api_key, search_ef, runtime)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

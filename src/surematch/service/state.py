@@ -20,9 +20,10 @@ class ServiceState:
     """One loaded model and its opened index; matches read-lock, writes write-lock the index."""
 
     def __init__(self, model_dir: Path, index_dir: str | None, qdrant_url: str | None = None,
-                 qdrant_api_key: str | None = None, search_ef: int | None = None) -> None:
+                 qdrant_api_key: str | None = None, search_ef: int | None = None,
+                 runtime: str = "auto") -> None:
         self.model_dir = Path(model_dir)
-        self.model = SimilarityModel.load(self.model_dir)
+        self.model = SimilarityModel.load(self.model_dir, runtime)
         self.location = IndexLocation.of(index_dir, qdrant_url, qdrant_api_key)
         self.index = ReferenceIndex.open(self.location, self.model, search_ef=search_ef)
         self.lock = ReadWriteLock()

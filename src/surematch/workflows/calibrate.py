@@ -33,9 +33,11 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
                     scores: Path | None = None, distance: str = "cosine",
                     fmt: str = "default", targets: Targets = Targets(),
                     criterion: str = "accuracy", target_fmr: float | None = None,
-                    seed: int = 0) -> CalibrateResult:
+                    seed: int = 0, runtime: str = "torch") -> CalibrateResult:
     """Calibrate on one of: labelled queries against references (retrieval), labelled pairs
-    (verification), or your own distances with labels (`scores`, any folder)."""
+    (verification), or your own distances with labels (`scores`, any folder). The model's
+    embeddings come from `runtime` ("torch", "onnx", "onnx-int8", "auto"), which the
+    calibration records: matching with another runtime runs uncalibrated."""
     from surematch.confidence.store import save_calibration
     from surematch.confidence.verification import fit_pair_calibration
 
@@ -58,8 +60,8 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
     else:
         from surematch.model import SimilarityModel
 
-        model = SimilarityModel.load(model_dir)
-        model_id = model.identity()
+        model = SimilarityModel.load(model_dir, runtime)
+        model_id, runtime = model.identity(), model.runtime
         if pairs is not None:
             from surematch.data import read_pairs
             from surematch.evaluation.ranked import pair_similarity
@@ -81,4 +83,4 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
                                         precision_target=targets.precision,
                                         miss_target=targets.max_miss,
                                         confidence_level=targets.confidence)
-    return CalibrateResult(save_calibration(model_dir, cal, model_id), cal)
+    return CalibrateResult(save_calibration(model_dir, cal, model_id, runtime), cal)

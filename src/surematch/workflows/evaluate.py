@@ -16,7 +16,8 @@ class EvaluateResult:
 
 
 def evaluate_model(model_dir: Path, references: Path | None, queries: Path | None,
-                   fmt: str = "default", report: Path | None = None) -> EvaluateResult:
+                   fmt: str = "default", report: Path | None = None,
+                   runtime: str = "torch") -> EvaluateResult:
     """Rank the labelled queries against the references; with `report`, write report.md and
     its plots there (its path is then `summary["report"]`)."""
     from surematch.confidence.store import calibration_for_model
@@ -24,8 +25,8 @@ def evaluate_model(model_dir: Path, references: Path | None, queries: Path | Non
     from surematch.evaluation.summary import match_summary
     from surematch.model import SimilarityModel
 
-    model = SimilarityModel.load(model_dir)
-    calibration, warning = calibration_for_model(model_dir, model.identity())
+    model = SimilarityModel.load(model_dir, runtime)
+    calibration, warning = calibration_for_model(model_dir, model.identity(), model.runtime)
     refs, qs = load_matching_data(references, queries, fmt)
     ranked = rank_queries(model, refs, qs, k=10)
     summary = match_summary(ranked, calibration)

@@ -21,12 +21,13 @@ class IndexResult:
 
 
 def open_index(location: IndexLocation, model_dir: Path, *, create: bool = False,
-               search_ef: int | None = None) -> Any:
-    """The ReferenceIndex at `location` with the model of `model_dir` (created if asked)."""
+               search_ef: int | None = None, runtime: str = "torch") -> Any:
+    """The ReferenceIndex at `location` with the model of `model_dir` run by `runtime`
+    (created if asked)."""
     from surematch.index.reference_index import ReferenceIndex
     from surematch.model import SimilarityModel
 
-    model = SimilarityModel.load(model_dir)
+    model = SimilarityModel.load(model_dir, runtime)
     opener = ReferenceIndex.create if create else ReferenceIndex.open
     return opener(location, model, search_ef=search_ef)
 
@@ -89,11 +90,11 @@ def delete_rules(location: IndexLocation, ids: Sequence[str]) -> int:
 
 
 def match(model_dir: Path, location: IndexLocation, queries: list[str], k: int = 10,
-          filter: dict[str, Any] | None = None, search_ef: int | None = None
-          ) -> list[MatchResult]:
+          filter: dict[str, Any] | None = None, search_ef: int | None = None,
+          runtime: str = "torch") -> list[MatchResult]:
     """Match each query against the index: calibrated matches after rules."""
     from surematch.index.stores.filters import parse_filter
 
     parse_filter(filter)  # a bad filter fails before the model is loaded
-    with open_index(location, model_dir, search_ef=search_ef) as index:
+    with open_index(location, model_dir, search_ef=search_ef, runtime=runtime) as index:
         return list(index.match_batch(queries, k, filter))
