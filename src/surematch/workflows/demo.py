@@ -16,6 +16,7 @@ from surematch.index.reference_index import ReferenceIndex
 from surematch.index.results import MatchResult
 from surematch.index.rules import new_rule
 from surematch.model import SimilarityModel
+from surematch.runtime import export_model, resolve_runtime
 from surematch.workflows.protocols import (
     ProtocolReport,
     calibrate_protocol,
@@ -65,16 +66,21 @@ def run_demo(workdir: Path, retrain: bool = False, precision_target: float = 0.9
     ood_cal, _ = split_out_of_domain(ood)
 
     step("1/4 model for known occupations, new titles:")
-    model = _model(workdir / "model", known.training, retrain, step,
-                   "titles of known occupations")
+    trained = _model(workdir / "model", known.training, retrain, step,
+                     "titles of known occupations")
+    if resolve_runtime(workdir / "model", "auto") == "torch":
+        step("1/4 exporting it as one ONNX graph (fp32 and int8) for the fast runtime")
+        export_model(trained, workdir / "model")
+    model = SimilarityModel.load(workdir / "model", "auto")  # what serving would run
     _, texts, _ = known.references.flat()
     vectors = model.embed(texts)
-    calibration, _ = calibration_for_model(workdir / "model", model.identity())
+    calibration, _ = calibration_for_model(workdir / "model", model.identity(), model.runtime)
     if calibration is None or calibration.bands.precision_target != precision_target:
         step(f"2/4 calibrating on {len(known.calibration):,} new titles and {len(ood_cal)} "
-             f"strings that are no occupation, for precision {precision_target:g}")
+             f"strings that are no occupation, for precision {precision_target:g} "
+             f"({model.runtime} runtime)")
         calibration = calibrate_protocol(model, known, ood_cal, precision_target, vectors)
-        save_calibration(workdir / "model", calibration, model.identity())
+        save_calibration(workdir / "model", calibration, model.identity(), model.runtime)
     step(f"2/4 calibration: {calibration.bands.message}")
 
     index_dir = workdir / "index"
