@@ -30,7 +30,7 @@ out = Console()
 def match(
     model_dir: Annotated[Path, typer.Argument(metavar="MODEL", help="model folder")],
     queries: Annotated[list[str] | None, typer.Argument(
-        metavar="[QUERY]...", help="text to match (or --queries FILE)", show_default=False)]
+        metavar="QUERY", help="text to match (or --queries FILE)", show_default=False)]
     = None,
     index: IndexOpt = None, qdrant_url: UrlOpt = None, api_key: KeyOpt = None,
     k: Annotated[int, typer.Option("-k", help="matches per query")] = 10,
