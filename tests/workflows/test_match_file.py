@@ -255,6 +255,26 @@ def test_output_of_another_k_is_not_resumed(setup: tuple[Path, IndexLocation],
                                             tmp_path: Path) -> None:
     queries = write_queries(tmp_path / "q.csv", QUERIES[:3])
     run(setup, queries, tmp_path / "out.csv", k=2)
-    with pytest.raises(InputError, match=r"columns differ.*--restart"):
+    with pytest.raises(InputError, match=r"out.csv, line 1: not a row of this run's columns"):
         run(setup, queries, tmp_path / "out.csv", k=3)
     assert run(setup, queries, tmp_path / "out.csv", k=3, restart=True).rows_written == 3
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_a_damaged_output_is_reported_not_truncated(setup: tuple[Path, IndexLocation],
+                                                    tmp_path: Path, fmt: str) -> None:
+    queries = write_queries(tmp_path / "q.csv", QUERIES[:6])
+    out = tmp_path / f"out.{fmt}"
+    run(setup, queries, out, k=2)
+    if fmt == "parquet":
+        out.write_bytes(b"not parquet")
+        match = "not a readable Parquet file"
+    else:
+        lines = out.read_bytes().splitlines(keepends=True)
+        lines[3] = b'x,"y"z\n' if fmt == "csv" else b"{oops\n"
+        out.write_bytes(b"".join(lines))
+        match = f"out.{fmt}, line 4: not a row"
+    before = out.read_bytes()
+    with pytest.raises(InputError, match=match):
+        run(setup, queries, out, k=2)
+    assert out.read_bytes() == before

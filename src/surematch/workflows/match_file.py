@@ -361,28 +361,36 @@ class _CsvWriter(_LineWriter):
         return b"".join(self._row_text([_csv_value(r[c]) for c in self.columns]) for r in rows)
 
     def _complete_rows(self) -> tuple[int, int]:
-        count, end, header = -1, 0, None
+        count, end, header, start = -1, 0, None, 1
         with self.path.open("rb") as f:
             pending: list[bytes] = []
-            for raw in f:
+            for number, raw in enumerate(f, start=1):
                 pending.append(raw)
                 if not raw.endswith(b"\n"):
                     break  # a partial last line
                 text = b"".join(pending).decode("utf-8", errors="replace")
                 try:
                     records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
-                except csv.Error:
-                    continue  # a quoted field spans lines: read on
+                except csv.Error as e:
+                    if "unexpected end of data" in str(e):
+                        continue  # a quoted field spans lines (or the row was cut): read on
+                    raise _not_ours(self.path, start) from None
                 if len(records) != 1 or (header is not None and len(records[0]) != len(header)):
-                    continue
+                    raise _not_ours(self.path, start)
                 if header is None:
                     header = records[0]
                     if header != self.columns:
-                        raise InputError("the output's columns differ from this run's (another"
-                                         " k?); rerun with --restart or another --out",
-                                         file=self.path, line=1)
+                        raise _not_ours(self.path, 1)
                 count, end, pending = count + 1, end + sum(map(len, pending)), []
+                start = number + 1
         return max(count, 0), end
+
+
+def _not_ours(path: Path, line: int) -> InputError:
+    """A complete line of the output that is not a row of this run (rows are only ever cut
+    short at the end): nothing is truncated, the user decides."""
+    return InputError("not a row of this run's columns (another k, or another file?); "
+                      "rerun with --restart or another --out", file=path, line=line)
 
 
 def _csv_value(value: Any) -> Any:
@@ -404,11 +412,13 @@ class _JsonlWriter(_LineWriter):
         with self.path.open("rb") as f:
             for raw in f:
                 if not raw.endswith(b"\n"):
-                    break
+                    break  # a partial last line
                 try:
-                    json.loads(raw)
+                    row = json.loads(raw)
                 except ValueError:
-                    break
+                    raise _not_ours(self.path, count + 1) from None
+                if not isinstance(row, dict) or list(row) != self.columns:
+                    raise _not_ours(self.path, count + 1)
                 count, end = count + 1, end + len(raw)
         return count, end
 
@@ -433,9 +443,8 @@ class _ParquetWriter:
         return sorted(self.parts.glob("part-*.parquet")) if self.parts.is_dir() else []
 
     def resume(self) -> int:
-        import pyarrow.parquet as pq
-
         if self.path.exists():  # finished earlier: keep it as the first part
+            self._check(self.path)
             self.start_over(keep_output=True)
             self.parts.mkdir(parents=True)
             os.replace(self.path, self.parts / "part-000000.parquet")
@@ -443,15 +452,25 @@ class _ParquetWriter:
         for stale in self.parts.glob("*.tmp") if self.parts.is_dir() else []:
             stale.unlink()
         files = self._part_files()
-        count = 0
-        for f in files:
-            meta = pq.ParquetFile(f)
-            if meta.schema_arrow.names != self.columns:
-                raise InputError("the output's columns differ from this run's (another k?); "
-                                 "rerun with --restart or another --out", file=self.path)
-            count += meta.metadata.num_rows
+        count = sum(self._check(f) for f in files)
         self.next_part = int(files[-1].stem.split("-")[1]) + 1 if files else 0
         return count
+
+    def _check(self, path: Path) -> int:
+        """Rows of a finished output or part, after checking it has this run's columns."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            with pq.ParquetFile(path) as f:
+                names, rows = f.schema_arrow.names, f.metadata.num_rows
+        except (pa.ArrowException, OSError) as e:
+            raise InputError(f"not a readable Parquet file ({e}); rerun with --restart or "
+                             "another --out", file=path) from None
+        if names != self.columns:
+            raise InputError("not an output of this run's columns (another k, or another "
+                             "file?); rerun with --restart or another --out", file=path)
+        return int(rows)
 
     def start_over(self, keep_output: bool = False) -> None:
         if not keep_output:
