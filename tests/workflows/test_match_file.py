@@ -278,3 +278,17 @@ def test_a_damaged_output_is_reported_not_truncated(setup: tuple[Path, IndexLoca
     with pytest.raises(InputError, match=match):
         run(setup, queries, out, k=2)
     assert out.read_bytes() == before
+
+
+def test_parquet_output_joins_batches_into_full_row_groups(
+        setup: tuple[Path, IndexLocation], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from surematch.workflows import match_file as module
+
+    monkeypatch.setattr(module, "ROW_GROUP", 10)
+    queries = write_queries(tmp_path / "q.jsonl", QUERIES[:27])
+    run(setup, queries, tmp_path / "out.parquet", batch_size=4)
+    f = pq.ParquetFile(tmp_path / "out.parquet")
+    assert [f.metadata.row_group(i).num_rows for i in range(f.num_row_groups)] == [10, 10, 7]
+    assert [r["query"] for r in read_output(tmp_path / "out.parquet")] == QUERIES[:27]
+    assert not (tmp_path / "out.parquet.parts").exists()

@@ -32,6 +32,7 @@ from surematch.index.stores import IndexLocation
 
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 Progress = Callable[[int, int | None], None]  # (rows done, rows in all when known)
+ROW_GROUP = 65536  # rows per row group of a Parquet output
 
 
 @dataclass(frozen=True)
@@ -497,14 +498,23 @@ class _ParquetWriter:
         pass
 
     def finish(self) -> None:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         tmp = self.path.with_name(self.path.name + ".tmp")
         with pq.ParquetWriter(tmp, self.schema) as out:
+            held: list[pa.Table] = []  # parts gathered into row groups of ROW_GROUP rows
             for part in self._part_files():
                 with pq.ParquetFile(part) as f:
                     for i in range(f.num_row_groups):
-                        out.write_table(f.read_row_group(i))
+                        held.append(f.read_row_group(i))
+                if sum(t.num_rows for t in held) >= ROW_GROUP:
+                    table = pa.concat_tables(held)
+                    full = table.num_rows // ROW_GROUP * ROW_GROUP
+                    out.write_table(table.slice(0, full), row_group_size=ROW_GROUP)
+                    held = [table.slice(full)] if table.num_rows > full else []
+            if held:  # (no rows at all: the file holds the schema alone)
+                out.write_table(pa.concat_tables(held))
         with tmp.open("rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
