@@ -1,10 +1,11 @@
-"""`surematch match MODEL --index DIR QUERY`: the best references, calibrated, after rules."""
+"""`surematch match MODEL --index DIR QUERY`: the best references, calibrated, after rules;
+`--queries FILE --out FILE` matches a whole file, in resumable batches."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,13 +13,16 @@ from rich.table import Table
 
 from surematch.cli import app
 from surematch.cli.options import (
+    ColumnOpt,
     IndexOpt,
     KeyOpt,
     RuntimeOpt,
     SearchEfOpt,
     UrlOpt,
     index_target,
+    parse_columns,
 )
+from surematch.errors import InputError
 
 out = Console()
 
@@ -26,7 +30,9 @@ out = Console()
 @app.command(no_args_is_help=True)
 def match(
     model_dir: Annotated[Path, typer.Argument(metavar="MODEL", help="model folder")],
-    queries: Annotated[list[str], typer.Argument(metavar="QUERY...", help="text to match")],
+    queries: Annotated[list[str] | None, typer.Argument(
+        metavar="QUERY", help="text to match (or --queries FILE)", show_default=False)]
+    = None,
     index: IndexOpt = None, qdrant_url: UrlOpt = None, api_key: KeyOpt = None,
     k: Annotated[int, typer.Option("-k", help="matches per query")] = 10,
     filters: Annotated[list[str], typer.Option("--filter", help="payload key=value (repeat: "
@@ -34,12 +40,41 @@ def match(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     search_ef: SearchEfOpt = None,
     runtime: RuntimeOpt = "auto",
+    queries_file: Annotated[Path | None, typer.Option(
+        "--queries", help="a file of queries (CSV / JSONL / Parquet, column `query`)")] = None,
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="with --queries: the output file (CSV / JSONL / Parquet, by extension)")]
+    = None,
+    column: ColumnOpt = [],  # noqa: B006
+    batch_size: Annotated[int, typer.Option(min=1, help="with --queries: queries per batch")]
+    = 256,
+    restart: Annotated[bool, typer.Option(
+        "--restart", help="with --queries: start the output over instead of resuming")] = False,
 ) -> None:
-    """Match each QUERY against the index; with --json one object per query (JSON lines)."""
+    """Match each QUERY against the index; with --json one object per query (JSON lines).
+
+    With --queries FILE --out FILE every row of FILE is matched in batches and written as
+    one row (query, id_1, text_1, similarity_1, probability_1, band_1, ... for the -k best,
+    rules_fired, no_match); an interrupted run resumes where it stopped when rerun."""
     from surematch.index import parse_cli_filter
     from surematch.workflows.indexes import match as match_queries
 
     spec = parse_cli_filter(filters) if filters else None
+    if queries_file is not None:
+        if queries:
+            raise InputError("give either QUERY arguments or --queries FILE, not both")
+        if out_file is None:
+            raise InputError("--queries FILE needs --out FILE: where the matches go")
+        if as_json:
+            raise InputError("--json prints single queries; with --queries the format "
+                             "follows --out's extension")
+        _match_file(model_dir, index_target(index, qdrant_url, api_key), queries_file,
+                    out_file, k, spec, search_ef, column, batch_size, restart, runtime)
+        return
+    if out_file is not None or column or restart:
+        raise InputError("--out, --column and --restart go with --queries FILE")
+    if not queries:
+        raise InputError("give QUERY arguments or --queries FILE")
     results = match_queries(model_dir, index_target(index, qdrant_url, api_key), queries, k,
                             spec, search_ef, runtime)
     for result in results:
@@ -56,3 +91,38 @@ def match(
             conf = "" if m.confidence is None else f"{m.confidence:.1f}%"
             table.add_row(str(n), m.id, m.text, f"{m.similarity:.3f}", conf, m.band or "")
         out.print(table)
+
+
+def _match_file(model_dir: Path, target: Any, queries_file: Path, out_file: Path, k: int,
+                spec: dict[str, Any] | None, search_ef: int | None, column: list[str],
+                batch_size: int, restart: bool, runtime: str) -> None:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from surematch.workflows.match_file import match_file
+
+    columns = parse_columns(column)
+    unknown = sorted(set(columns) - {"query"})
+    if unknown:
+        raise InputError(f"--column: only query=THEIRS can be remapped here, not "
+                         f"{', '.join(unknown)}")
+    bar = Progress(TextColumn("matching"), BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    task = bar.add_task("matching", total=None)
+
+    def advance(done: int, total: int | None) -> None:
+        bar.update(task, completed=done, total=max(total, done) if total is not None else None)
+
+    with bar:
+        result = match_file(model_dir, target, queries_file, out_file, k,
+                            column=columns.get("query", "query"), filter=spec,
+                            search_ef=search_ef, batch_size=batch_size, restart=restart,
+                            progress=advance, runtime=runtime)
+    resumed = f" (resumed after {result.rows_skipped:,} rows)" if result.rows_skipped else ""
+    out.print(f"matched {result.rows_written:,} queries into {out_file}{resumed} in "
+              f"{result.seconds:.1f}s", highlight=False)

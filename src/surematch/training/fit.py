@@ -59,6 +59,8 @@ def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | 
 
     `items` replaces `data.texts` for non-text encoders (images, ids), row for row.
     Returns the model with the best validation weights; `model.info` holds the history.
+    Under DDP (`train.strategy: ddp`, `train.devices: N`) every process trains on its share
+    of the batches; only rank 0 returns, the other ranks end (SystemExit(0)) after training.
     """
     quiet_third_party()  # Lightning set up logging of its own when it was imported
     L.seed_everything(config.train.seed, workers=True, verbose=False)
@@ -127,6 +129,10 @@ def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | 
         warnings.filterwarnings("ignore", ".*LeafSpec.*")
         trainer.fit(task, train_dataloaders=loader)
     train_s = time.perf_counter() - t1
+    if trainer.world_size > 1 and not trainer.is_global_zero:
+        # A DDP worker (Lightning started it by running the same command again, or torchrun
+        # did): its weights are rank 0's, and rank 0 alone returns, saves and reports.
+        raise SystemExit(0)
     model.cpu().eval()
     model.info = {
         "config": config.model_dump(mode="json"),

@@ -81,14 +81,17 @@ class SimilarityTask(L.LightningModule):
                 self.model.train()
             score = leave_one_out_p_at_1(z, self.val_labels)
             record["val_p_at_1"] = score
-            self.log("val_p_at_1", score, prog_bar=True)
+            # every rank scores the same weights on the whole validation set: the mean
+            # over ranks (sync_dist) is that score, and early stopping agrees everywhere
+            self.log("val_p_at_1", score, prog_bar=True, sync_dist=True)
             if self.best_score is None or score > self.best_score:
                 self.best_score = score
                 self.best_state = copy.deepcopy({k: v.detach().cpu()
                                                  for k, v in self.model.state_dict().items()})
         self.history.append(record)
-        log.info("epoch %d: %s", self.current_epoch,
-                 ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch"))
+        if self.trainer.is_global_zero:  # one line per epoch, not one per DDP process
+            log.info("epoch %d: %s", self.current_epoch,
+                     ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch"))
 
     def on_train_end(self) -> None:
         if self.best_state is not None:

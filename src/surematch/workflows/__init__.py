@@ -10,6 +10,7 @@ service only parse, call one of these, and render.
 | calibrate a model | `calibrate.calibrate_model` |
 | evaluate a model | `evaluate.evaluate_model` |
 | build, open and query an index | `indexes.open_index`, `indexes.add_references`, `indexes.match` |
+| match a file of queries (resumable) | `match_file.match_file` |
 | verify a pair | `verify.Verifier`, `verify.verify_texts` |
 | the demo | `demo.run_demo` |
 """
