@@ -212,3 +212,46 @@ def parse_cli_filter(items: list[str]) -> dict[str, Any]:
     )
     parse_filter(spec, where="--filter")
     return spec
+
+
+_KINDS = {"keyword": "strings", "integer": "integers", "float": "numbers", "bool": "booleans"}
+
+
+def _value_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    return "keyword"
+
+
+def type_mismatches(clause: Clause | None, stored: dict[str, str]) -> list[str]:
+    """Warnings for conditions whose value type differs from what the key holds (`stored`:
+    key -> keyword / integer / float / bool, as the index recorded it); such a condition
+    matches nothing, e.g. the number 2 against a key that holds the string "2"."""
+    out: list[str] = []
+
+    def walk(c: Condition | Clause) -> None:
+        if isinstance(c, Clause):
+            for part in (*c.must, *c.must_not, *c.should):
+                walk(part)
+            return
+        kind = stored.get(c.key)
+        if kind is None:
+            return
+        values = c.value if c.kind == "any" else [c.value]
+        given = {"float" if c.kind == "range" else _value_kind(v) for v in values}
+        numeric = kind in ("integer", "float") and given <= {"integer", "float"}
+        if numeric or given == {kind}:
+            return
+        shown = json.dumps(c.value)
+        quoted = kind == "keyword" and c.kind != "range"
+        hint = f' (quote it: "{c.key}": "{values[0]}")' if quoted else ""
+        out.append(f"filter key {c.key!r} holds {_KINDS[kind]} in this index, but the filter "
+                   f"gives {shown}: it matches nothing{hint}")
+
+    if clause is not None:
+        walk(clause)
+    return list(dict.fromkeys(out))
