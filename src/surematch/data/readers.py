@@ -73,18 +73,20 @@ def read_pairs(path: str | Path, *, columns: dict[str, str] | None = None) -> Te
     )
 
 
-def read_references(path: str | Path, *, columns: dict[str, str] | None = None) -> References:
+def read_references(path: str | Path, *, columns: dict[str, str] | None = None,
+                    numbers: bool = True) -> References:
     """References: columns `id` (unique), `text`; every other column goes into the payload.
 
     Payload values keep the type the format gives them (JSONL, Parquet: their own types; CSV:
     strings, except a column that is numeric throughout, which holds numbers: see
-    formats.csv_numbers); empty CSV fields and nulls are left out of the payload.
+    formats.csv_numbers; numbers=False keeps every CSV value a string); empty CSV fields and
+    nulls are left out of the payload.
     """
     records = read_records(path, ["id", "text"], columns=columns)
     ids = [label(r, "id", required=True) or "" for r in records]
     check_unique(records, ids, "id")
     payloads = [dict(r.extra) for r in records]
-    if Path(path).suffix.lower() == ".csv":
+    if numbers and Path(path).suffix.lower() == ".csv":
         payloads = csv_numbers(payloads)
     return References(ids, [text(r, "text") for r in records], payloads)
 
