@@ -72,7 +72,7 @@ def _bundled_docs(app: FastAPI) -> None:
     """/docs from the Swagger UI files of the swagger-ui-bundle package, never from a CDN;
     without that package there are no docs (the schema stays at /openapi.json)."""
     try:
-        import swagger_ui_bundle
+        import swagger_ui_bundle  # type: ignore[import-untyped]
     except ImportError:
         return
     app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),

@@ -34,9 +34,9 @@ def json_depth(value: object, stop: int) -> int:
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict):
-            children = item.values()
+            children: list[object] = list(item.values())
         elif isinstance(item, list | tuple):
-            children = item
+            children = list(item)
         else:
             continue
         deepest = max(deepest, depth)
