@@ -298,3 +298,19 @@ def test_docs_are_served_offline(client: TestClient, built: tuple[Path, Path, li
     shutil.copytree(built[1], folder)
     with TestClient(create_app(built[0], folder, docs=False)) as c:
         assert c.get("/docs").status_code == 404
+
+
+def test_cli_match_warns_about_a_type_mismatch(built: tuple[Path, Path, list[str]],
+                                               tmp_path: Path,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    """Finding 7 in the CLI: `match --filter isco_major=2` on strings said nothing."""
+    from surematch.cli import load_commands
+
+    folder = tmp_path / "index"
+    shutil.copytree(built[1], folder)
+    result = CliRunner().invoke(load_commands(), [
+        "match", str(built[0]), "--index", str(folder), "nurse", "--filter", "isco_major=2",
+        "--json"])
+    assert result.exit_code == 0, result.output
+    warned = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert any("'isco_major' holds strings" in r.getMessage() for r in warned)
