@@ -105,6 +105,10 @@ def test_deep_must_is_422(client: TestClient) -> None:
         spec = {"must": [spec]}
     out = is_error(client.post("/v1/match", json={"query": "nurse", "filter": spec}), 422)
     assert "nested more than 8 levels" in out["detail"]
+    deep = b'{"query": "nurse", "filter": ' + b'{"must": [' * 50_000 + b'{"x": 1}' + \
+        b"]}" * 50_000 + b"}"
+    r = client.post("/v1/match", content=deep, headers={"content-type": "application/json"})
+    assert is_error(r, 422)["field"] == "body"
 
 
 def test_engine_errors_hide_paths_and_words(client: TestClient, index_copy: Path,

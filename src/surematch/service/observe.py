@@ -116,6 +116,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # FastAPI's answer when json.loads itself fails, e.g. RecursionError on a body
+            # nested tens of thousands of levels deep
+            log.info("422 %s %s: body not parsed", request.method, request.url.path)
+            return error(request, 422, "the body could not be read as JSON (nested too "
+                         "deeply?)", "body")
         log.info("%d %s %s: %s", exc.status_code, request.method, request.url.path, exc.detail)
         return error(request, exc.status_code, str(exc.detail),
                      headers=getattr(exc, "headers", None))
