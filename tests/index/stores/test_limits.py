@@ -218,3 +218,15 @@ def test_type_mismatch_is_named() -> None:
 
 def test_check_key_accepts_quoted_names() -> None:
     assert check_key('"isco major"', "k") == '"isco major"'
+
+
+def test_payload_keys_with_spaces_are_indexed_quoted(opener: Opener) -> None:
+    from surematch.index.payloads import auto_index
+
+    store = opener(on_disk=False)
+    payloads = [{"isco major": "2", "a.b": 1, 'q"k': 1}]
+    assert auto_index(store, payloads, {}) == {"isco major": "keyword", "a.b": "integer"}
+    store.upsert(["p"], random_vectors(1), payloads)
+    assert store.count({'"isco major"': "2"}) == 1 and store.count({'"a.b"': 1}) == 1
+    [warning] = type_mismatches(parse_filter({'"isco major"': 2}), {"isco major": "keyword"})
+    assert "holds strings" in warning

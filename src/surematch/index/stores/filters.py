@@ -165,6 +165,23 @@ def check_key(key: Any, where: str) -> str:
     return key
 
 
+def payload_path(name: str) -> str | None:
+    """The filter key (path) of one top-level payload key: the name itself when it is a plain
+    name, else the name quoted; None when no path can name it (a '"' or a control character)."""
+    if re.fullmatch(r"[\w-]+", name):
+        return name
+    quoted = f'"{name}"'
+    return quoted if _PATH.fullmatch(quoted) and len(quoted) <= LIMITS.filter_key_chars \
+        else None
+
+
+def _top_level(key: str) -> str:
+    """The payload key a path names when it is one quoted name ('"a b"' -> 'a b')."""
+    if len(key) > 1 and key[0] == key[-1] == '"' and '"' not in key[1:-1]:
+        return key[1:-1]
+    return key
+
+
 def _check_string(value: Any, where: str) -> None:
     if isinstance(value, str) and len(value) > LIMITS.filter_string_chars:
         raise InputError(f"a filter value is {len(value)} characters long, the most is "
@@ -238,7 +255,7 @@ def type_mismatches(clause: Clause | None, stored: dict[str, str]) -> list[str]:
             for part in (*c.must, *c.must_not, *c.should):
                 walk(part)
             return
-        kind = stored.get(c.key)
+        kind = stored.get(_top_level(c.key))
         if kind is None:
             return
         values = c.value if c.kind == "any" else [c.value]
