@@ -37,3 +37,12 @@ class InputError(SurematchError, ValueError):
 
 class ModelFormatError(SurematchError):
     """A saved model, calibration or index folder that is missing, damaged or of another version."""
+
+
+class EngineError(SurematchError):
+    """The storage engine failed (an error or a panic of its own, not bad input). The message
+    holds the engine's words for the log; the HTTP API answers 500 without them."""
+
+
+class DiskFullError(SurematchError):
+    """Too little free disk beside an embedded index to write safely (HTTP: 507); reads work."""

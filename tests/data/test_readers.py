@@ -116,8 +116,13 @@ def test_pair_label_error_in_parquet_names_the_row(tmp_path: Path) -> None:
         read_pairs(path)
 
 
-def test_references_payload_is_every_other_column() -> None:
+def test_references_csv_numeric_columns_hold_numbers() -> None:
     refs = read_references(FIXTURES / "references.csv")
+    assert refs.payloads == [{"country": "FR", "level": 3}, {"level": 2}, {"country": "DE"}]
+
+
+def test_references_payload_is_every_other_column() -> None:
+    refs = read_references(FIXTURES / "references.csv", numbers=False)
     assert refs.ids == ["r1", "r2", "r3"]
     assert refs.texts[1] == "welder\n(metal)"
     assert refs.payloads == [{"country": "FR", "level": "3"}, {"level": "2"}, {"country": "DE"}]
@@ -125,7 +130,7 @@ def test_references_payload_is_every_other_column() -> None:
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
 def test_references_are_the_same_from_every_format(suffix: str, tmp_path: Path) -> None:
-    expected = read_references(FIXTURES / "references.csv")
+    expected = read_references(FIXTURES / "references.csv", numbers=False)
     assert read_references(_as(FIXTURES / "references.csv", suffix, tmp_path)) == expected
 
 
@@ -138,7 +143,7 @@ def test_jsonl_references_keep_payload_types(tmp_path: Path) -> None:
 def test_references_remapped(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_text("code,title,x\nA1,nurse,1\n", encoding="utf-8")
-    refs = read_references(path, columns={"id": "code", "text": "title"})
+    refs = read_references(path, columns={"id": "code", "text": "title"}, numbers=False)
     assert (refs.ids, refs.texts, refs.payloads) == (["A1"], ["nurse"], [{"x": "1"}])
 
 

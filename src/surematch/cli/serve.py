@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,29 @@ import typer
 
 from surematch.cli import app
 from surematch.cli.options import RuntimeOpt, SearchEfOpt
+from surematch.errors import InputError
 from surematch.logs import setup_logging
+
+_NAMED = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*)=([^=].*)")
+
+
+def api_keys(values: list[str] | None) -> str | dict[str, str] | None:
+    """--api-key values: one plain KEY, or NAME=KEY pairs (a KEY ending in '=' is plain)."""
+    if not values:
+        return None
+    named = [_NAMED.fullmatch(v) for v in values]
+    if len(values) == 1 and named[0] is None:
+        return values[0]
+    if not all(named):
+        raise InputError("give one --api-key KEY, or each as --api-key NAME=KEY",
+                         field="--api-key")
+    keys: dict[str, str] = {}
+    for m in named:
+        assert m is not None
+        if m.group(1) in keys:
+            raise InputError(f"key name {m.group(1)!r} is given twice", field="--api-key")
+        keys[m.group(1)] = m.group(2)
+    return keys
 
 
 @app.command()
@@ -19,8 +42,15 @@ def serve(
     = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
-    api_key: Annotated[str | None, typer.Option(
-        "--api-key", envvar="SUREMATCH_API_KEY", help="key writes need (X-API-Key)")] = None,
+    api_key: Annotated[list[str] | None, typer.Option(
+        "--api-key", envvar="SUREMATCH_API_KEY",
+        help="key writes need (X-API-Key); repeat as NAME=KEY for named keys, whose name "
+             "reviewer feedback records")] = None,
+    read_key_required: Annotated[bool, typer.Option(
+        "--read-key-required", help="reads need a key too: matches, references, rules, the "
+        "review queue, calibration and /metrics")] = False,
+    docs: Annotated[bool, typer.Option(
+        "--docs/--no-docs", help="serve /docs (bundled Swagger UI, no CDN)")] = True,
     qdrant_url: Annotated[str | None, typer.Option(
         "--qdrant-url", help="Qdrant server holding the index")] = None,
     qdrant_api_key: Annotated[str | None, typer.Option(
@@ -34,8 +64,15 @@ def serve(
 
     from surematch.service import create_app
 
+    keys = api_keys(api_key)
+    if read_key_required and not keys:
+        raise InputError("--read-key-required needs --api-key (or SUREMATCH_API_KEY)",
+                         field="--read-key-required")
     setup_logging(verbose)
-    uvicorn.run(create_app(model, index, api_key=api_key, qdrant_url=qdrant_url,
+    options = {"read_key_required": True} if read_key_required else {}
+    if not docs:
+        options["docs"] = False
+    uvicorn.run(create_app(model, index, api_key=keys, qdrant_url=qdrant_url,
                            qdrant_api_key=qdrant_api_key, search_ef=search_ef,
-                           runtime=runtime),
+                           runtime=runtime, **options),
                 host=host, port=port, log_level="info" if verbose else "warning")

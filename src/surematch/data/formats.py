@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,3 +116,32 @@ def read_parquet(path: Path) -> RawRows:
 
 def _missing_as_none(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
+
+
+_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+def csv_numbers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """CSV payload columns that are numeric throughout, as numbers (DESIGN.md, file formats).
+
+    A column whose every present value is an integer (no leading zero, no plus sign, within
+    64 bits) becomes ints; one whose every value is a decimal number (1.5, -2, 3e4) with at
+    least one that is not an integer becomes floats. A column holding anything else ("007",
+    "1,5", "n/a") stays strings in every row, so one column never mixes types.
+    """
+    columns: dict[str, list[str]] = {}
+    for row in rows:
+        for key, value in row.items():
+            columns.setdefault(key, []).append(value)
+    convert: dict[str, type] = {}
+    for key, values in columns.items():
+        if not all(isinstance(v, str) for v in values):
+            continue
+        if all(_INTEGER.fullmatch(v) and -(2**63) <= int(v) < 2**63 for v in values):
+            convert[key] = int
+        elif all(_DECIMAL.fullmatch(v) and math.isfinite(float(v)) for v in values):
+            convert[key] = float
+    if not convert:
+        return rows
+    return [{k: convert[k](v) if k in convert else v for k, v in row.items()} for row in rows]

@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from surematch.data.fields import check_unique, label, number, text
+from surematch.data.formats import csv_numbers
 from surematch.data.samples import (
     GroupedTexts,
     LabelledQueries,
@@ -72,16 +73,22 @@ def read_pairs(path: str | Path, *, columns: dict[str, str] | None = None) -> Te
     )
 
 
-def read_references(path: str | Path, *, columns: dict[str, str] | None = None) -> References:
+def read_references(path: str | Path, *, columns: dict[str, str] | None = None,
+                    numbers: bool = True) -> References:
     """References: columns `id` (unique), `text`; every other column goes into the payload.
 
-    Payload values keep the type the format gives them (CSV: strings; JSONL, Parquet: their
-    own types); empty CSV fields and nulls are left out of the payload.
+    Payload values keep the type the format gives them (JSONL, Parquet: their own types; CSV:
+    strings, except a column that is numeric throughout, which holds numbers: see
+    formats.csv_numbers; numbers=False keeps every CSV value a string); empty CSV fields and
+    nulls are left out of the payload.
     """
     records = read_records(path, ["id", "text"], columns=columns)
     ids = [label(r, "id", required=True) or "" for r in records]
     check_unique(records, ids, "id")
-    return References(ids, [text(r, "text") for r in records], [dict(r.extra) for r in records])
+    payloads = [dict(r.extra) for r in records]
+    if numbers and Path(path).suffix.lower() == ".csv":
+        payloads = csv_numbers(payloads)
+    return References(ids, [text(r, "text") for r in records], payloads)
 
 
 def read_queries(path: str | Path, *, columns: dict[str, str] | None = None) -> LabelledQueries:

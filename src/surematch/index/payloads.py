@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from surematch.data import References
 from surematch.errors import InputError
 from surematch.index.stores.base import BaseStore
+from surematch.index.stores.filters import payload_path
 from surematch.index.stores.points import RESERVED_KEY, check_ids, check_payload
 from surematch.index.stores.protocol import IndexType
 
@@ -50,7 +51,8 @@ def _index_type(values: list[Any]) -> IndexType | None:
 
 def auto_index(store: BaseStore, payloads: list[dict], known: dict[str, str]) -> dict[str, str]:
     """Index every new top-level payload key whose values share one scalar type, so filters
-    on it stay fast; returns the keys indexed now and their types."""
+    on it stay fast (and type mismatches can be named); returns the keys indexed now and
+    their types. A key no payload path can name (holding '"') is filtered unindexed."""
     values: dict[str, list[Any]] = {}
     for p in payloads:
         for key, value in p.items():
@@ -58,8 +60,9 @@ def auto_index(store: BaseStore, payloads: list[dict], known: dict[str, str]) ->
                 values.setdefault(key, []).append(value)
     new: dict[str, str] = {}
     for key, vals in values.items():
-        if (kind := _index_type(vals)) is not None:
-            store.create_payload_index(key, kind)
+        path = payload_path(key)  # a key holding spaces or dots is quoted; '"' cannot be
+        if (kind := _index_type(vals)) is not None and path is not None:
+            store.create_payload_index(path, kind)
             new[key] = kind
     return new
 

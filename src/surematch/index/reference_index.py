@@ -22,7 +22,7 @@ from surematch.index.payloads import auto_index, check_references, progress_bar
 from surematch.index.results import MatchResult, Reference
 from surematch.index.rules import Rule, RuleBook, new_rule
 from surematch.index.stores import IndexLocation, open_store
-from surematch.index.stores.filters import parse_filter
+from surematch.index.stores.filters import parse_filter, type_mismatches
 from surematch.model import Embedder
 
 log = logging.getLogger(__name__)
@@ -128,10 +128,22 @@ class ReferenceIndex:
         """The k best references for one query, after rules, with probabilities and bands."""
         return self.match_batch([query], k, filter)[0]
 
+    def filter_warnings(self, filter: dict[str, Any] | None) -> list[str]:
+        """Why this filter would match nothing: a value whose type differs from what its key
+        holds in this index (the number 2 for a key holding the string "2"); [] if none seen."""
+        clause = parse_filter(filter)
+        if clause is None:
+            return []
+        return type_mismatches(clause, self.store.read_meta().get("payload_indexes", {}))
+
     def match_batch(self, queries: Sequence[Any], k: int = 10,
                     filter: dict[str, Any] | None = None) -> list[MatchResult]:
+        """Matches of each query; a filter that cannot match because of a type mismatch is
+        logged as a warning (filter_warnings() gives the same lines)."""
         check_queries(queries, k)
         parse_filter(filter)  # a bad filter fails before anything is embedded
+        for warning in self.filter_warnings(filter):
+            log.warning("%s", warning)
         if not queries:
             return []
         vectors, confidence = self.model.embed_with_confidence(list(queries))

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from surematch.service import routes_data, routes_match, routes_ops
+from surematch.service.guard import Guard
 from surematch.service.limits import BodyLimit
 from surematch.service.observe import install_error_handlers, install_metrics
+from surematch.service.security import named_keys
 from surematch.service.state import ServiceState
 from surematch.workflows.verify import Verifier
 
@@ -20,14 +24,19 @@ STATIC = Path(__file__).parent / "static"
 
 
 def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
-               api_key: str | None = None,
+               api_key: str | Mapping[str, str] | None = None,
                read_key_required: bool = False, max_body_bytes: int = 1_000_000,
                max_batch: int = 256, qdrant_url: str | None = None,
                qdrant_api_key: str | None = None, search_ef: int | None = None,
-               runtime: str = "auto") -> FastAPI:
+               runtime: str = "auto", docs: bool = True) -> FastAPI:
     """Load the model, open the index (a folder, or the collection at qdrant_url) and serve;
-    search_ef: candidates each search examines (None: the store's default); runtime: what
-    runs the model ("auto": the fastest the folder has, see `surematch export`)."""
+    api_key: one key, or named keys {name: key} (feedback records the reviewer's name);
+    read_key_required: reads need a key too; search_ef: candidates each search examines
+    (None: the store's default); runtime: what runs the model ("auto": the fastest the
+    folder has, see `surematch export`); docs: serve /docs from the bundled Swagger UI."""
+    keys = named_keys(api_key)
+    if read_key_required and not keys:
+        raise ValueError("read_key_required needs an API key")
     state = ServiceState(Path(model_dir), None if index_dir is None else str(index_dir),
                          qdrant_url, qdrant_api_key, search_ef, runtime)
 
@@ -36,20 +45,49 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
         yield
         state.close()
 
-    app = FastAPI(title="surematch", version="1", lifespan=lifespan,
-                  description="Similarity matching with calibrated confidence.")
+    app = FastAPI(title="surematch", version="1", lifespan=lifespan, docs_url=None,
+                  redoc_url=None, description="Similarity matching with calibrated confidence.")
     app.state.service, app.state.verifier = state, Verifier(state.model, Path(model_dir))
-    app.state.api_key, app.state.read_key_required = api_key, read_key_required
+    app.state.api_key, app.state.api_keys = api_key, keys
+    app.state.read_key_required = read_key_required
     app.state.max_batch = max_batch
     install_metrics(app)
     install_error_handlers(app)
     for module in (routes_match, routes_data, routes_ops):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if docs:
+        _bundled_docs(app)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(Guard)
     return app
+
+
+def _bundled_docs(app: FastAPI) -> None:
+    """/docs from the Swagger UI files of the swagger-ui-bundle package, never from a CDN;
+    without that package there are no docs (the schema stays at /openapi.json)."""
+    try:
+        import swagger_ui_bundle  # type: ignore[import-untyped]
+    except ImportError:
+        return
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+              name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs_page() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/docs/openapi.json", title="surematch API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png")
+
+    @app.get("/docs/openapi.json", include_in_schema=False)
+    def docs_schema() -> JSONResponse:
+        # the bundled Swagger UI (4.x) renders OpenAPI 3.0 documents; ours reads the same
+        schema: dict[str, Any] = {**app.openapi(), "openapi": "3.0.3"}
+        return JSONResponse(schema)

@@ -1,6 +1,7 @@
 """Reviewer feedback appended to `feedback.jsonl` beside the index, one labelled query a line.
 
-Each line: {"text", "expected_id", "rejected_id", "accepted", "time"}. An accepted match stores
+Each line: {"text", "expected_id", "rejected_id", "accepted", "time"}, and "reviewer" (the
+name of the API key used) when the server was given named keys. An accepted match stores
 its id in `expected_id`; a rejected one stores it in `rejected_id` and leaves `expected_id`
 empty. `surematch calibrate --queries` reads an empty `expected_id` as "nothing should match",
 which a rejection does not say, so calibrate on the accepted lines only, e.g.
@@ -24,10 +25,13 @@ class FeedbackLog:
         self.path = path
         self._lock = threading.Lock()
 
-    def append(self, query: str, ref_id: str, accepted: bool) -> dict[str, Any]:
-        row = {"text": query, "expected_id": ref_id if accepted else "",
-               "rejected_id": "" if accepted else ref_id, "accepted": accepted,
-               "time": time.time()}
+    def append(self, query: str, ref_id: str, accepted: bool, reviewer: str | None = None,
+               ) -> dict[str, Any]:
+        row: dict[str, Any] = {"text": query, "expected_id": ref_id if accepted else "",
+                               "rejected_id": "" if accepted else ref_id, "accepted": accepted,
+                               "time": time.time()}
+        if reviewer:
+            row["reviewer"] = reviewer
         line = (json.dumps(row, ensure_ascii=False) + "\n").encode()
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)

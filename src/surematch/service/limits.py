@@ -20,7 +20,7 @@ class BodyLimit:
             return
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._too_large(send)
+            await self._too_large(scope, send)
             return
         chunks, size, more = [], 0, True
         while more:
@@ -30,7 +30,7 @@ class BodyLimit:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.max_bytes:
-                await self._too_large(send)
+                await self._too_large(scope, send)
                 return
             more = message.get("more_body", False)
         body, sent = b"".join(chunks), False
@@ -44,9 +44,10 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, send: Any) -> None:
+    async def _too_large(self, scope: Scope, send: Any) -> None:
         body = json.dumps({"detail": f"request body larger than {self.max_bytes} bytes; "
-                           "send fewer or shorter items per request"}).encode()
+                           "send fewer or shorter items per request", "field": "body",
+                           "request_id": scope.get("state", {}).get("request_id")}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})

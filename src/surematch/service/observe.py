@@ -1,8 +1,14 @@
-"""Per-route Prometheus metrics and the error handlers: clear 4xx, 500 with a request id."""
+"""Per-route Prometheus metrics and the error handlers: clear 4xx, 500 with a request id.
+
+Every error answers JSON `{"detail": text, "field": where or null, "request_id": id}`;
+details never hold file paths nor the engine's own words (those go to the log).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -13,7 +19,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 
-from surematch.errors import InputError, SurematchError
+from surematch.errors import DiskFullError, EngineError, InputError, SurematchError
 
 log = logging.getLogger(__name__)
 
@@ -42,37 +48,86 @@ def _field(loc: Any) -> str:
     return ".".join(str(p) for p in loc if p != "body") or "body"
 
 
+_PATH = re.compile(r"(?<![\w.])/(?:[^\s'\"/:]+/)*[^\s'\":,)]*")
+
+
+def scrub(message: str) -> str:
+    """The message without absolute file paths (an index folder, a model folder)."""
+    return _PATH.sub("<path>", message)
+
+
+def request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", None) or uuid.uuid4().hex[:12])
+
+
+def error(request: Request, status: int, detail: str, field: str | None = None,
+          headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one error shape: {"detail", "field", "request_id"} (field: where, or null)."""
+    return JSONResponse({"detail": detail, "field": field, "request_id": request_id(request)},
+                        status_code=status, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        message = f'field "{_field(first["loc"])}": {first["msg"]}'
+
+        def field(e: Any) -> str:  # a JSON syntax error's loc is a character offset
+            return "body" if e.get("type") == "json_invalid" else _field(e["loc"])
+
+        message = f'field "{field(first)}": {first["msg"]}'
+        if first.get("type") == "json_invalid":
+            message += f" (at character {first['loc'][-1]})"
         log.info("422 %s %s: %s", request.method, request.url.path, message)
-        return JSONResponse({"detail": message, "field": _field(first["loc"]),
-                             "errors": [{"field": _field(e["loc"]), "message": e["msg"]}
-                                        for e in errors]}, status_code=422)
+        response = error(request, 422, message, field(first))
+        body = json.loads(bytes(response.body))
+        body["errors"] = [{"field": field(e), "message": e["msg"]} for e in errors]
+        return JSONResponse(body, status_code=422)
 
     @app.exception_handler(InputError)
     async def bad_input(request: Request, exc: InputError) -> JSONResponse:
         log.info("422 %s %s: %s", request.method, request.url.path, exc)
-        return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=422)
+        return error(request, 422, scrub(str(exc)), exc.field)
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, exc: RecursionError) -> JSONResponse:
+        log.info("422 %s %s: nested too deeply", request.method, request.url.path)
+        return error(request, 422, "the request is nested too deeply", "body")
+
+    @app.exception_handler(DiskFullError)
+    async def disk_full(request: Request, exc: DiskFullError) -> JSONResponse:
+        log.error("507 %s %s: %s", request.method, request.url.path, exc)
+        return error(request, 507, "the server's disk is full: writes are refused until the "
+                     "operator frees space; reads keep working")
+
+    @app.exception_handler(EngineError)
+    async def engine_failed(request: Request, exc: EngineError) -> JSONResponse:
+        response = error(request, 500, "the index engine failed; quote this request id to "
+                         "the operator")
+        log.error("500 request %s %s %s: %s", request_id(request), request.method,
+                  request.url.path, exc, exc_info=exc)
+        return response
 
     @app.exception_handler(SurematchError)
     async def refused(request: Request, exc: SurematchError) -> JSONResponse:
         log.info("400 %s %s: %s", request.method, request.url.path, exc)
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+        return error(request, 400, scrub(str(exc)))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # FastAPI's answer when json.loads itself fails, e.g. RecursionError on a body
+            # nested tens of thousands of levels deep
+            log.info("422 %s %s: body not parsed", request.method, request.url.path)
+            return error(request, 422, "the body could not be read as JSON (nested too "
+                         "deeply?)", "body")
         log.info("%d %s %s: %s", exc.status_code, request.method, request.url.path, exc.detail)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return error(request, exc.status_code, str(exc.detail),
+                     headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> JSONResponse:
-        request_id = uuid.uuid4().hex[:12]
-        log.error("500 request %s %s %s", request_id, request.method, request.url.path,
-                  exc_info=exc)
-        return JSONResponse({"detail": "internal error; quote this request id to the operator",
-                             "request_id": request_id}, status_code=500)
+        rid = request_id(request)
+        log.error("500 request %s %s %s", rid, request.method, request.url.path, exc_info=exc)
+        return error(request, 500, "internal error; quote this request id to the operator")

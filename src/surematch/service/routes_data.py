@@ -30,6 +30,7 @@ def add_references(body: ReferencesRequest, request: Request) -> dict[str, Any]:
 
 @router.get("/references/{ref_id:path}", dependencies=[Depends(read_key)])
 def get_reference(ref_id: str, request: Request) -> dict[str, Any]:
+    ref_id = ref_id.strip()  # as ids are stripped on the way in
     state = request.app.state.service
     with state.lock.read():
         found = state.index.get([ref_id])[0]
@@ -40,9 +41,11 @@ def get_reference(ref_id: str, request: Request) -> dict[str, Any]:
 
 @router.delete("/references/{ref_id:path}", dependencies=[Depends(write_key)])
 def delete_reference(ref_id: str, request: Request) -> dict[str, Any]:
+    ref_id = ref_id.strip()
     state = request.app.state.service
     with state.lock.write():
         deleted = state.index.delete([ref_id])
+    state.forget_reference(ref_id)
     if not deleted:
         raise HTTPException(404, f"no reference with id {ref_id!r}")
     return {"deleted": ref_id}
@@ -66,6 +69,7 @@ def list_rules(request: Request) -> dict[str, Any]:
 
 @router.delete("/rules/{rule_id:path}", dependencies=[Depends(write_key)])
 def delete_rule(rule_id: str, request: Request) -> dict[str, Any]:
+    rule_id = rule_id.strip()
     state = request.app.state.service
     with state.lock.write():
         deleted = state.index.delete_rules([rule_id])
@@ -82,6 +86,7 @@ def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
         known = state.index.get([body.id])[0] is not None
     if not known:
         raise HTTPException(404, f"no reference with id {body.id!r}")
-    row = state.feedback.append(body.query, body.id, body.accepted)
+    row = state.feedback.append(body.query, body.id, body.accepted,
+                                getattr(request.state, "key_name", None))
     state.forget_review(body.query, body.id)
     return {"stored": row}

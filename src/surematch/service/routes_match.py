@@ -23,7 +23,9 @@ def match(body: MatchRequest, request: Request) -> dict[str, Any]:
         raise HTTPException(422, f'"queries" holds {len(queries)} texts; at most '
                             f"{request.app.state.max_batch} per request")
     with state.lock.read():
-        results = [r.to_dict() for r in state.index.match_batch(queries, body.k, body.filter)]
+        warnings = state.index.filter_warnings(body.filter)
+        results = [{**r.to_dict(), "warnings": warnings}
+                   for r in state.index.match_batch(queries, body.k, body.filter)]
     state.remember_reviews(results)
     return results[0] if body.query is not None else {"results": results}
 

@@ -27,7 +27,7 @@ def readyz(request: Request) -> dict[str, Any]:
     return {"status": "ready", "references": count, "model": state.model.identity()}
 
 
-@router.get("/metrics")
+@router.get("/metrics", dependencies=[Depends(read_key)])
 def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -1,14 +1,17 @@
-"""Request bodies of the HTTP API, with their limits (k 1..100, texts up to 2000 characters)."""
+"""Request bodies of the HTTP API, with their limits (k 1..100, texts up to 2000 characters).
+
+Payloads and filters are checked by the store layer (index/stores/limits.py) before the
+engine sees them; ids are stripped of surrounding spaces here and in the URL routes."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-K = Annotated[int, Field(ge=1, le=100)]
+K = Annotated[StrictInt, Field(ge=1, le=100)]  # true and "5" are not numbers
 
 
 class Strict(BaseModel):
@@ -51,4 +54,4 @@ class RuleRequest(Strict):
 class FeedbackRequest(Strict):
     query: Text
     id: Id
-    accepted: bool
+    accepted: StrictBool

@@ -53,5 +53,12 @@ class ServiceState:
                 if (old["query"], old["id"]) == (query, ref_id):
                     self.review.remove(old)
 
+    def forget_reference(self, ref_id: str) -> None:
+        """Drop a deleted reference from the review queue."""
+        with self._review_lock:
+            for old in list(self.review):
+                if old["id"] == ref_id:
+                    self.review.remove(old)
+
     def close(self) -> None:
         self.index.close()

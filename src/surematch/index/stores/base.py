@@ -8,13 +8,20 @@ and refuse the same things with the same errors, and store nothing when input is
 from __future__ import annotations
 
 import contextlib
+import errno
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any, Self, get_args
 
 import numpy as np
 
-from surematch.errors import InputError, ModelFormatError, SurematchError
+from surematch.errors import (
+    DiskFullError,
+    EngineError,
+    InputError,
+    ModelFormatError,
+    SurematchError,
+)
 from surematch.index.stores.filters import Clause, check_key, parse_filter
 from surematch.index.stores.points import (
     RESERVED_KEY,
@@ -140,13 +147,20 @@ class BaseStore(ABC):
 
     @contextlib.contextmanager
     def _engine(self, what: str) -> Iterator[None]:
-        """Turns the engine's or the client's own exceptions into a SurematchError."""
+        """Turns the engine's or the client's own exceptions into an EngineError (a full disk
+        into a DiskFullError). qdrant_edge raises bare Exceptions, and a Rust panic arrives as
+        pyo3's PanicException, a BaseException: it is caught here too."""
         try:
             yield
         except SurematchError:
             raise
-        except Exception as exc:  # qdrant_edge raises bare Exceptions; the client many kinds
-            raise SurematchError(f"{self.label}: {what} failed: {exc}") from exc
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as exc:
+            if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or (
+                    "No space left on device" in str(exc)):
+                raise DiskFullError(f"{self.label}: {what} failed: the disk is full") from exc
+            raise EngineError(f"{self.label}: {what} failed: {exc}") from exc
 
     def __enter__(self) -> BaseStore:
         return self

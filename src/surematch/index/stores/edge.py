@@ -25,9 +25,15 @@ from typing import Any
 import numpy as np
 import qdrant_edge as qe
 
-from surematch.errors import ModelFormatError, SurematchError
+from surematch.errors import DiskFullError, ModelFormatError, SurematchError
 from surematch.index.stores.base import HNSW_EF_CONSTRUCT, HNSW_M, HNSW_PAYLOAD_M, BaseStore, Raw
-from surematch.index.stores.files import DirLock, read_json, store_dim, write_json_atomic
+from surematch.index.stores.files import (
+    DirLock,
+    check_free_space,
+    read_json,
+    store_dim,
+    write_json_atomic,
+)
 from surematch.index.stores.filters import Clause
 from surematch.index.stores.protocol import IndexType
 from surematch.index.stores.qdrant_filters import to_edge
@@ -62,6 +68,9 @@ class EdgeStore(BaseStore):
             shard = self.path / "shard"
             if (shard / "edge_config.json").exists() and not (self.path / "store.json").exists():
                 raise ModelFormatError(f"index {self.path} is damaged: store.json is missing")
+            # opening replays the write-ahead log into memory-mapped files: on a full disk
+            # that would die of SIGBUS, so refuse to open with one clear line instead
+            check_free_space(self.path, f"opening index {self.path.name}")
             self.dim = store_dim(self.path, dim, "qdrant-edge")
             with self._engine("open"):
                 self._shard = (
@@ -88,6 +97,7 @@ class EdgeStore(BaseStore):
 
     def _upsert(self, uuids: list[str], vectors: np.ndarray, payloads: list[dict]) -> None:
         points = [qe.Point(u, v, p) for u, v, p in zip(uuids, vectors, payloads, strict=True)]
+        check_free_space(self.path, "upsert")
         with self._engine("upsert"):
             self._shard.update(qe.UpdateOperation.upsert_points(points))
         self._unflushed += len(points)
@@ -102,6 +112,7 @@ class EdgeStore(BaseStore):
         return [found.get(u) for u in uuids]
 
     def _delete(self, uuids: list[str]) -> None:
+        check_free_space(self.path, "delete")
         with self._engine("delete"):
             self._shard.update(qe.UpdateOperation.delete_points(list[Any](uuids)))
 
@@ -132,6 +143,7 @@ class EdgeStore(BaseStore):
         return [(r.payload or {}, r.vector if with_vectors else None) for r in recs], nxt
 
     def _create_index(self, key: str, type: IndexType) -> None:
+        check_free_space(self.path, "indexing a payload key")
         with self._engine(f"indexing payload key {key!r}"):
             self._shard.update(qe.UpdateOperation.create_field_index(key, _SCHEMA[type]))
 
@@ -148,10 +160,20 @@ class EdgeStore(BaseStore):
                 "indexed_vectors": info.indexed_vectors_count}
 
     def flush(self) -> None:
-        """Persist segments now, so reopening has less of the log to replay."""
+        """Persist segments now, so reopening has less of the log to replay. Skipped when the
+        disk is short of the margin: the write-ahead log already holds every write."""
+        if not self._room():
+            return
         with self._open()._engine("flush"):
             self._shard.flush()
         self._unflushed = 0
+
+    def _room(self) -> bool:
+        try:
+            check_free_space(self.path, "flush")
+        except DiskFullError:
+            return False
+        return True
 
     def read_meta(self) -> dict[str, Any]:
         return read_json(self._open().path / "meta.json") or {}
@@ -164,7 +186,8 @@ class EdgeStore(BaseStore):
             return
         try:
             with self._engine("close"):
-                self._shard.flush()
+                if self._room():
+                    self._shard.flush()
                 self._shard.close()
         finally:
             self.closed = True

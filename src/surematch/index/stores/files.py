@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from surematch.errors import InputError, ModelFormatError, SurematchError
+from surematch.errors import DiskFullError, InputError, ModelFormatError, SurematchError
+from surematch.index.stores.limits import LIMITS
 from surematch.index.stores.points import check_positive_int
+
+
+def free_bytes(folder: Path) -> int:
+    """Free bytes on the file system holding folder (what a non-root writer may use)."""
+    return shutil.disk_usage(folder).free
+
+
+def check_free_space(folder: Path, what: str) -> None:
+    """DiskFullError unless the disk holding folder has LIMITS.free_disk_bytes free: the engine
+    maps its files into memory, and a write into a full disk would kill the process (SIGBUS)."""
+    try:
+        free = free_bytes(folder)
+    except OSError:
+        return  # cannot tell: let the write try
+    if free < LIMITS.free_disk_bytes:
+        raise DiskFullError(f"{what}: the disk holding the index has {free // 2**20} MiB free, "
+                            f"less than the {LIMITS.free_disk_bytes // 2**20} MiB margin writes "
+                            "need; free some space (reads keep working)")
 
 
 class DirLock:
@@ -58,6 +79,7 @@ def meta_json(data: Any) -> str:
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write data as JSON to a temp file beside path, fsync it, then os.replace it into place."""
     text = meta_json(data)
+    check_free_space(path.parent, f"writing {path.name}")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -65,9 +87,11 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise DiskFullError(f"writing {path.name}: the disk is full") from None
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:

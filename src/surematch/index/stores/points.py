@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 
 from surematch.errors import InputError
+from surematch.index.stores.limits import LIMITS, json_depth
 
 RESERVED_KEY = "_surematch_id"  # payload key holding the user's id; stripped on the way out
-MAX_PAYLOAD_BYTES = 64 * 1024  # one payload, serialised as compact UTF-8 JSON
-MAX_ID_CHARS = 256
+MAX_PAYLOAD_BYTES = LIMITS.payload_bytes  # the defaults; LIMITS holds the ones in force
+MAX_ID_CHARS = LIMITS.id_chars
 _NAMESPACE = uuid.UUID("6f1c2a5e-9d3b-5c47-8e21-3a4b5c6d7e8f")  # fixed forever: ids map through it
 _INT64 = 2**63
 
@@ -31,9 +32,9 @@ def check_id(point_id: object, field: str = "id") -> str:
                          field=field)
     if not point_id:
         raise InputError("an id must not be empty", field=field)
-    if len(point_id) > MAX_ID_CHARS:
+    if len(point_id) > LIMITS.id_chars:
         raise InputError(f"id {point_id[:40]!r}... is {len(point_id)} characters long, the most "
-                         f"is {MAX_ID_CHARS}", field=field)
+                         f"is {LIMITS.id_chars}", field=field)
     if not point_id.isprintable():
         raise InputError(f"id {point_id!r} holds a control or non-printable character",
                          field=field)
@@ -124,10 +125,26 @@ def check_payload(point_id: str, payload: Any) -> dict[str, Any]:
     if RESERVED_KEY in payload:
         raise InputError(f"payload of id {point_id!r} uses the reserved key {RESERVED_KEY!r}",
                          field=f"payload.{RESERVED_KEY}")
+    depth = json_depth(payload, LIMITS.payload_depth)
+    if depth > LIMITS.payload_depth:
+        raise InputError(f"payload of id {point_id!r} is nested more than "
+                         f"{LIMITS.payload_depth} levels deep", field="payload")
     _check_json(payload, "payload", point_id)
+    keys = _count_keys(payload)
+    if keys > LIMITS.payload_keys:
+        raise InputError(f"payload of id {point_id!r} holds {keys} keys, the most is "
+                         f"{LIMITS.payload_keys}", field="payload")
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     size = len(text.encode("utf-8"))
-    if size > MAX_PAYLOAD_BYTES:
+    if size > LIMITS.payload_bytes:
         raise InputError(f"payload of id {point_id!r} is {size} bytes as JSON, the most is "
-                         f"{MAX_PAYLOAD_BYTES}", field="payload")
+                         f"{LIMITS.payload_bytes}", field="payload")
     return {**json.loads(text), RESERVED_KEY: point_id}
+
+
+def _count_keys(value: Any) -> int:
+    if isinstance(value, dict):
+        return len(value) + sum(_count_keys(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(_count_keys(v) for v in value)
+    return 0
