@@ -191,13 +191,13 @@ def unseen_occupations(occupations: list[Occupation], *, held_out_fraction: floa
                        seed: int = 0) -> Protocol:
     """Unseen occupations: occupations of held-out ISCO groups (split by `split_by_isco`,
     half for calibration, half for testing) are references the model never trained on; their
-    alternative titles are the queries. Training occupations' references also hold their
-    alternative titles; held-out ones hold the preferred title and the description."""
+    alternative titles are the queries. Every reference holds its preferred title and its
+    description only: giving the training occupations their many alternative titles too made
+    them win queries meant for the new ones (P@1 about 10 points lower, measured), since a
+    reference with more texts has more chances to be nearest."""
     train_occ, held = split_by_isco(occupations, held_out_fraction, seed)
     calib_occ, test_occ = split_by_isco(held, 0.5, seed + 1)
-    shared = _shared_titles(occupations, None)
-    known = {o.uri: [t for t in o.alternatives if text_key(t) not in shared] for o in train_occ}
-    return Protocol("unseen occupations", _references(occupations, known),
+    return Protocol("unseen occupations", _references(occupations, {}),
                     esco_groups(train_occ, taxonomy=occupations),
                     esco_queries(calib_occ, taxonomy=occupations),
                     esco_queries(test_occ, taxonomy=occupations))

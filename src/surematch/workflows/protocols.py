@@ -49,15 +49,20 @@ def with_negatives(queries: LabelledQueries, negatives: list[str]) -> LabelledQu
                            [*queries.expected_ids, *([None] * len(negatives))])
 
 
+MAX_MISS = 0.02  # share of right top matches the reject band may take (certified)
+
+
 def calibrate_protocol(model: Embedder, protocol: Protocol, negatives: list[str],
                        precision_target: float, reference_vectors: np.ndarray | None = None,
                        seed: int = 0) -> MatchCalibration:
-    """Fit the match calibration on the protocol's calibration queries plus `negatives`."""
+    """Fit the match calibration on the protocol's calibration queries plus `negatives`;
+    the reject band may take at most MAX_MISS of right matches."""
     ranked = rank_queries(model, protocol.references,
                           with_negatives(protocol.calibration, negatives),
                           reference_vectors=reference_vectors)
     return fit_match_calibration(ranked.similarity, ranked.correct, ranked.confidence,
-                                 ranked.expected, precision_target=precision_target, seed=seed,
+                                 ranked.expected, precision_target=precision_target,
+                                 miss_target=MAX_MISS, seed=seed,
                                  evidence=ranked.evidence)
 
 
