@@ -9,7 +9,13 @@ same guarantee (precision among auto-accepted >= target with probability >= 1 - 
 - label-free : the same on a 25/75 split;
 - multi-start: 25/75; fixed sequences from 4 label-free starts, each at delta / 4;
 - grid       : 25/75; Bonferroni over 12 geometric cut-offs, each at delta / 12;
-- guided     : 25/75 (and 50/50); the start chosen from A's labels, full delta on B.
+- guided     : 25/75 (and 50/50); the start chosen from A's labels, full delta on B (the
+               default of `fit_match_calibration` / `fit_pair_calibration`).
+
+Two references that no calibration protocol can reach: "calibrated p, all n" is the
+label-free start on all n with the true probabilities (what `fit_bands` does with
+probabilities calibrated on other data), "hindsight" the lowest cut-off on all n whose
+pointwise bound passes (no multiplicity correction: no guarantee).
 
 Simulated data: a query's score is s = 1 - u, u ~ U(0, 1) its rank fraction, and it is right
 with probability a(u), piecewise linear so that the precision of the most confident 200 of
@@ -32,7 +38,8 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 from scipy.special import expit
 
-from surematch.confidence.certify import certify_accept
+from surematch.confidence.bounds import binom_pvalue
+from surematch.confidence.certify import accept_ladder, certify_accept
 from surematch.confidence.logistic import fit_logit
 
 U_KNOTS = np.array([0.0, 0.08, 200 / 1404, 500 / 1404, 1.0])
@@ -43,7 +50,8 @@ _CUM = np.r_[0.0, np.cumsum((np.interp(GRID[1:], U_KNOTS, A_KNOTS)
 DELTA = 0.025
 TARGETS = (0.95, 0.99)
 SIZES = (500, 1500, 3000)
-PROCS = ("today", "label-free", "multi-start", "grid", "guided 50/50", "guided")
+PROCS = ("today", "label-free", "multi-start", "grid", "guided 50/50", "guided",
+         "calibrated p, all n", "hindsight")
 
 
 def precision_above(u0: float) -> float:
@@ -81,6 +89,14 @@ def one_run(seed: int, n: int) -> dict[tuple[str, float], float | None]:
     rng = np.random.default_rng(seed)
     s, y = draw(rng, n)
     out: dict[tuple[str, float], float | None] = {}
+    truth = np.interp(1.0 - s, U_KNOTS, A_KNOTS)
+    for target in TARGETS:
+        cut = certify_accept(truth, y, 1 - target, DELTA, "label_free")
+        out[("calibrated p, all n", target)] = None if cut.at is None else \
+            1.0 - float(s[truth >= cut.at].min())
+        at, n_, e = accept_ladder(s, y)
+        ok = np.flatnonzero(binom_pvalue(e, n_, 1 - target) <= DELTA)
+        out[("hindsight", target)] = 1.0 - float(at[ok.max()]) if len(ok) else None
     for frac, names in ((0.5, ("today", "guided 50/50")),
                         (0.25, ("label-free", "multi-start", "grid", "guided"))):
         a, b = split(rng, n, frac)

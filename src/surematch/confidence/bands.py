@@ -10,11 +10,11 @@ from numpy.typing import ArrayLike
 
 from surematch.confidence.bounds import cp_upper
 from surematch.confidence.certify import (
-    PROCEDURES,
     Cut,
     Procedure,
     certify_accept,
     certify_reject,
+    check_procedure,
     misses_below,
 )
 from surematch.confidence.checks import as_finite, as_labels, as_probs, same_length
@@ -95,8 +95,7 @@ def _check_targets(precision_target: float, miss_target: float, confidence: floa
                         ("confidence", confidence)):
         if not 0.0 < value < 1.0:
             raise InputError(f"{name}: must lie strictly between 0 and 1, got {value}")
-    if procedure not in PROCEDURES:
-        raise InputError(f"procedure: unknown {procedure!r}; choose one of {list(PROCEDURES)}")
+    check_procedure(procedure)
 
 
 def _accept_on_probs(cut: Cut, s_all: np.ndarray, p_all: np.ndarray) -> tuple[int, float] | None:

@@ -42,6 +42,12 @@ N_GRID = 12
 """Cut-offs of "grid"."""
 
 
+def check_procedure(procedure: str) -> None:
+    """InputError unless `procedure` is one of `PROCEDURES`."""
+    if procedure not in PROCEDURES:
+        raise InputError(f"procedure: unknown {procedure!r}; choose one of {list(PROCEDURES)}")
+
+
 @dataclass(frozen=True)
 class Cut:
     """What a certification found.
@@ -155,8 +161,7 @@ def certify_accept(
     """Certify cut-offs t with error rate among s >= t <= alpha, on scores s [N] and outcomes
     y [N] (1 = right). "guided" needs `guide` = (scores [M], outcomes [M]) of independent data
     on the same score; "label_free" and "multi_start" read s as probabilities."""
-    if procedure not in PROCEDURES:
-        raise InputError(f"procedure: unknown {procedure!r}; choose one of {list(PROCEDURES)}")
+    check_procedure(procedure)
     at, n, e = accept_ladder(s, y)
     needed = min_trials_no_event(alpha, delta)
     if procedure == "grid":

@@ -33,7 +33,7 @@ from numpy.typing import ArrayLike
 
 from surematch.confidence.bands import TriageBands, certify_bands
 from surematch.confidence.calibration import Calibrator
-from surematch.confidence.certify import Procedure
+from surematch.confidence.certify import Procedure, check_procedure
 from surematch.confidence.checks import as_labels, same_length
 from surematch.confidence.logistic import LogisticCalibrator, fit_logit
 from surematch.confidence.match_features import FEATURES, candidate_features, top1_features
@@ -131,6 +131,7 @@ def fit_match_calibration(
     queries: wrong), embedding confidence [Q] or None, and groups [Q] (expected ids; None for
     open-set queries) for the guide/certify split (`band_fraction`: the certifying share).
     See the module text for the protocol; `procedure` names the accept test (`certify`)."""
+    check_procedure(procedure)
     y = as_labels(correct, "correct")
     sims = np.asarray(similarities)
     if sims.ndim != 2 or sims.shape[1] < 2:

@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike
 
 from surematch.confidence.bands import TriageBands, certify_bands
 from surematch.confidence.calibration import Calibrator
-from surematch.confidence.certify import Procedure
+from surematch.confidence.certify import Procedure, check_procedure
 from surematch.confidence.checks import as_finite, as_labels, same_length
 from surematch.confidence.metrics import auroc, brier, ece
 from surematch.confidence.registry import calibrator_from_dict, make_calibrator
@@ -89,6 +89,7 @@ def fit_pair_calibration(
 ) -> PairCalibration:
     """Fit on values [N] of `distance` (e.g. cosine distances) and labels [N] (1 = same);
     `band_fraction` of the pairs certify the bands, the rest guide the test (`procedure`)."""
+    check_procedure(procedure)
     measure = distance_named(distance)
     x, y = as_finite(values, "values"), as_labels(labels)
     same_length(x, y, "values", "labels")
