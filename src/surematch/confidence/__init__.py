@@ -4,7 +4,7 @@ Plots live in `surematch.confidence.plots` (imported on demand: it pulls in matp
 model-level helpers (`labelled`, `summary`, `report`) are imported from their modules.
 """
 
-from surematch.confidence.bands import TriageBands, fit_bands
+from surematch.confidence.bands import TriageBands, certify_bands, fit_bands
 from surematch.confidence.beta import BetaCalibrator
 from surematch.confidence.calibration import Calibrator
 from surematch.confidence.embedding import embedding_confidence, group_peakedness
@@ -53,6 +53,7 @@ __all__ = [
     "banded_percent",
     "brier",
     "calibrator_from_dict",
+    "certify_bands",
     "choose_threshold",
     "ece",
     "ece_noise_floor",

@@ -165,7 +165,7 @@ def certify_bands(
     notes = []
     if accept_at is None:
         notes.append(_accept_note(acc, a is None and bool(acc.passed), n_right, len(y),
-                                  precision_target, delta, pct))
+                                  precision_target, delta, pct, procedure))
     if reject_below is None:
         notes.append(f"with {n_right} right matches, no reject cut-off can be shown to reject at "
                      f"most {miss_target:g} of them at {pct} confidence; that needs at least "
@@ -185,7 +185,7 @@ def certify_bands(
 
 
 def _accept_note(acc: Cut, unseparated: bool, n_right: int, n: int, target: float,
-                 delta: float, pct: str) -> str:
+                 delta: float, pct: str, procedure: str) -> str:
     """Why nothing is auto-accepted, in terms of the test that was actually run."""
     empty = " — nothing is auto-accepted"
     if unseparated:
@@ -196,12 +196,19 @@ def _accept_note(acc: Cut, unseparated: bool, n_right: int, n: int, target: floa
                 f"cut-off can be certified at {pct} confidence; the {target:g} target needs at "
                 f"least {acc.n_needed} accepted matches with no error" + empty)
     level = "" if acc.first_delta >= delta else \
-        f" (each of its tests at the stricter {acc.first_delta:.2g})"
-    return (f"with {n_right} calibration matches (of {n} certifying queries), the best "
-            f"guarantee for auto-accept is precision ≥ {1.0 - acc.first_bound:.3f} at {pct} "
-            f"confidence{level}: the test started at the {acc.first_n} most confident "
-            f"({acc.first_events} wrong) and the {target:g} target failed there; the target "
-            f"needs at least {acc.n_needed} accepted matches with no error" + empty)
+        f" (each of its tests at the stricter delta {acc.first_delta:.2g})"
+    where = (f"where precision ≥ {1.0 - acc.first_bound:.3f} is all that can be shown at {pct} "
+             f"confidence{level}")
+    if procedure == "grid":
+        tested = (f"of the grid of accept cut-offs tested, the best covered the "
+                  f"{acc.first_n} most confident ({acc.first_events} wrong), {where}, below "
+                  f"the {target:g} target")
+    else:
+        tested = (f"the test of auto-accept started at the {acc.first_n} most confident "
+                  f"({acc.first_events} wrong), {where}: the {target:g} target failed there, "
+                  "and the test stops at its first failure")
+    return (f"with {n_right} calibration matches (of {n} certifying queries), {tested}; the "
+            f"target needs at least {acc.n_needed} accepted matches with no error" + empty)
 
 
 def fit_bands(
