@@ -5,7 +5,7 @@ the model or the index. Ranking labelled queries with a model, summaries, report
 live in `surematch.evaluation`.
 """
 
-from surematch.confidence.bands import TriageBands, fit_bands
+from surematch.confidence.bands import TriageBands, certify_bands, fit_bands
 from surematch.confidence.beta import BetaCalibrator
 from surematch.confidence.calibration import Calibrator
 from surematch.confidence.embedding import embedding_confidence, group_peakedness
@@ -54,6 +54,7 @@ __all__ = [
     "banded_percent",
     "brier",
     "calibrator_from_dict",
+    "certify_bands",
     "choose_threshold",
     "ece",
     "ece_noise_floor",

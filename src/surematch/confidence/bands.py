@@ -9,11 +9,20 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from surematch.confidence.bounds import cp_upper
-from surematch.confidence.certify import certify_accept, certify_reject, misses_below
+from surematch.confidence.certify import (
+    Cut,
+    Procedure,
+    certify_accept,
+    certify_reject,
+    check_procedure,
+    misses_below,
+)
 from surematch.confidence.checks import as_finite, as_labels, as_probs, same_length
 from surematch.errors import InputError, ModelFormatError
 
 Band = Literal["accept", "review", "reject"]
+OPTIONAL = frozenset({"procedure", "n_certify"})
+"""Fields of `TriageBands` that files written before they existed lack."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +36,9 @@ class TriageBands:
     `miss_target` of right matches auto-rejected. `precision_bound` / `miss_bound` are the
     one-sided Clopper-Pearson bounds reached at the chosen cut-offs (at least as good as the
     targets: the headroom). The n_*, empirical_* and *_coverage fields describe the
-    calibration data itself; `message` says in words what could not be certified.
+    examples the cut-offs were certified on (`n_certify` of them; None in files written before
+    it was recorded); `message` says in words what could not be certified. `procedure` names
+    how the accept cut-off was tested (see `certify`; files without it used "label_free").
     """
 
     accept_at: float | None
@@ -46,6 +57,8 @@ class TriageBands:
     reject_coverage: float
     feasible: bool
     message: str
+    procedure: str = "label_free"
+    n_certify: int | None = None
 
     def band(self, probs: ArrayLike) -> Band | np.ndarray:
         """"accept" / "review" / "reject" for one probability, or an array of them for [N]."""
@@ -63,14 +76,139 @@ class TriageBands:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TriageBands:
-        """Rebuild from `to_dict()` output; missing or unknown fields are a format error."""
+        """Rebuild from `to_dict()` output; missing or unknown fields are a format error
+        (except those added later, `OPTIONAL`, which older files lack)."""
         names = {f.name for f in fields(cls)}
-        if not isinstance(d, dict) or set(d) != names:
+        if not isinstance(d, dict) or not names - OPTIONAL <= set(d) <= names:
             got = set(d) if isinstance(d, dict) else set()
             raise ModelFormatError(
                 f"triage bands: missing fields {sorted(names - got)}, unknown {sorted(got - names)}"
             )
         return cls(**d)
+
+
+
+
+def _check_targets(precision_target: float, miss_target: float, confidence: float,
+                   procedure: str) -> None:
+    for name, value in (("precision_target", precision_target), ("miss_target", miss_target),
+                        ("confidence", confidence)):
+        if not 0.0 < value < 1.0:
+            raise InputError(f"{name}: must lie strictly between 0 and 1, got {value}")
+    check_procedure(procedure)
+
+
+def _accept_on_probs(cut: Cut, s_all: np.ndarray, p_all: np.ndarray) -> tuple[int, float] | None:
+    """(index into cut.passed, probability cut-off λ) of the most permissive certified cut-off t
+    whose set {s >= t} is exactly {p >= λ} on the scores s_all [M] and probabilities p_all [M]
+    of all calibration examples; None if none is."""
+    for i in range(len(cut.passed) - 1, -1, -1):
+        inside = s_all >= cut.passed[i]
+        lam = float(p_all[inside].min())
+        if not (~inside).any() or float(p_all[~inside].max()) < lam:
+            return i, lam
+    return None
+
+
+def _reject_on_probs(cut: Cut, s_all: np.ndarray, p_all: np.ndarray) -> tuple[int, float] | None:
+    """As `_accept_on_probs` for the reject side: {s < μ} exactly {p < r}."""
+    for i in range(len(cut.passed) - 1, -1, -1):
+        below = s_all < cut.passed[i]
+        rho = float(p_all[~below].min())
+        if not below.any() or float(p_all[below].max()) < rho:
+            return i, rho
+    return None
+
+
+def certify_bands(
+    scores: np.ndarray,
+    correct: np.ndarray,
+    probs: np.ndarray,
+    all_scores: np.ndarray,
+    all_probs: np.ndarray,
+    precision_target: float = 0.99,
+    miss_target: float = 0.01,
+    confidence: float = 0.95,
+    *,
+    procedure: Procedure = "guided",
+    guide: tuple[np.ndarray, np.ndarray] | None = None,
+) -> TriageBands:
+    """Triage bands certified on a ranking score, expressed as cut-offs on probabilities.
+
+    scores [N], correct [N] (1 = right), probs [N]: the certifying examples, their score and
+    the probability the saved calibrator gives them; all_scores [M] / all_probs [M]: the same
+    for every calibration example (certifying ones included). The probability must be a
+    non-decreasing function of the score; the candidate sets {score >= t} must not depend on
+    the certifying labels. The cut-offs are tested on the score (`certify`, each side at
+    delta = (1 - confidence) / 2), and of the certified ones the most permissive whose set is
+    exactly a set {p >= λ} (or {p < r}) on all calibration examples is kept, so `band()` on
+    the saved calibrator's probabilities gives exactly the certified set. `guide` =
+    (scores [K], outcomes [K]) of independent examples is needed by the "guided" procedure.
+    """
+    _check_targets(precision_target, miss_target, confidence, procedure)
+    s, y, p = scores, correct, probs
+    delta, n_right = (1.0 - confidence) / 2.0, int(y.sum())
+    acc = certify_accept(s, y, 1.0 - precision_target, delta, procedure, guide)
+    rej = certify_reject(s, y, miss_target, delta)
+    a = _accept_on_probs(acc, all_scores, all_probs) if acc.passed else None
+    r = _reject_on_probs(rej, all_scores, all_probs) if rej.passed else None
+    accept_at = None if a is None else a[1]
+    precision_bound = None if a is None else 1.0 - acc.bounds[a[0]]
+    reject_below = None if r is None else r[1]
+    miss_bound = None if r is None else rej.bounds[r[0]]
+    if reject_below is not None and accept_at is not None and reject_below > accept_at:
+        reject_below = accept_at  # fewer rejections: the miss guarantee still holds
+        miss_bound = float(cp_upper(misses_below(p, y, reject_below), n_right, delta))
+    accepted = p >= accept_at if accept_at is not None else np.zeros(len(p), dtype=bool)
+    rejected = p < reject_below if reject_below is not None else np.zeros(len(p), dtype=bool)
+    pct = f"{confidence * 100:g} %"
+    notes = []
+    if accept_at is None:
+        notes.append(_accept_note(acc, a is None and bool(acc.passed), n_right, len(y),
+                                  precision_target, delta, pct, procedure))
+    if reject_below is None:
+        notes.append(f"with {n_right} right matches, no reject cut-off can be shown to reject at "
+                     f"most {miss_target:g} of them at {pct} confidence; that needs at least "
+                     f"{rej.n_needed} right matches — nothing is auto-rejected")
+    return TriageBands(
+        accept_at=accept_at, reject_below=reject_below, precision_target=precision_target,
+        miss_target=miss_target, confidence=confidence,
+        precision_bound=precision_bound, miss_bound=miss_bound,
+        n_accept=int(accepted.sum()), n_review=int(len(p) - accepted.sum() - rejected.sum()),
+        n_reject=int(rejected.sum()),
+        empirical_precision=float(y[accepted].mean()) if accepted.any() else None,
+        empirical_miss_rate=float(np.sum(rejected & (y == 1)) / n_right) if n_right else None,
+        accept_coverage=float(accepted.mean()), reject_coverage=float(rejected.mean()),
+        feasible=not notes, message="; ".join(notes) or "all targets certified",
+        procedure=procedure, n_certify=len(y),
+    )
+
+
+def _accept_note(acc: Cut, unseparated: bool, n_right: int, n: int, target: float,
+                 delta: float, pct: str, procedure: str) -> str:
+    """Why nothing is auto-accepted, in terms of the test that was actually run."""
+    empty = " — nothing is auto-accepted"
+    if unseparated:
+        return ("the certified accept cut-offs do not fall between distinct calibrated "
+                "probabilities" + empty)
+    if acc.first_at is None or acc.first_bound is None:
+        return (f"with {n_right} calibration matches (of {n} certifying queries), no accept "
+                f"cut-off can be certified at {pct} confidence; the {target:g} target needs at "
+                f"least {acc.n_needed} accepted matches with no error" + empty)
+    level = "" if acc.first_delta >= delta else \
+        f" (each of its tests at the stricter delta {acc.first_delta:.2g})"
+    where = (f"where precision ≥ {1.0 - acc.first_bound:.3f} is all that can be shown at {pct} "
+             f"confidence{level}")
+    if procedure == "grid":
+        tested = (f"of the grid of accept cut-offs tested, the best covered the "
+                  f"{acc.first_n} most confident ({acc.first_events} wrong), {where}, below "
+                  f"the {target:g} target")
+    else:
+        tested = (f"the test of auto-accept started at the {acc.first_n} most confident "
+                  f"({acc.first_events} wrong), {where}: the {target:g} target failed there, "
+                  "and the test stops at its first failure")
+    return (f"with {n_right} calibration matches (of {n} certifying queries), {tested}; the "
+            f"target needs at least {acc.n_needed} accepted matches with no error" + empty)
 
 
 def fit_bands(
@@ -79,6 +217,9 @@ def fit_bands(
     precision_target: float = 0.99,
     miss_target: float = 0.01,
     confidence: float = 0.95,
+    *,
+    procedure: Procedure = "label_free",
+    guide: tuple[ArrayLike, ArrayLike] | None = None,
 ) -> TriageBands:
     """Choose cut-offs on held-out calibrated probabilities [N] with outcomes [N] (1 = right).
 
@@ -86,42 +227,18 @@ def fit_bands(
     `miss_target` of right matches auto-rejected, jointly with probability >= `confidence`
     (each side is tested at delta = (1 - confidence) / 2). A side the data cannot support is
     left empty (its cut-off None), `feasible` is False and `message` says what is missing.
-    Use data the calibrator was not fitted on.
+    Use data the calibrator was not fitted on. "guided" (the default when `guide` is given)
+    starts the accept test where `guide` = (probabilities [K], outcomes [K]) of other
+    held-out data says it will pass; without it the start is read from the probabilities.
     """
-    for name, value in (("precision_target", precision_target), ("miss_target", miss_target),
-                        ("confidence", confidence)):
-        if not 0.0 < value < 1.0:
-            raise InputError(f"{name}: must lie strictly between 0 and 1, got {value}")
+    if guide is not None and procedure == "label_free":
+        procedure = "guided"
+    _check_targets(precision_target, miss_target, confidence, procedure)
     p, y = as_probs(probs), as_labels(correct, "correct")
     same_length(p, y, "probabilities", "correct")
-    delta, n_right = (1.0 - confidence) / 2.0, int(y.sum())
-    acc = certify_accept(p, y, 1.0 - precision_target, delta)
-    rej = certify_reject(p, y, miss_target, delta)
-    reject_below, miss_bound = rej.at, rej.bound
-    if reject_below is not None and acc.at is not None and reject_below > acc.at:
-        reject_below = acc.at  # fewer rejections: the miss guarantee still holds
-        miss_bound = float(cp_upper(misses_below(p, y, reject_below), n_right, delta))
-    accepted = p >= acc.at if acc.at is not None else np.zeros(len(p), dtype=bool)
-    rejected = p < reject_below if reject_below is not None else np.zeros(len(p), dtype=bool)
-    pct = f"{confidence * 100:g} %"
-    notes = []
-    if acc.at is None:
-        notes.append(f"with {n_right} calibration matches, the best guarantee for auto-accept is "
-                     f"precision ≥ {1.0 - (acc.best_bound or 1.0):.3f} at {pct} confidence; the "
-                     f"{precision_target:g} target needs at least {acc.n_needed} accepted matches "
-                     "with no error — nothing is auto-accepted")
-    if reject_below is None:
-        notes.append(f"with {n_right} right matches, no reject cut-off can be shown to reject at "
-                     f"most {miss_target:g} of them at {pct} confidence; that needs at least "
-                     f"{rej.n_needed} right matches — nothing is auto-rejected")
-    return TriageBands(
-        accept_at=acc.at, reject_below=reject_below, precision_target=precision_target,
-        miss_target=miss_target, confidence=confidence,
-        precision_bound=None if acc.bound is None else 1.0 - acc.bound, miss_bound=miss_bound,
-        n_accept=int(accepted.sum()), n_review=int(len(p) - accepted.sum() - rejected.sum()),
-        n_reject=int(rejected.sum()),
-        empirical_precision=float(y[accepted].mean()) if accepted.any() else None,
-        empirical_miss_rate=float(np.sum(rejected & (y == 1)) / n_right) if n_right else None,
-        accept_coverage=float(accepted.mean()), reject_coverage=float(rejected.mean()),
-        feasible=not notes, message="; ".join(notes) or "all targets certified",
-    )
+    g = None
+    if guide is not None:
+        g = (as_probs(guide[0]), as_labels(guide[1], "guide outcomes"))
+        same_length(g[0], g[1], "guide probabilities", "guide outcomes")
+    return certify_bands(p, y, p, p, p, precision_target, miss_target, confidence,
+                         procedure=procedure, guide=g)

@@ -3,13 +3,23 @@
 Fitted on labelled queries ranked against references, open-set queries included (no right
 reference among them: their top match is wrong by definition). Features: see `match_features`.
 
-Protocol (`fit_match_calibration`): the queries are split by expected reference id into a fit
-part and a band part (`split.fit_band_split`, 50/50 by default). The calibrator is selected by
-cross-validated log loss and fitted on the fit part only, against ground truth (top-1 right or
-wrong), never against the model's own decisions. Its probabilities on the band part, which it
-never saw, choose the triage bands (`fit_bands`, finite-sample guarantee) and the threshold,
-and give the held-out metrics in `report`. The calibrator is not refitted on all data
-afterwards: the bands are certified for exactly the calibrator that is saved.
+Protocol (`fit_match_calibration`, issue #13), against ground truth (top-1 right or wrong),
+never against the model's own decisions:
+
+1. The queries are split by expected reference id (`split.fit_band_split`): a guide part A
+   (a quarter by default) and a certifying part B.
+2. On A, a logistic calibrator is selected by cross-validated log loss and fitted; its
+   coefficients give the ranking direction w, so each query gets a score s = w · x.
+3. The probability map is refitted on ALL queries as Platt scaling on s, strictly increasing
+   (`LogisticCalibrator` with coefficients a w, a > 0): {p >= λ} is {s >= t}.
+4. The triage cut-offs are certified on B's scores (`bands.certify_bands`; by default the
+   "guided" procedure, whose test starts where A's labels say it will pass; see `certify`).
+   The candidate sets {s >= t} do not depend on B's labels, so the finite-sample guarantee
+   holds for exactly the calibrator that is saved, whose probabilities use every label.
+
+The threshold is chosen on all queries with the saved calibrator (no guarantee attached);
+`report["held_out"]` measures the part-A calibrator on B (honest, pessimistic: fitted on a
+quarter of the data).
 """
 
 from __future__ import annotations
@@ -21,10 +31,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from surematch.confidence.bands import TriageBands, fit_bands
+from surematch.confidence.bands import TriageBands, certify_bands
 from surematch.confidence.calibration import Calibrator
+from surematch.confidence.certify import Procedure, check_procedure
 from surematch.confidence.checks import as_labels, same_length
 from surematch.confidence.evidence import EVIDENCE
+from surematch.confidence.logistic import LogisticCalibrator, fit_logit
 from surematch.confidence.match_features import FEATURES, candidate_features, top1_features
 from surematch.confidence.metrics import aurc, brier, ece
 from surematch.confidence.registry import calibrator_from_dict
@@ -90,6 +102,25 @@ class MatchCalibration:
             raise ModelFormatError(f"match calibration: damaged or missing field {exc}") from None
 
 
+GUIDE_FRACTION = 0.25
+"""Share of the calibration groups in the guide part A (fits the direction, guides the test);
+chosen with `benchmarks/certify_power.py`."""
+
+
+def monotone_refit(x: np.ndarray, y: np.ndarray, direction: LogisticCalibrator
+                   ) -> tuple[np.ndarray, LogisticCalibrator]:
+    """Scores s = x @ w [N] along `direction`'s coefficients w, and the logistic calibrator
+    sigmoid(a s + c) refitted on features x [N, F] and outcomes y [N] (Platt on s, a > 0);
+    `direction` itself when the refit slope is not positive (s useless on all data)."""
+    s = x @ direction.coef
+    (a,), c = fit_logit(s[:, None], y)
+    if not a > 0:
+        return s, direction
+    final = LogisticCalibrator()
+    final.coef, final.intercept, final.n_features = a * direction.coef, float(c), x.shape[1]
+    return s, final
+
+
 def fit_match_calibration(
     similarities: ArrayLike,
     correct: ArrayLike,
@@ -100,16 +131,20 @@ def fit_match_calibration(
     miss_target: float = 0.01,
     confidence_level: float = 0.95,
     criterion: Criterion = "accuracy",
-    band_fraction: float = 0.5,
+    band_fraction: float = 1.0 - GUIDE_FRACTION,
     candidates: Sequence[str] = ("logistic", "isotonic", "beta"),
+    procedure: Procedure = "guided",
     seed: int = 0,
     evidence: Mapping[str, ArrayLike] | None = None,
 ) -> MatchCalibration:
     """Fit on similarities [Q, k] (k >= 2, best first), top-1 right/wrong [Q] (open-set
     queries: wrong), embedding confidence [Q] or None, groups [Q] (expected ids; None for
-    open-set queries) for the fit/band split, and optional evidence {name: [Q, k]} (see
-    `confidence.evidence`). Which evidence the calibrator reads (none, all, or one) is chosen
-    by cross-validated log loss on the fit part. See the module text for the protocol."""
+    open-set queries) for the guide/certify split (`band_fraction`: the certifying share),
+    and optional evidence {name: [Q, k]} (see `confidence.evidence`). Which evidence the
+    calibrator reads (none, all, or one) is chosen by cross-validated log loss on the guide
+    part. See the module text for the protocol; `procedure` names the accept test
+    (`certify`)."""
+    check_procedure(procedure)
     y = as_labels(correct, "correct")
     sims = np.asarray(similarities)
     if sims.ndim != 2 or sims.shape[1] < 2:
@@ -127,13 +162,22 @@ def fit_match_calibration(
         chosen, evidence_losses = _choose_evidence(features, tuple(evidence or ()), y, fit_idx,
                                                    seed)
         x = features(chosen)
-        cal, losses = select_calibrator(x[fit_idx], y[fit_idx], candidates, seed=seed)
+        cal_a, losses = select_calibrator(x[fit_idx], y[fit_idx], candidates, seed=seed)
     except InputError as exc:
         raise InputError(f"calibration part ({len(fit_idx)} of {len(y)} queries): {exc}") from None
-    p, yb = cal.predict_proba(x[band_idx]), y[band_idx]
+    if not isinstance(cal_a, LogisticCalibrator):
+        raise InputError(f"calibrator {cal_a.kind!r}: retrieval mode needs 'logistic' (several "
+                         "features)")
+    s, cal = monotone_refit(x, y, cal_a)
+    p = cal.predict_proba(x)
+    # label-free starts read probabilities: those of the part-A calibrator, a map of s
+    score = s if procedure in ("guided", "grid") else cal_a.predict_proba(x)
+    yb, pb = y[band_idx], cal_a.predict_proba(x[band_idx])
     try:
-        bands = fit_bands(p, yb, precision_target, miss_target, confidence_level)
-        threshold = choose_threshold(p, yb, criterion)
+        bands = certify_bands(score[band_idx], yb, p[band_idx], score, p, precision_target,
+                              miss_target, confidence_level, procedure=procedure,
+                              guide=(score[fit_idx], y[fit_idx]))
+        threshold = choose_threshold(p, y, criterion)
     except InputError as exc:
         raise InputError(f"band part ({len(band_idx)} of {len(y)} queries): {exc}") from None
     report = {
@@ -141,9 +185,9 @@ def fit_match_calibration(
         "top1_accuracy": float(y.mean()),
         "features": list((FEATURES if confidence is not None else FEATURES[:2]) + chosen),
         "calibrator": cal.kind, "cv_log_loss": losses, "evidence_cv_log_loss": evidence_losses,
-        "threshold": threshold.to_dict(),
-        "held_out": {"ece": ece(p, yb), "ece_equal_mass": ece(p, yb, strategy="quantile"),
-                     "brier": brier(p, yb), "aurc": aurc(p, yb)},
+        "threshold": threshold.to_dict(), "procedure": procedure,
+        "held_out": {"ece": ece(pb, yb), "ece_equal_mass": ece(pb, yb, strategy="quantile"),
+                     "brier": brier(pb, yb), "aurc": aurc(pb, yb)},
     }
     return MatchCalibration(cal, bands, threshold.threshold, confidence is not None, lone,
                             report, chosen)

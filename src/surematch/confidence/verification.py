@@ -2,10 +2,15 @@
 
 Works on our model's cosine similarities and on bring-your-own scores (e.g. DeepFace
 distances): `distance` names the measure in `surematch.distances`, and `closeness` turns its
-values into "higher is closer" before calibrating. As in retrieval mode, the pairs are split
-(at random, 50/50 by default): the calibrator is selected by cross-validated log loss and fitted
-on one part against the ground-truth labels; the threshold, the bands and the held-out metrics
-come from its probabilities on the other part.
+values into "higher is closer" before calibrating. The score needs no fitted direction, so
+the calibrator (selected by cross-validated log loss against the ground-truth labels) is
+fitted on ALL pairs, as is the threshold. The pairs are split at random into a guide part
+(a quarter by default) and a certifying part: the bands are certified on the certifying
+part's scores, the test starting where the guide's labels say it will pass (issue #13, see
+`retrieval` and `bands.certify_bands`). The sets {score >= t} do not depend on any label, so
+the guarantee holds for the saved calibrator; a cut-off is kept only where it falls between
+distinct probabilities. `report["held_out"]` measures a calibrator of the same kind fitted
+on the guide part, on the certifying part.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from surematch.confidence.bands import TriageBands, fit_bands
+from surematch.confidence.bands import TriageBands, certify_bands
 from surematch.confidence.calibration import Calibrator
+from surematch.confidence.certify import Procedure, check_procedure
 from surematch.confidence.checks import as_finite, as_labels, same_length
 from surematch.confidence.metrics import auroc, brier, ece
-from surematch.confidence.registry import calibrator_from_dict
+from surematch.confidence.registry import calibrator_from_dict, make_calibrator
 from surematch.confidence.selection import select_calibrator
 from surematch.confidence.split import enough_to_split, fit_band_split
 from surematch.confidence.thresholds import Criterion, choose_threshold
@@ -79,9 +85,11 @@ def fit_pair_calibration(
     values: ArrayLike, labels: ArrayLike, distance: str = "cosine", *,
     criterion: Criterion = "accuracy", target_fmr: float | None = None,
     precision_target: float = 0.99, miss_target: float = 0.01, confidence_level: float = 0.95,
-    band_fraction: float = 0.5, seed: int = 0,
+    band_fraction: float = 0.75, procedure: Procedure = "guided", seed: int = 0,
 ) -> PairCalibration:
-    """Fit on values [N] of `distance` (e.g. cosine distances) and labels [N] (1 = same)."""
+    """Fit on values [N] of `distance` (e.g. cosine distances) and labels [N] (1 = same);
+    `band_fraction` of the pairs certify the bands, the rest guide the test (`procedure`)."""
+    check_procedure(procedure)
     measure = distance_named(distance)
     x, y = as_finite(values, "values"), as_labels(labels)
     same_length(x, y, "values", "labels")
@@ -89,18 +97,25 @@ def fit_pair_calibration(
     score = measure.closeness(x)
     fit_idx, band_idx = fit_band_split(len(y), None, band_fraction, seed)
     try:
-        cal, losses = select_calibrator(score[fit_idx], y[fit_idx], seed=seed)
+        cal, losses = select_calibrator(score, y, seed=seed)
+        guide_cal = make_calibrator(cal.kind).fit(score[fit_idx], y[fit_idx])
     except InputError as exc:
         raise InputError(f"calibration part ({len(fit_idx)} of {len(y)} pairs): {exc}") from None
-    p, yb = cal.predict_proba(score[band_idx]), y[band_idx]
+    p, yb = cal.predict_proba(score), y[band_idx]
+    pb = guide_cal.predict_proba(score[band_idx])
+    # label-free starts read probabilities: the guide part's calibrator's (a map of the score)
+    cert = score if procedure in ("guided", "grid") else guide_cal.predict_proba(score)
     try:
-        thr = choose_threshold(score[band_idx], yb, criterion, target_fmr)
-        bands = fit_bands(p, yb, precision_target, miss_target, confidence_level)
+        thr = choose_threshold(score, y, criterion, target_fmr)
+        bands = certify_bands(cert[band_idx], yb, p[band_idx], cert, p, precision_target,
+                              miss_target, confidence_level, procedure=procedure,
+                              guide=(cert[fit_idx], y[fit_idx]))
         roc = auroc(score[band_idx], yb)
     except InputError as exc:
         raise InputError(f"band part ({len(band_idx)} of {len(y)} pairs): {exc}") from None
     threshold = float(measure.closeness(np.asarray(thr.threshold)))  # the measure's units
     report = {"n_pairs": len(y), "n_fit": len(fit_idx), "n_band": len(band_idx),
               "calibrator": cal.kind, "cv_log_loss": losses, "threshold": thr.to_dict(),
-              "held_out": {"ece": ece(p, yb), "brier": brier(p, yb), "auroc": roc}}
+              "procedure": procedure,
+              "held_out": {"ece": ece(pb, yb), "brier": brier(pb, yb), "auroc": roc}}
     return PairCalibration(distance, cal, bands, threshold, report)
