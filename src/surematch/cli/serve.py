@@ -57,6 +57,9 @@ def serve(
         "--qdrant-api-key", envvar="QDRANT_API_KEY", help="the Qdrant server's key")] = None,
     search_ef: SearchEfOpt = None,
     runtime: RuntimeOpt = "auto",
+    batch_window_ms: Annotated[float, typer.Option(
+        "--batch-window-ms", min=0.0, help="single-query matches arriving within this window "
+        "are embedded and searched as one batch")] = 3.0,
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
     """Serve MODEL's index over HTTP (JSON API under /v1, review page at /)."""
@@ -74,5 +77,5 @@ def serve(
         options["docs"] = False
     uvicorn.run(create_app(model, index, api_key=keys, qdrant_url=qdrant_url,
                            qdrant_api_key=qdrant_api_key, search_ef=search_ef,
-                           runtime=runtime, **options),
+                           runtime=runtime, batch_window_ms=batch_window_ms, **options),
                 host=host, port=port, log_level="info" if verbose else "warning")

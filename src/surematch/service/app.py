@@ -28,7 +28,8 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
                read_key_required: bool = False, max_body_bytes: int = 1_000_000,
                max_batch: int = 256, qdrant_url: str | None = None,
                qdrant_api_key: str | None = None, search_ef: int | None = None,
-               runtime: str = "auto", docs: bool = True) -> FastAPI:
+               runtime: str = "auto", docs: bool = True, batch_window_ms: float = 3.0,
+               ) -> FastAPI:
     """Load the model, open the index (a folder, or the collection at qdrant_url) and serve;
     api_key: one key, or named keys {name: key} (feedback records the reviewer's name);
     read_key_required: reads need a key too; search_ef: candidates each search examines
@@ -38,7 +39,7 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
     if read_key_required and not keys:
         raise ValueError("read_key_required needs an API key")
     state = ServiceState(Path(model_dir), None if index_dir is None else str(index_dir),
-                         qdrant_url, qdrant_api_key, search_ef, runtime)
+                         qdrant_url, qdrant_api_key, search_ef, runtime, batch_window_ms)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

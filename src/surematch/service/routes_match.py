@@ -22,10 +22,10 @@ def match(body: MatchRequest, request: Request) -> dict[str, Any]:
     if len(queries) > request.app.state.max_batch:
         raise HTTPException(422, f'"queries" holds {len(queries)} texts; at most '
                             f"{request.app.state.max_batch} per request")
-    with state.lock.read():
-        warnings = state.index.filter_warnings(body.filter)
-        results = [{**r.to_dict(), "warnings": warnings}
-                   for r in state.index.match_batch(queries, body.k, body.filter)]
+    if body.query is not None:  # micro-batched with other single queries arriving meanwhile
+        results = [state.batcher.call((body.query, body.k, body.filter))]
+    else:  # a batch request is its own batch
+        results = state.match_many([(q, body.k, body.filter) for q in queries])
     state.remember_reviews(results)
     return results[0] if body.query is not None else {"results": results}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from surematch.index.reference_index import ReferenceIndex
 from surematch.index.stores import IndexLocation
 from surematch.model import SimilarityModel
+from surematch.service.batching import MicroBatcher
 from surematch.service.feedback import FeedbackLog
 from surematch.service.rwlock import ReadWriteLock
 
@@ -21,7 +23,7 @@ class ServiceState:
 
     def __init__(self, model_dir: Path, index_dir: str | None, qdrant_url: str | None = None,
                  qdrant_api_key: str | None = None, search_ef: int | None = None,
-                 runtime: str = "auto") -> None:
+                 runtime: str = "auto", batch_window_ms: float = 3.0) -> None:
         self.model_dir = Path(model_dir)
         self.model = SimilarityModel.load(self.model_dir, runtime)
         self.location = IndexLocation.of(index_dir, qdrant_url, qdrant_api_key)
@@ -31,6 +33,25 @@ class ServiceState:
         self.feedback = FeedbackLog(feedback_dir / "feedback.jsonl")
         self.review: deque[dict[str, Any]] = deque(maxlen=REVIEW_QUEUE_SIZE)
         self._review_lock = threading.Lock()
+        # concurrent single-query matches arriving within the window run as one batch
+        self.batcher = MicroBatcher(self.match_many, window_ms=batch_window_ms, name="match")
+
+    def match_many(self, items: list[tuple[str, int, dict[str, Any] | None]]
+                   ) -> list[dict[str, Any]]:
+        """Match (query, k, filter) items, one batched search per distinct (k, filter);
+        each result carries the filter's type warnings."""
+        out: list[dict[str, Any]] = [{} for _ in items]
+        groups: dict[str, list[int]] = {}
+        for n, (_, k, spec) in enumerate(items):
+            groups.setdefault(json.dumps([k, spec], sort_keys=True), []).append(n)
+        with self.lock.read():
+            for rows in groups.values():
+                k, spec = items[rows[0]][1], items[rows[0]][2]
+                warnings = self.index.filter_warnings(spec)
+                results = self.index.match_batch([items[n][0] for n in rows], k, spec)
+                for n, result in zip(rows, results, strict=True):
+                    out[n] = {**result.to_dict(), "warnings": warnings}
+        return out
 
     def remember_reviews(self, results: list[dict[str, Any]]) -> None:
         """Keep the review-band matches of these match results, newest first, no duplicates."""
@@ -61,4 +82,5 @@ class ServiceState:
                     self.review.remove(old)
 
     def close(self) -> None:
+        self.batcher.close()
         self.index.close()
