@@ -77,9 +77,10 @@ def open_store(location: IndexLocation | str | Path, dim: int | None, *,
     if loc.is_server:
         from surematch.index.stores.server import ServerStore
 
-        extra = {"multivector": True} if multivector else {}
-        return ServerStore(url=loc.target, api_key=loc.api_key, collection=collection, dim=dim,
-                           **extra)
+        if multivector:
+            return ServerStore(url=loc.target, api_key=loc.api_key, collection=collection,
+                               dim=dim, multivector=True)
+        return ServerStore(url=loc.target, api_key=loc.api_key, collection=collection, dim=dim)
     from surematch.index.stores.edge import EdgeStore
 
     path = Path(loc.target) / check_collection(collection)

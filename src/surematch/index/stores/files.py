@@ -103,10 +103,10 @@ def store_dim(folder: Path, dim: int | None, backend: str, multivector: bool = F
     if dim is None:
         raise SurematchError(f"no index in {folder}; give its dimension to create one")
     check_positive_int(dim, "dim")
-    info: dict[str, Any] = {"format": 1, "backend": backend, "dim": dim, "distance": "cosine"}
+    new: dict[str, Any] = {"format": 1, "backend": backend, "dim": dim, "distance": "cosine"}
     if multivector:
-        info["multivector"] = "max_sim"
-    write_json_atomic(folder / "store.json", info)
+        new["multivector"] = "max_sim"
+    write_json_atomic(folder / "store.json", new)
     return dim
 
 
