@@ -80,7 +80,8 @@ def test_match_orders_by_similarity_and_shows_text(index: ReferenceIndex) -> Non
     d = result.to_dict()
     assert set(d) == {"query", "matches", "embedding_confidence", "rules_fired", "no_match"}
     assert set(d["matches"][0]) == {"id", "text", "payload", "similarity", "probability",
-                                    "confidence", "band"}
+                                    "confidence", "band", "kind"}  # kind: issue #13
+    assert d["matches"][0]["kind"] == "title"
 
 
 def test_filters_through_match(index: ReferenceIndex) -> None:
