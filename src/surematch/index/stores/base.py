@@ -40,7 +40,10 @@ def _point(raw: Raw) -> StoredPoint:
     if pid is None:
         raise ModelFormatError(f"a stored point has no {RESERVED_KEY!r}: the collection holds "
                                "points that surematch did not write")
-    vec = None if raw[1] is None else np.asarray(raw[1], dtype=np.float32)
+    vec = raw[1]
+    if vec is not None:  # a multivector's rows one by one: faster than one nested asarray
+        vec = (np.array([np.asarray(r, dtype=np.float32) for r in vec])
+               if len(vec) and isinstance(vec[0], list) else np.asarray(vec, dtype=np.float32))
     return StoredPoint(pid, payload, vec)
 
 
