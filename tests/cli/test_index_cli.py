@@ -88,6 +88,35 @@ def test_match_filter_rules_and_delete(workdir: Path) -> None:
     assert "d4" not in {m["id"] for m in match_json(workdir, "baker", "-k", "5")["matches"]}
 
 
+def test_several_texts_add_texts_and_delete_text(workdir: Path) -> None:
+    """Issue #13: repeated ids in the file, add-texts, delete-text, then the whole reference."""
+    (workdir / "multi.csv").write_text(
+        "id,text,kind,lang\nm1,ship captain,,en\nm1,master mariner,,\n"
+        "m1,commands a vessel,description,\n")
+    built = surematch("index", "model", "multi.csv", "--index", "mx", cwd=workdir)
+    assert built.returncode == 0 and "indexed 1 references" in built.stdout, built.stderr
+
+    def top(query: str) -> dict:
+        result = surematch("match", "model", "--index", "mx", query, "--json", cwd=workdir)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)["matches"][0]
+
+    assert (top("master mariner")["text"], top("master mariner")["kind"]) == (
+        "master mariner", "synonym")
+    added = surematch("index", "add-texts", "--model", "model", "--index", "mx", "m1",
+                      "skipper", "sea captain", cwd=workdir)
+    assert added.returncode == 0 and "added 2 of 2" in added.stdout and "holds 5" in added.stdout
+    assert top("skipper")["text"] == "skipper"
+    gone = surematch("index", "delete-text", "--index", "mx", "m1", "skipper", cwd=workdir)
+    assert gone.returncode == 0 and "holds 4" in gone.stdout, gone.stderr
+    again = surematch("index", "delete-text", "--index", "mx", "m1", "skipper", cwd=workdir)
+    assert again.returncode == 2 and "has no text 'skipper'" in again.stderr
+    bad = surematch("index", "add-texts", "--model", "model", "--index", "mx", "m1", "x",
+                    "--kind", "nickname", cwd=workdir)
+    assert bad.returncode == 2 and "unknown kind" in bad.stderr
+    assert surematch("index", "delete", "--index", "mx", "m1", cwd=workdir).returncode == 0
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("match", "model", "--index", "nowhere", "q"), "no index"),
     (("match", "model", "--index", "ix", "q", "--filter", "lang"), "key=value"),

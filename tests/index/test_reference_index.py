@@ -80,7 +80,8 @@ def test_match_orders_by_similarity_and_shows_text(index: ReferenceIndex) -> Non
     d = result.to_dict()
     assert set(d) == {"query", "matches", "embedding_confidence", "rules_fired", "no_match"}
     assert set(d["matches"][0]) == {"id", "text", "payload", "similarity", "probability",
-                                    "confidence", "band"}
+                                    "confidence", "band", "kind"}  # kind: issue #13
+    assert d["matches"][0]["kind"] == "title"
 
 
 def test_filters_through_match(index: ReferenceIndex) -> None:
@@ -168,8 +169,10 @@ class FakeCalibration:
 
     bands = FakeBands()
 
-    def probabilities(self, similarities: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    def probabilities(self, similarities: np.ndarray, confidence: np.ndarray,
+                      evidence: dict[str, np.ndarray] | None = None) -> np.ndarray:
         assert similarities.ndim == 2 and confidence.shape == (len(similarities),)
+        assert evidence is not None and evidence["overlap"].shape == similarities.shape
         return np.clip(similarities, 0, 1) * confidence[:, None]
 
 

@@ -61,14 +61,46 @@ def test_references_upsert_get_delete(client: TestClient) -> None:
     before = count(client)
     body = {"references": [{"id": "x1", "text": "ship captain", "payload": {"lang": "en"}}]}
     assert client.post("/v1/references", json=body, headers=W).json()["written"] == 1
-    assert client.get("/v1/references/x1").json() == {"id": "x1", "text": "ship captain",
-                                                      "payload": {"lang": "en"}}
+    assert client.get("/v1/references/x1").json() == {
+        "id": "x1", "text": "ship captain", "payload": {"lang": "en"},
+        "texts": [{"text": "ship captain", "kind": "title"}]}  # texts: issue #13
     top = client.post("/v1/match", json={"query": "ship captain", "k": 1,
                                          "filter": {"lang": "en"}}).json()
     assert top["matches"][0]["id"] == "x1"
     assert client.delete("/v1/references/x1", headers=W).status_code == 200
     assert client.get("/v1/references/x1").status_code == 404
     assert count(client) == before
+
+
+def test_references_with_several_texts(client: TestClient) -> None:
+    """Issue #13: texts beside text, adding texts, deleting one text, deleting the reference."""
+    before = count(client)
+    body = {"references": [{"id": "m1", "texts": ["ship captain", {"text": "master mariner"},
+                                                  {"text": "commands a vessel",
+                                                   "kind": "description"}],
+                            "payload": {"lang": "en"}}]}
+    assert client.post("/v1/references", json=body, headers=W).json()["written"] == 1
+    got = client.get("/v1/references/m1").json()
+    assert got["texts"] == [{"text": "ship captain", "kind": "title"},
+                            {"text": "master mariner", "kind": "synonym"},
+                            {"text": "commands a vessel", "kind": "description"}]
+    top = client.post("/v1/match", json={"query": "master mariner", "k": 1}).json()["matches"][0]
+    assert (top["id"], top["text"], top["kind"]) == ("m1", "master mariner", "synonym")
+    added = client.post("/v1/references/m1/texts", json={"texts": ["sea captain"]}, headers=W)
+    assert added.status_code == 200 and added.json()["added"] == 1
+    assert len(added.json()["texts"]) == 4 and count(client) == before + 1
+    assert client.post("/v1/references/m1/texts", json={"texts": ["x"]}).status_code == 401
+    assert client.post("/v1/references/none-such/texts", json={"texts": ["x"]},
+                       headers=W).status_code == 404
+    bad = client.post("/v1/references/m1/texts", json={"texts": [{"text": "x", "kind": "nick"}]},
+                      headers=W)
+    assert bad.status_code == 422 and "kind" in bad.json()["detail"]
+    gone = client.delete("/v1/references/m1/texts", params={"text": "master mariner"}, headers=W)
+    assert gone.status_code == 200 and len(gone.json()["texts"]) == 3
+    assert client.delete("/v1/references/m1/texts", params={"text": "master mariner"},
+                         headers=W).status_code == 404
+    assert client.delete("/v1/references/m1", headers=W).status_code == 200
+    assert client.get("/v1/references/m1").status_code == 404 and count(client) == before
 
 
 def test_rules_add_list_delete(client: TestClient) -> None:
@@ -105,6 +137,11 @@ def test_feedback_written_as_labelled_query(client: TestClient, built: tuple) ->
     ("post", "/v1/match", {}, {}, 422, "exactly one"),
     ("post", "/v1/match", {"query": "a", "filter": {"must": "x"}}, {}, 422, "must"),
     ("post", "/v1/references", {"references": [{"id": "z", "text": ""}]}, W, 422, "text"),
+    ("post", "/v1/references", {"references": [{"id": "z"}]}, W, 422, "text"),
+    ("post", "/v1/references", {"references": [{"id": "z", "texts": ["a", ""]}]}, W, 422,
+     "texts"),
+    ("post", "/v1/references", {"references": [{"id": "z", "text": "a", "texts": [
+        {"text": "b", "kind": "nick"}]}]}, W, 422, "kind"),
     ("post", "/v1/references", {"references": [{"id": "z", "text": "t"}]}, {}, 401, "missing"),
     ("post", "/v1/references", {"references": [{"id": "z", "text": "t"}]},
      {"X-API-Key": "bad"}, 403, "wrong"),

@@ -1,4 +1,5 @@
-"""`surematch index MODEL REFS --index DIR` (add or update) and `surematch index delete ID...`."""
+"""`surematch index MODEL REFS --index DIR` (add or update), `surematch index delete ID...`,
+`surematch index add-texts --model M ID TEXT...` and `surematch index delete-text ID TEXT`."""
 
 from __future__ import annotations
 
@@ -26,9 +27,10 @@ out = Console()
 
 @app.command(name="index", no_args_is_help=True)
 def index_cmd(
-    args: Annotated[list[str], typer.Argument(metavar="MODEL REFS | delete ID...",
-                                              help="add: model folder and references file; "
-                                                   "delete: the ids to remove")],
+    args: Annotated[list[str], typer.Argument(
+        metavar="MODEL REFS | delete ID... | add-texts ID TEXT... | delete-text ID TEXT",
+        help="add: model folder and references file; delete: the ids to remove; add-texts: "
+             "texts for a stored reference (with --model); delete-text: one text to remove")],
     index: IndexOpt = None,
     qdrant_url: UrlOpt = None,
     api_key: KeyOpt = None,
@@ -37,14 +39,41 @@ def index_cmd(
     column: ColumnOpt = [],  # noqa: B006
     batch_size: Annotated[int, typer.Option(help="references embedded per batch")] = 256,
     optimize: Annotated[bool, typer.Option(help="build the search graph after adding")] = True,
+    model: Annotated[Path | None, typer.Option(
+        "--model", help="add-texts: the model that built the index")] = None,
+    kind: Annotated[str, typer.Option(
+        help="add-texts: the texts' kind (title, synonym, description)")] = "synonym",
     verbose: VerboseOpt = 0,
 ) -> None:
-    """Add or update references (embedded in batches, stored with their payload), or delete
-    them by id with `surematch index delete --index DIR ID...`."""
-    from surematch.workflows.indexes import add_references, delete_references
+    """Add or update references (embedded in batches, stored with their payload; an id on
+    several rows, or a texts column, gives a reference several texts), or delete them by id
+    with `surematch index delete --index DIR ID...`; add texts to a stored reference with
+    `index add-texts --model M --index DIR ID TEXT... [--kind synonym]`, remove one with
+    `index delete-text --index DIR ID TEXT`."""
+    from surematch.workflows.indexes import (
+        add_references,
+        add_texts,
+        delete_references,
+        delete_text,
+    )
 
     setup_logging(verbose)
     target = index_target(index, qdrant_url, api_key)
+    if args[0] == "add-texts":
+        if len(args) < 3:
+            raise InputError("index add-texts needs ID TEXT...")
+        if model is None:
+            raise InputError("index add-texts needs --model (the model that built the index)",
+                             field="--model")
+        added, held = add_texts(model, target, args[1], args[2:], kind)
+        out.print(f"added {added} of {len(args) - 2} texts to {args[1]!r}; it holds {held}")
+        return
+    if args[0] == "delete-text":
+        if len(args) != 3:
+            raise InputError(f"index delete-text needs ID TEXT, got {len(args) - 1} arguments")
+        held = delete_text(target, args[1], args[2])
+        out.print(f"deleted a text of {args[1]!r}; it holds {held}")
+        return
     if args[0] == "delete":
         if len(args) < 2:
             raise InputError("index delete needs the ids to remove")

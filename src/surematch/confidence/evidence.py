@@ -56,4 +56,7 @@ def agreement(text_similarities: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
     rows = [[float(np.partition(s, -2)[-2]) if len(s) > 1 else 0.0 for s in row]
             for row in text_similarities]
     k = max((len(r) for r in rows), default=0)
-    return np.array([r + [0.0] * (k - len(r)) for r in rows], dtype=np.float64).reshape(-1, k)
+    out = np.zeros((len(rows), k))
+    for i, r in enumerate(rows):
+        out[i, :len(r)] = r
+    return out

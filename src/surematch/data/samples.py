@@ -83,6 +83,8 @@ class References:
     """The things queries are matched against: each an id, a payload to filter on, and one or
     more texts. `texts[i]` is reference i's title (its first text); `extra_texts[i]` (None:
     none) holds its further texts as (text, kind) pairs, kind one of TEXT_KINDS.
+    `text_kinds[i]` (None: "title") is the kind of `texts[i]`, for a reference whose first
+    text is not a title (a file row with a `kind` column).
 
     In an index each text is a vector of the reference; its similarity to a query is that of
     its best text.
@@ -92,11 +94,14 @@ class References:
     texts: list[str]
     payloads: list[dict[str, Any]]
     extra_texts: list[list[tuple[str, str]]] | None = None
+    text_kinds: list[str] | None = None
 
     def __post_init__(self) -> None:
         _check_lengths("References", ids=self.ids, texts=self.texts, payloads=self.payloads)
         if self.extra_texts is not None:
             _check_lengths("References", ids=self.ids, extra_texts=self.extra_texts)
+        if self.text_kinds is not None:
+            _check_lengths("References", ids=self.ids, text_kinds=self.text_kinds)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -104,7 +109,8 @@ class References:
     def texts_of(self, i: int) -> list[tuple[str, str]]:
         """Reference i's texts as (text, kind), its title first."""
         extra = self.extra_texts[i] if self.extra_texts is not None else []
-        return [(self.texts[i], "title"), *extra]
+        kind = self.text_kinds[i] if self.text_kinds is not None else "title"
+        return [(self.texts[i], kind), *extra]
 
     def flat(self) -> tuple[list[int], list[str], list[str]]:
         """Every text of every reference: (reference row [T], text [T], kind [T]), grouped by
@@ -121,7 +127,9 @@ class References:
         return References([self.ids[i] for i in indices], [self.texts[i] for i in indices],
                           [self.payloads[i] for i in indices],
                           None if self.extra_texts is None else
-                          [self.extra_texts[i] for i in indices])
+                          [self.extra_texts[i] for i in indices],
+                          None if self.text_kinds is None else
+                          [self.text_kinds[i] for i in indices])
 
 
 @dataclass(frozen=True)

@@ -36,10 +36,13 @@ class Calibration:
         return cls(calibration)
 
     def apply(self, similarities: np.ndarray, confidence: np.ndarray,
+              evidence: dict[str, np.ndarray] | None = None,
               ) -> tuple[np.ndarray | None, list[list[str]] | None]:
-        """similarities [Q, k], confidence [Q] -> (probabilities [Q, k], bands [Q][k]) or Nones."""
+        """similarities [Q, k], confidence [Q], evidence {name: [Q, k]} -> (probabilities
+        [Q, k], bands [Q][k]) or Nones."""
         if self._cal is None or similarities.size == 0:
             return None, None
-        probs = np.asarray(self._cal.probabilities(similarities, confidence), dtype=np.float64)
+        probs = np.asarray(self._cal.probabilities(similarities, confidence, evidence),
+                           dtype=np.float64)
         bands = [[str(self._cal.bands.band(float(p))) for p in row] for row in probs]
         return probs, bands

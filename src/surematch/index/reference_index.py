@@ -2,11 +2,19 @@
 
     index = ReferenceIndex.create("my-index", model)      # a folder, or a Qdrant server URL
     index.add(read_references("refs.csv"))                # re-adding an id replaces it
+    index.add_texts("r1", [("python dev", "synonym")])    # more texts for a stored reference
     index.match("python developer", k=5, filter={"lang": "en"}).to_dict()
+
+A reference is one point with one vector per text (a Qdrant multivector compared by MaxSim),
+so its similarity to a query is that of its best text, and counting, filters, rules and
+deletion stay per reference. The texts and their kinds ride in the point's payload, aligned
+with its rows. An index built before this (one vector per point) opens, matches and deletes
+as before; it refuses a second text for a reference (rebuild it to get them).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,14 +23,31 @@ from typing import Any
 import numpy as np
 
 from surematch.data import References
+from surematch.errors import InputError, SurematchError
 from surematch.index.calibrated import Calibration
-from surematch.index.matcher import TEXT_KEY, check_queries, match_vectors
+from surematch.index.matcher import (
+    KINDS_KEY,
+    TEXT_KEY,
+    TEXT_KEYS,
+    TEXTS_KEY,
+    check_queries,
+    match_vectors,
+    split_payload,
+)
 from surematch.index.model_binding import bind_model
-from surematch.index.payloads import auto_index, check_references, progress_bar
+from surematch.index.payloads import (
+    auto_index,
+    check_references,
+    check_text,
+    progress_bar,
+    unique_texts,
+)
 from surematch.index.results import MatchResult, Reference
 from surematch.index.rules import Rule, RuleBook, new_rule
 from surematch.index.stores import IndexLocation, open_store
+from surematch.index.stores.base import BaseStore
 from surematch.index.stores.filters import parse_filter, type_mismatches
+from surematch.index.stores.points import check_id
 from surematch.model import Embedder
 
 log = logging.getLogger(__name__)
@@ -38,7 +63,7 @@ class ReferenceIndex:
         self.calibration = Calibration.of(model)  # a damaged calibration fails before any lock
         if not create:
             location.require()
-        self.store = open_store(location, model.dim if create else None)
+        self.store = open_store(location, model.dim if create else None, multivector=True)
         try:
             if search_ef is not None:
                 self.store.search_ef = search_ef
@@ -69,32 +94,103 @@ class ReferenceIndex:
 
     # -- references ------------------------------------------------------------------------
     def add(self, references: References, batch_size: int = 256, progress: bool = True) -> int:
-        """Embed and store references in batches; an id stored already is replaced. Returns
-        how many were written. Everything is checked before anything is embedded."""
-        ids, texts, payloads = check_references(references, TEXT_KEY)
+        """Embed and store references with all their texts (batch_size texts embedded at a
+        time); an id stored already is replaced. Returns how many references were written.
+        Everything is checked before anything is embedded. A reference stored already with
+        the same texts and payload is skipped, not embedded again, so rerunning an
+        interrupted import only does what is missing."""
+        ids, texts, payloads = check_references(references, TEXT_KEYS)
+        if not self.store.multivector:
+            for i, pairs in zip(ids, texts, strict=True):
+                if len(pairs) > 1:
+                    raise SurematchError(_one_vector_index(self.target, i))
         meta = self.store.read_meta()
         if new := auto_index(self.store, payloads, meta.get("payload_indexes", {})):
             self.store.write_meta({**meta, "payload_indexes": {**meta.get(
                 "payload_indexes", {}), **new}})
+        written = 0
         with progress_bar(progress, len(ids), "embedding references") as advance:
-            for start in range(0, len(ids), batch_size):
-                end = start + batch_size
-                vectors = self.model.embed(texts[start:end], batch_size=batch_size)
-                self.store.upsert(ids[start:end], vectors, [
-                    {**p, TEXT_KEY: t} for p, t in zip(payloads[start:end], texts[start:end],
-                                                       strict=True)])
-                advance(len(vectors))
-                log.debug("stored %d of %d references", start + len(vectors), len(ids))
-        return len(ids)
+            for start, end in _batches([len(t) for t in texts], batch_size):
+                same = self._stored_as(ids[start:end], texts[start:end], payloads[start:end])
+                todo = [n for n, done in zip(range(start, end), same, strict=True) if not done]
+                if todo:
+                    flat = [text for n in todo for text, _ in texts[n]]
+                    vectors = np.asarray(self.model.embed(flat, batch_size=batch_size))
+                    self._write([ids[n] for n in todo], [texts[n] for n in todo],
+                                [payloads[n] for n in todo], vectors)
+                written += len(todo)
+                advance(end - start)
+                log.debug("stored %d of %d references", end, len(ids))
+        if written < len(ids):
+            log.info("%d of %d references were stored already with the same texts and "
+                     "payload: not embedded again", len(ids) - written, len(ids))
+        return written
+
+    def _stored_as(self, ids: list[str], texts: list[list[tuple[str, str]]],
+                   payloads: list[dict[str, Any]]) -> list[bool]:
+        """For each id: is it stored with exactly these texts (and kinds) and payload?"""
+        return [point is not None and split_payload(point.payload) == (payload, pairs)
+                for point, pairs, payload in zip(self.store.get(ids), texts, payloads,
+                                                 strict=True)]
+
+    def _write(self, ids: list[str], texts: list[list[tuple[str, str]]],
+               payloads: list[dict[str, Any]], vectors: np.ndarray) -> None:
+        """Store references whose texts, in order, are the rows of vectors [sum n_i, D]."""
+        if not self.store.multivector:
+            self.store.upsert(ids, vectors, [{**p, TEXT_KEY: pairs[0][0]} for p, pairs in
+                                             zip(payloads, texts, strict=True)])
+            return
+        bounds = np.cumsum([0, *(len(pairs) for pairs in texts)])
+        rows = [vectors[a:b] for a, b in itertools.pairwise(bounds)]
+        self.store.upsert(ids, rows, [
+            {**p, TEXTS_KEY: [t for t, _ in pairs], KINDS_KEY: [k for _, k in pairs]}
+            for p, pairs in zip(payloads, texts, strict=True)])
+
+    def add_texts(self, ref_id: str, texts: Sequence[str | tuple[str, str]]) -> int:
+        """Append texts to a stored reference: each a text (kind "synonym") or (text, kind).
+        Only the new texts are embedded; one the reference holds already is skipped. Returns
+        how many were added; InputError if the id is not stored."""
+        ref_id = check_id(ref_id)
+        if isinstance(texts, str) or not isinstance(texts, Sequence) or not texts:
+            raise InputError("texts must be a non-empty list of texts or (text, kind) pairs",
+                             field="texts")
+        pairs = unique_texts([check_text(t, ref_id, f"texts[{n}]") for n, t in
+                              enumerate(texts)])
+        point = self.store.get([ref_id], with_vectors=True)[0]
+        if point is None:
+            raise InputError(f"no reference with id {ref_id!r}", field="id")
+        if not self.store.multivector:
+            raise SurematchError(_one_vector_index(self.target, ref_id))
+        payload, stored = split_payload(point.payload)
+        have = {t for t, _ in stored}
+        new = [(t, k) for t, k in pairs if t not in have]
+        if not new:
+            return 0
+        rows = np.asarray(self.model.embed([t for t, _ in new]))
+        assert point.vector is not None
+        self._write([ref_id], [stored + new], [payload], np.vstack([point.vector, rows]))
+        return len(new)
+
+    def delete_text(self, ref_id: str, text: str) -> bool:
+        """Remove one text of a stored reference; False if the reference has no such text.
+        Removing its last text is refused: delete the reference instead."""
+        return remove_text(self.store, ref_id, text)
 
     def delete(self, ids: Sequence[str]) -> int:
-        """Remove references by id; returns how many existed."""
+        """Remove references, each with all its texts, by id; returns how many existed."""
         return self.store.delete(ids)
 
     def get(self, ids: Sequence[str]) -> list[Reference | None]:
-        """The references in the order asked, None where an id is not stored."""
-        return [None if p is None else Reference(p.id, p.payload.get(TEXT_KEY, ""), {
-            k: v for k, v in p.payload.items() if k != TEXT_KEY}) for p in self.store.get(ids)]
+        """The references in the order asked (each with all its texts and their kinds), None
+        where an id is not stored."""
+        out: list[Reference | None] = []
+        for p in self.store.get(ids):
+            if p is None:
+                out.append(None)
+                continue
+            payload, texts = split_payload(p.payload)
+            out.append(Reference(p.id, texts[0][0], payload, texts))
+        return out
 
     def count(self, filter: dict[str, Any] | None = None) -> int:
         return self.store.count(filter)
@@ -160,6 +256,48 @@ class ReferenceIndex:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def remove_text(store: BaseStore, ref_id: str, text: str) -> bool:
+    """Remove one text (and its row) of reference ref_id in a references store; False if the
+    reference has no such text. Needs no model: the other rows stay as they are."""
+    ref_id = check_id(ref_id)
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"the text to delete must be non-empty, got {text!r}", field="text")
+    point = store.get([ref_id], with_vectors=True)[0]
+    if point is None:
+        raise InputError(f"no reference with id {ref_id!r}", field="id")
+    payload, texts = split_payload(point.payload)
+    keep = [n for n, (t, _) in enumerate(texts) if t != text]
+    if len(keep) == len(texts):
+        return False
+    if not keep:
+        raise InputError(f"{text!r} is the last text of reference {ref_id!r}; delete the "
+                         "reference instead", field="text")
+    assert point.vector is not None and point.vector.ndim == 2  # several texts: multivector
+    store.upsert([ref_id], [point.vector[keep]], [{
+        **payload, TEXTS_KEY: [texts[n][0] for n in keep], KINDS_KEY: [texts[n][1] for n in keep]}])
+    return True
+
+
+def _one_vector_index(target: str, ref_id: str) -> str:
+    return (f"index {target} was built with one text per reference; it cannot hold a second "
+            f"text for {ref_id!r}. Rebuild it: `surematch index MODEL REFS --index NEW_DIR` "
+            "into a new folder (or collection)")
+
+
+def _batches(sizes: list[int], budget: int) -> list[tuple[int, int]]:
+    """Consecutive (start, end) ranges of references whose texts add up to at most budget
+    (a reference with more texts than that is a batch of its own)."""
+    out, start, total = [], 0, 0
+    for n, size in enumerate(sizes):
+        if n > start and total + size > budget:
+            out.append((start, n))
+            start, total = n, 0
+        total += size
+    if start < len(sizes):
+        out.append((start, len(sizes)))
+    return out
 
 
 def _location(where: IndexLocation | str | Path, api_key: str | None) -> IndexLocation:

@@ -8,16 +8,25 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Reference:
-    """One stored reference: the user's id, its text and its payload."""
+    """One stored reference: the user's id, its first text, its payload, and every text with
+    its kind (the first text included)."""
 
     id: str
     text: str
     payload: dict[str, Any]
+    texts: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "text": self.text, "payload": self.payload,
+                "texts": [{"text": t, "kind": k} for t, k in self.texts]}
 
 
 @dataclass(frozen=True)
 class Match:
-    """One reference matched to a query; probability and band are None when uncalibrated."""
+    """One reference matched to a query; probability and band are None when uncalibrated.
+
+    `text` is the reference's text nearest the query (its similarity is the match's), `kind`
+    that text's kind (title, synonym, description)."""
 
     id: str
     text: str
@@ -25,6 +34,7 @@ class Match:
     similarity: float  # cosine similarity, higher is closer
     probability: float | None = None  # calibrated probability that this is the right match
     band: str | None = None  # "accept", "review" or "reject"
+    kind: str | None = None  # the kind of `text`
 
     @property
     def confidence(self) -> float | None:
@@ -34,7 +44,7 @@ class Match:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "text": self.text, "payload": self.payload,
                 "similarity": self.similarity, "probability": self.probability,
-                "confidence": self.confidence, "band": self.band}
+                "confidence": self.confidence, "band": self.band, "kind": self.kind}
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -32,10 +40,37 @@ class VerifyRequest(Strict):
     b: Text
 
 
-class ReferenceIn(Strict):
-    id: Id
+class TextIn(Strict):
     text: Text
+    kind: str | None = None  # title, synonym or description (checked by the index); None:
+    # the default for its place (a reference's first text is its title, the others synonyms)
+
+
+class ReferenceIn(Strict):
+    """A reference: `text` (its title), `texts` (further texts, strings or {"text", "kind"}),
+    or both; with `texts` alone the first one is the title unless its kind says otherwise."""
+
+    id: Id
+    text: Text | None = None
+    texts: list[Text | TextIn] | None = Field(default=None, min_length=1, max_length=1000)
     payload: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _has_text(self) -> ReferenceIn:
+        if self.text is None and not self.texts:
+            raise ValueError("give text, texts or both")
+        return self
+
+    def pairs(self) -> list[tuple[str, str | None]]:
+        """Every text with its kind (None: the default for its place)."""
+        out: list[tuple[str, str | None]] = [] if self.text is None else [(self.text, None)]
+        for t in self.texts or []:
+            out.append((t, None) if isinstance(t, str) else (t.text, t.kind))
+        return out
+
+
+class TextsRequest(Strict):
+    texts: list[Text | TextIn] = Field(min_length=1, max_length=1000)
 
 
 class ReferencesRequest(Strict):

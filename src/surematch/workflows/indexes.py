@@ -51,6 +51,34 @@ def delete_references(location: IndexLocation, ids: Sequence[str]) -> int:
         return store.delete(ids)
 
 
+def add_texts(model_dir: Path, location: IndexLocation, ref_id: str, texts: Sequence[str],
+              kind: str = "synonym") -> tuple[int, int]:
+    """Append texts (all of one kind) to a stored reference, embedding only the new ones:
+    (how many were added, how many texts the reference holds now)."""
+    from surematch.index.payloads import check_kind
+
+    check_kind(kind, "--kind")  # before the model loads
+    with open_index(location, model_dir) as index:
+        added = index.add_texts(ref_id, [(t, kind) for t in texts])
+        return added, len(index.get([ref_id])[0].texts)
+
+
+def delete_text(location: IndexLocation, ref_id: str, text: str) -> int:
+    """Remove one text of a stored reference (no model needed); how many texts it holds now.
+    InputError if it has no such text, or if that is its last (delete the reference then)."""
+    from surematch.errors import InputError
+    from surematch.index.matcher import split_payload
+    from surematch.index.reference_index import remove_text
+
+    location.require()
+    with open_store(location, None) as store:
+        if not remove_text(store, ref_id, text):
+            raise InputError(f"reference {ref_id!r} has no text {text!r}", field="TEXT")
+        point = store.get([ref_id])[0]
+        assert point is not None
+        return len(split_payload(point.payload)[1])
+
+
 def rules_to_add(trigger: str | None, exclude: str | None, file: Path | None, *,
                  rule_id: str | None = None, trigger_similarity: float | None = None,
                  exclude_similarity: float | None = None, note: str | None = None

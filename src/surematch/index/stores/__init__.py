@@ -67,16 +67,21 @@ class IndexLocation:
 
 
 def open_store(location: IndexLocation | str | Path, dim: int | None, *,
-               collection: str = "references") -> BaseStore:
+               collection: str = "references", multivector: bool = False) -> BaseStore:
     """Open (dim given: create if absent) one collection of the index at `location`.
 
-    dim=None opens an existing store with whatever dimension it has.
+    dim=None opens an existing store with whatever dimension it has. multivector=True creates
+    a store of [n, D] rows per point (MaxSim); an existing store stays what it was created as.
     """
     loc = location if isinstance(location, IndexLocation) else IndexLocation(str(location))
     if loc.is_server:
         from surematch.index.stores.server import ServerStore
 
+        if multivector:
+            return ServerStore(url=loc.target, api_key=loc.api_key, collection=collection,
+                               dim=dim, multivector=True)
         return ServerStore(url=loc.target, api_key=loc.api_key, collection=collection, dim=dim)
     from surematch.index.stores.edge import EdgeStore
 
-    return EdgeStore(Path(loc.target) / check_collection(collection), dim)
+    path = Path(loc.target) / check_collection(collection)
+    return EdgeStore(path, dim, multivector=True) if multivector else EdgeStore(path, dim)

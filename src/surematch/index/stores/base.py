@@ -26,6 +26,7 @@ from surematch.index.stores.filters import Clause, check_key, parse_filter
 from surematch.index.stores.points import (
     RESERVED_KEY,
     check_ids,
+    check_multivectors,
     check_payload,
     check_positive_int,
     check_vectors,
@@ -46,7 +47,10 @@ def _point(raw: Raw) -> StoredPoint:
     if pid is None:
         raise ModelFormatError(f"a stored point has no {RESERVED_KEY!r}: the collection holds "
                                "points that surematch did not write")
-    vec = None if raw[1] is None else np.asarray(raw[1], dtype=np.float32)
+    vec = raw[1]
+    if vec is not None:  # a multivector's rows one by one: faster than one nested asarray
+        vec = (np.array([np.asarray(r, dtype=np.float32) for r in vec])
+               if len(vec) and isinstance(vec[0], list) else np.asarray(vec, dtype=np.float32))
     return StoredPoint(pid, payload, vec)
 
 
@@ -56,6 +60,7 @@ class BaseStore(ABC):
     dim: int
     label: str  # where the points live, for messages: "index DIR" or "Qdrant at URL, ..."
     closed: bool = False
+    multivector: bool = False  # each point holds [n, D] rows; its score is the best row's
     _search_ef: int = SEARCH_EF
 
     @property
@@ -70,9 +75,13 @@ class BaseStore(ABC):
 
     def upsert(self, ids: Sequence[str], vectors: Any, payloads: Sequence[Any] | None = None,
                ) -> None:
-        """Insert or replace points: vectors [N, D], one payload dict (or None) per id."""
+        """Insert or replace points: vectors [N, D], one payload dict (or None) per id.
+
+        A multivector store takes one [n_i, D] array per id (n_i >= 1) instead."""
         ids = check_ids(ids, unique=True)
-        vecs = check_vectors(vectors, self.dim, ids)
+        vecs: np.ndarray | list[np.ndarray] = (
+            check_multivectors(vectors, self.dim, ids) if self.multivector
+            else check_vectors(vectors, self.dim, ids))
         payloads = [None] * len(ids) if payloads is None else list(payloads)
         if len(payloads) != len(ids):
             raise InputError(f"{len(ids)} ids but {len(payloads)} payloads", field="payloads")
@@ -103,7 +112,8 @@ class BaseStore(ABC):
                with_vectors: bool = False, exact: bool = False) -> list[list[Hit]]:
         """The k nearest points to each query row of vectors [Q, D], best first.
 
-        exact=True scans every point even where an HNSW graph is built.
+        exact=True scans every point even where an HNSW graph is built. In a multivector
+        store a point's score is that of its best row (MaxSim), and hits' vectors are [n, D].
         """
         queries = check_vectors(vectors, self.dim)
         check_positive_int(k, "k")
@@ -185,7 +195,8 @@ class BaseStore(ABC):
         """Make everything durable and release the store; closing twice is harmless."""
 
     @abstractmethod
-    def _upsert(self, uuids: list[str], vectors: np.ndarray, payloads: list[dict]) -> None: ...
+    def _upsert(self, uuids: list[str], vectors: np.ndarray | list[np.ndarray],
+                payloads: list[dict]) -> None: ...
 
     @abstractmethod
     def _retrieve(self, uuids: list[str], with_vectors: bool) -> list[Raw | None]: ...

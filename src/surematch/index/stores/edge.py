@@ -32,6 +32,7 @@ from surematch.index.stores.files import (
     check_free_space,
     read_json,
     store_dim,
+    store_multivector,
     write_json_atomic,
 )
 from surematch.index.stores.filters import Clause
@@ -51,12 +52,15 @@ class EdgeStore(BaseStore):
 
     indexing_threshold_kb (used when creating) is the segment size from which optimize()
     builds an HNSW graph; None keeps Qdrant's default (10 MB, about 6.5k 384-dim vectors).
-    hnsw = (m, ef_construct) (used when creating) sets the graph.
+    hnsw = (m, ef_construct) (used when creating) sets the graph. multivector=True (used when
+    creating) makes each point [n, D] rows compared by MaxSim; an existing store keeps what it
+    was created as (store.json records it).
     """
 
     def __init__(self, path: str | Path, dim: int | None = None, *,
                  indexing_threshold_kb: int | None = None,
-                 hnsw: tuple[int, int] = (HNSW_M, HNSW_EF_CONSTRUCT)) -> None:
+                 hnsw: tuple[int, int] = (HNSW_M, HNSW_EF_CONSTRUCT),
+                 multivector: bool = False) -> None:
         self.path = Path(path)
         self.label = f"index {self.path}"
         try:
@@ -71,14 +75,17 @@ class EdgeStore(BaseStore):
             # opening replays the write-ahead log into memory-mapped files: on a full disk
             # that would die of SIGBUS, so refuse to open with one clear line instead
             check_free_space(self.path, f"opening index {self.path.name}")
-            self.dim = store_dim(self.path, dim, "qdrant-edge")
+            self.dim = store_dim(self.path, dim, "qdrant-edge", multivector)
+            self.multivector = store_multivector(self.path)
             with self._engine("open"):
                 self._shard = (
                     qe.EdgeShard.load(str(shard)) if (shard / "edge_config.json").exists()
                     else qe.EdgeShard.create(str(shard), qe.EdgeConfig(
                         vectors=qe.EdgeVectorParams(
                             size=self.dim, distance=qe.Distance.Cosine, on_disk=True,
-                            quantization_config=_INT8),
+                            quantization_config=_INT8, multivector_config=qe.MultiVectorConfig(
+                                comparator=qe.MultiVectorComparator.MaxSim)
+                            if self.multivector else None),
                         hnsw_config=qe.HnswIndexConfig(
                             m=hnsw[0], ef_construct=hnsw[1], payload_m=HNSW_PAYLOAD_M,
                             full_scan_threshold=10_000),
@@ -93,10 +100,13 @@ class EdgeStore(BaseStore):
         self._unflushed = 0
 
     def __repr__(self) -> str:
-        return f"EdgeStore({str(self.path)!r}, dim={self.dim})"
+        multi = ", multivector=True" if self.multivector else ""
+        return f"EdgeStore({str(self.path)!r}, dim={self.dim}{multi})"
 
-    def _upsert(self, uuids: list[str], vectors: np.ndarray, payloads: list[dict]) -> None:
-        points = [qe.Point(u, v, p) for u, v, p in zip(uuids, vectors, payloads, strict=True)]
+    def _upsert(self, uuids: list[str], vectors: np.ndarray | list[np.ndarray],
+                payloads: list[dict]) -> None:
+        points = [qe.Point(u, v.tolist() if self.multivector else v, p)
+                  for u, v, p in zip(uuids, vectors, payloads, strict=True)]
         check_free_space(self.path, "upsert")
         with self._engine("upsert"):
             self._shard.update(qe.UpdateOperation.upsert_points(points))
@@ -126,7 +136,8 @@ class EdgeStore(BaseStore):
             hnsw_ef=max(self.search_ef, k), exact=exact,
             quantization=_FLOAT32 if exact else _RESCORED)
         batch = qe.QueryBatchRequest([
-            qe.QueryRequest(limit=k, query=qe.Query.Nearest(q.tolist()), filter=flt,
+            qe.QueryRequest(limit=k, query=qe.Query.Nearest(
+                [q.tolist()] if self.multivector else q.tolist()), filter=flt,
                             params=params, with_payload=True, with_vector=with_vectors)
             for q in queries])
         with self._engine("search"):

@@ -113,8 +113,9 @@ def read_json(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def store_dim(folder: Path, dim: int | None, backend: str) -> int:
-    """The dimension recorded in folder/store.json, checked against dim; recorded if new."""
+def store_dim(folder: Path, dim: int | None, backend: str, multivector: bool = False) -> int:
+    """The dimension recorded in folder/store.json, checked against dim; recorded if new
+    (with `multivector`: whether each point holds several rows; see store_multivector)."""
     info = read_json(folder / "store.json")
     if info is not None:
         if info.get("backend") != backend or not isinstance(info.get("dim"), int):
@@ -126,9 +127,18 @@ def store_dim(folder: Path, dim: int | None, backend: str) -> int:
     if dim is None:
         raise SurematchError(f"no index in {folder}; give its dimension to create one")
     check_positive_int(dim, "dim")
-    write_json_atomic(folder / "store.json",
-                      {"format": 1, "backend": backend, "dim": dim, "distance": "cosine"})
+    new: dict[str, Any] = {"format": 1, "backend": backend, "dim": dim, "distance": "cosine"}
+    if multivector:
+        new["multivector"] = "max_sim"
+    write_json_atomic(folder / "store.json", new)
     return dim
+
+
+def store_multivector(folder: Path) -> bool:
+    """Whether the store in folder holds several rows per point (MaxSim); stores made before
+    multivectors record nothing and hold one vector per point."""
+    info = read_json(folder / "store.json") or {}
+    return info.get("multivector") == "max_sim"
 
 
 def check_collection(name: Any) -> str:

@@ -148,3 +148,34 @@ def _count_keys(value: Any) -> int:
     if isinstance(value, list | tuple):
         return sum(_count_keys(v) for v in value)
     return 0
+
+
+def check_multivectors(vectors: Any, dim: int, names: Sequence[str]) -> list[np.ndarray]:
+    """One [n_i, D] array per id (n_i >= 1), each row checked and scaled to unit length as
+    check_vectors does; errors name the id and the row."""
+    if isinstance(vectors, np.ndarray) and vectors.ndim == 2:
+        raise InputError(f"a multivector store takes one [n, {dim}] array per id, got one "
+                         f"[N, {dim}] array", field="vectors")
+    try:
+        items = list(vectors)
+    except TypeError:
+        raise InputError(f"vectors must be a list of [n, {dim}] arrays, one per id",
+                         field="vectors") from None
+    if len(items) != len(names):
+        raise InputError(f"{len(names)} ids but {len(items)} vectors", field="vectors")
+    out = []
+    for n, (name, rows) in enumerate(zip(names, items, strict=True)):
+        try:
+            arr = np.asarray(rows, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"vectors of id {name!r} must be a numeric array [n, {dim}]: {exc}",
+                             field=f"vectors[{n}]") from None
+        if arr.ndim != 2 or arr.shape[0] < 1:
+            raise InputError(f"vectors of id {name!r} must have shape [n, {dim}] with n >= 1, "
+                             f"got {list(arr.shape)}", field=f"vectors[{n}]")
+        try:
+            out.append(check_vectors(arr, dim))
+        except InputError as exc:
+            row = (exc.field or "").removeprefix("vectors")
+            raise InputError(f"id {name!r}: {exc.message}", field=f"vectors[{n}]{row}") from None
+    return out

@@ -2,6 +2,8 @@
 
 A point is (id, vector, payload): the id any non-empty printable string (at most 256
 characters), the vector [D] stored L2-normalised, the payload a JSON object (at most 64 KiB).
+A multivector store (chosen when it is created) holds [n, D] rows per point instead, and a
+point's score is that of its best row (Qdrant's MaxSim with a one-row query).
 Similarity is cosine: a hit's `score` is the cosine similarity, higher is closer.
 """
 
@@ -20,7 +22,7 @@ IndexType = Literal["keyword", "integer", "float", "bool"]
 class StoredPoint:
     id: str
     payload: dict[str, Any]
-    vector: np.ndarray | None = None  # [D] float32, unit length; None unless asked for
+    vector: np.ndarray | None = None  # [D] ([n, D] if multivector) float32, unit rows; or None
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class Hit:
     id: str
     score: float  # cosine similarity, higher is closer
     payload: dict[str, Any]
-    vector: np.ndarray | None = None  # [D] float32, unit length; None unless asked for
+    vector: np.ndarray | None = None  # [D] ([n, D] if multivector) float32, unit rows; or None
 
 
 @runtime_checkable
@@ -36,6 +38,7 @@ class VectorStore(Protocol):
     """A collection of points, open until close() (or the end of a `with` block)."""
 
     dim: int
+    multivector: bool  # [n, D] rows per point (set when created)
     search_ef: int  # candidates an HNSW search examines (k where larger); settable
 
     def upsert(self, ids: Sequence[str], vectors: Any, payloads: Sequence[Any] | None = None,

@@ -38,7 +38,8 @@ class ServerStore(BaseStore):
 
     def __init__(self, url: str | None = None, api_key: str | None = None,
                  path: str | None = None, collection: str = "references",
-                 dim: int | None = None, *, timeout: int = 30) -> None:
+                 dim: int | None = None, *, timeout: int = 30, multivector: bool = False,
+                 ) -> None:
         if (url is None) == (path is None):
             raise InputError("give exactly one of url (a Qdrant server) and path (local mode)")
         self.collection, self.where = check_collection(collection), str(url or path)
@@ -51,36 +52,46 @@ class ServerStore(BaseStore):
         except RuntimeError as exc:  # local mode's folder lock
             raise SurematchError(f"index {path} is open in another process: {exc}") from None
         try:
-            self.dim = self._collection_dim(dim)
+            self.dim = self._collection_dim(dim, multivector)
         except BaseException:
             self._client.close()
             raise
 
-    def _collection_dim(self, dim: int | None) -> int:
+    def _collection_dim(self, dim: int | None, multivector: bool) -> int:
+        """Create the collection if absent (multivector: [n, D] rows per point, MaxSim) or
+        check the one there; sets self.multivector from the collection's own config."""
         with self._engine("open"):
             if not self._client.collection_exists(self.collection):
                 if dim is None:
                     raise SurematchError(f"no collection {self.collection!r} at {self.where}")
                 self._client.create_collection(self.collection, vectors_config=m.VectorParams(
-                    size=check_positive_int(dim, "dim"), distance=m.Distance.COSINE, on_disk=True),
+                    size=check_positive_int(dim, "dim"), distance=m.Distance.COSINE, on_disk=True,
+                    multivector_config=m.MultiVectorConfig(
+                        comparator=m.MultiVectorComparator.MAX_SIM) if multivector else None),
                     quantization_config=_INT8,
                     hnsw_config=m.HnswConfigDiff(m=HNSW_M, ef_construct=HNSW_EF_CONSTRUCT,
                                                  payload_m=HNSW_PAYLOAD_M))
+                self.multivector = multivector
                 return dim
             params = self._client.get_collection(self.collection).config.params.vectors
         if not isinstance(params, m.VectorParams) or params.distance != m.Distance.COSINE:
             raise ModelFormatError(f"collection {self.collection!r} at {self.where} is not one "
                                    f"unnamed cosine vector per point: {params}")
+        self.multivector = params.multivector_config is not None
         if dim is not None and dim != params.size:
             raise ModelFormatError(f"collection {self.collection!r} at {self.where} holds "
                                    f"{params.size}-dim vectors, not {dim}-dim ones")
         return params.size
 
     def __repr__(self) -> str:
-        return f"ServerStore({self.where!r}, collection={self.collection!r}, dim={self.dim})"
+        multi = ", multivector=True" if self.multivector else ""
+        return (f"ServerStore({self.where!r}, collection={self.collection!r}, dim={self.dim}"
+                f"{multi})")
 
-    def _upsert(self, uuids: list[str], vectors: np.ndarray, payloads: list[dict]) -> None:
-        batch = m.Batch(ids=list(uuids), vectors=vectors.tolist(), payloads=payloads)
+    def _upsert(self, uuids: list[str], vectors: np.ndarray | list[np.ndarray],
+                payloads: list[dict]) -> None:
+        batch = m.Batch(ids=list(uuids), vectors=[v.tolist() for v in vectors],
+                        payloads=payloads)
         with self._engine("upsert"):
             self._client.upsert(self.collection, points=batch, wait=True)
 
@@ -108,7 +119,8 @@ class ServerStore(BaseStore):
         params = None if self._local else m.SearchParams(  # local mode is always exact
             hnsw_ef=max(self.search_ef, k), exact=exact,
             quantization=_FLOAT32 if exact else _RESCORED)
-        requests = [m.QueryRequest(query=q.tolist(), limit=k, filter=flt, params=params,
+        requests = [m.QueryRequest(query=[q.tolist()] if self.multivector else q.tolist(),
+                                   limit=k, filter=flt, params=params,
                                    with_payload=True, with_vector=with_vectors) for q in queries]
         with self._engine("search"):
             rows = self._client.query_batch_points(self.collection, requests=requests)
