@@ -39,8 +39,8 @@ def demo(
         best = r.matches[0] if r.matches else None
         band = best.band if best else None
         table.add_row(
-            r.query, str(best.payload.get("name", best.id)) if best else "-",
-            best.text if best else "", _f(best.probability if best else None),
+            r.query, result.titles.get(best.id, best.id) if best else "-",
+            f"{best.text} ({best.kind})" if best else "", _f(best.probability if best else None),
             f"[{BAND_STYLE[band]}]{'no match' if r.no_match else band}[/]",
             ", ".join(r.rules_fired))
     out.print(table)

@@ -36,6 +36,7 @@ DEMO_RULE = new_rule("job coach", "sports coach", id="job-coach", exclude_simila
 class DemoResult:
     protocols: list[ProtocolReport]  # known occupations (the demo's index), unseen occupations
     matches: list[MatchResult]  # one per DEMO_QUERIES item
+    titles: dict[str, str]  # reference id -> its title, for the matches shown
     band_message: str
     report: Path
 
@@ -94,6 +95,8 @@ def run_demo(workdir: Path, retrain: bool = False, precision_target: float = 0.9
         if not any(r.id == DEMO_RULE.id for r in index.list_rules()):
             index.add_rules([DEMO_RULE])
         results = index.match_batch(DEMO_QUERIES, k=3)
+        shown = sorted({m.id for r in results for m in r.matches})
+        titles = {ref.id: ref.text for ref in index.get(shown) if ref is not None}
 
     step("4/4 measuring both protocols on their test titles")
     known_report, _ = evaluate_protocol(model, known, ood, (precision_target, 0.99))
@@ -103,4 +106,5 @@ def run_demo(workdir: Path, retrain: bool = False, precision_target: float = 0.9
     test = rank_queries(model, known.references, known.test, reference_vectors=vectors)
     report = write_report(workdir / "report", test, known_report.summary, calibration,
                           title="surematch demo: known occupations, new titles")
-    return DemoResult([known_report, unseen_report], results, calibration.bands.message, report)
+    return DemoResult([known_report, unseen_report], results, titles,
+                      calibration.bands.message, report)
