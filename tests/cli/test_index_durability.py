@@ -132,6 +132,9 @@ def test_kill_9_mid_import_then_rerun_completes(workdir: Path) -> None:
                            text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     assert f"ix holds {N_REFS:,}" in rerun.stdout
+    said = " ".join(rerun.stdout.split())  # rich wraps long lines
+    skipped = re.search(r"\(([\d,]+) were stored already with the same texts\)", said)
+    assert skipped and int(skipped[1].replace(",", "")) >= reported  # not embedded again
     with ReferenceIndex.open(workdir / "ix", model) as idx:
         assert idx.count() == N_REFS
         check_stored(idx, N_REFS)

@@ -14,6 +14,7 @@ from surematch.cli.options import (
     ColumnOpt,
     IndexOpt,
     KeyOpt,
+    RuntimeOpt,
     UrlOpt,
     VerboseOpt,
     index_target,
@@ -39,6 +40,7 @@ def index_cmd(
     column: ColumnOpt = [],  # noqa: B006
     batch_size: Annotated[int, typer.Option(help="references embedded per batch")] = 256,
     optimize: Annotated[bool, typer.Option(help="build the search graph after adding")] = True,
+    runtime: RuntimeOpt = "auto",
     model: Annotated[Path | None, typer.Option(
         "--model", help="add-texts: the model that built the index")] = None,
     kind: Annotated[str, typer.Option(
@@ -85,6 +87,8 @@ def index_cmd(
     refs_path = Path(args[1])
     result = add_references(Path(args[0]), refs_path, target, fmt=fmt,
                             columns=parse_columns(column) or None, batch_size=batch_size,
-                            optimize=optimize)
-    out.print(f"indexed {result.added:,} references from {refs_path}; {target} holds "
-              f"{result.total:,}")
+                            optimize=optimize, runtime=runtime)
+    skipped = result.read - result.added
+    out.print(f"indexed {result.added:,} references from {refs_path}"
+              + (f" ({skipped:,} were stored already with the same texts)" if skipped else "")
+              + f"; {target} holds {result.total:,}")

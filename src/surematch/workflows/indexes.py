@@ -16,8 +16,9 @@ from surematch.workflows.data import load_references
 
 @dataclass(frozen=True)
 class IndexResult:
-    added: int
-    total: int
+    read: int  # references in the file
+    added: int  # of those, written now (the others were stored already, unchanged)
+    total: int  # references the index holds
 
 
 def open_index(location: IndexLocation, model_dir: Path, *, create: bool = False,
@@ -34,14 +35,17 @@ def open_index(location: IndexLocation, model_dir: Path, *, create: bool = False
 
 def add_references(model_dir: Path, refs_path: Path, location: IndexLocation, *,
                    fmt: str = "references", columns: dict[str, str] | None = None,
-                   batch_size: int = 256, optimize: bool = True) -> IndexResult:
-    """Read references (checked before anything is embedded), embed and store them."""
+                   batch_size: int = 256, optimize: bool = True,
+                   runtime: str = "torch") -> IndexResult:
+    """Read references (checked before anything is embedded), embed them with `runtime`
+    and store them; references stored already with the same texts are skipped, so a rerun
+    after an interruption embeds only what is missing. `added` counts what was written."""
     refs = load_references(refs_path, fmt, columns)
-    with open_index(location, model_dir, create=True) as index:
-        index.add(refs, batch_size=batch_size)
+    with open_index(location, model_dir, create=True, runtime=runtime) as index:
+        written = index.add(refs, batch_size=batch_size)
         if optimize:
             index.optimize()
-        return IndexResult(len(refs), index.count())
+        return IndexResult(len(refs), written, index.count())
 
 
 def delete_references(location: IndexLocation, ids: Sequence[str]) -> int:
