@@ -95,8 +95,8 @@ def esco_queries(occupations: list[Occupation], *, drop_ambiguous: bool = True,
     if drop_ambiguous:
         shared = _shared_titles(occupations, taxonomy)
         kept = [(t, uri) for t, uri in pairs if text_key(t) not in shared]
-        if len(kept) < len(pairs):
-            logger.info(
+        if len(kept) < len(pairs):  # debug: each query subset would repeat the line
+            logger.debug(
                 "ESCO: left out %d titles shared by several occupations", len(pairs) - len(kept)
             )
         pairs = kept

@@ -121,12 +121,14 @@ def write_graph(model: SimilarityModel, path: Path) -> Path:
     return path
 
 
-class _DropPreprocessingHint(logging.Filter):
-    """onnxruntime's quantiser logs a hint about pre-processing (for static quantisation of
-    CNNs) on the root logger; it does not apply here."""
+class _QuietQuantiser(logging.Filter):
+    """onnxruntime's quantiser logs on the root logger: an INFO line per tensor it skips or
+    scales (hundreds), and a hint about pre-processing for static quantisation of CNNs that
+    does not apply here. Keep its real warnings only."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "pre-processing before quantization" not in record.getMessage()
+        return record.levelno >= logging.WARNING and \
+            "pre-processing before quantization" not in record.getMessage()
 
 
 def check_graph(model: SimilarityModel, path: Path, tolerance: float = 1e-4) -> float:
@@ -158,12 +160,14 @@ def quantize_graph(fp32: Path, int8: Path) -> Path:
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    hint = _DropPreprocessingHint()
-    logging.getLogger().addFilter(hint)
+    quiet = _QuietQuantiser()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(quiet)
     try:
         quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
     finally:
-        logging.getLogger().removeFilter(hint)
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(quiet)
     return int8
 
 
