@@ -43,7 +43,7 @@ def select_calibrator(
     n_features = 1 if x.ndim == 1 else x.shape[1]
     usable = [c for c in candidates if n_features == 1 or CALIBRATORS[c].multi_feature]
     if skipped := [c for c in candidates if c not in usable]:
-        logger.info("%s take one score only; skipped for %d features", skipped, n_features)
+        logger.debug("%s take one score only; skipped for %d features", skipped, n_features)
     if not usable:
         raise InputError(f"scores: none of {list(candidates)} takes {n_features} features; "
                          "include 'logistic'")
@@ -56,5 +56,5 @@ def select_calibrator(
             out_of_fold[test] = cal.predict_proba(x[test])
         losses[name] = log_loss(out_of_fold, y)
     best = min(usable, key=lambda c: losses[c])
-    logger.info("calibrator cv log loss %s: chose %s", losses, best)
+    logger.debug("calibrator cv log loss %s: chose %s", losses, best)
     return make_calibrator(best).fit(x, y), losses
