@@ -99,7 +99,9 @@ def run_demo(workdir: Path, retrain: bool = False, precision_target: float = 0.9
         titles = {ref.id: ref.text for ref in index.get(shown) if ref is not None}
 
     step("4/4 measuring both protocols on their test titles")
-    known_report, _ = evaluate_protocol(model, known, ood, (precision_target, 0.99))
+    known_report, _ = evaluate_protocol(model, known, ood, (precision_target, 0.99),
+                                        reference_vectors=vectors,
+                                        calibrations={precision_target: calibration})
     unseen_model = _model(workdir / "model-unseen", unseen.training, retrain, step,
                           "titles of the occupations outside held-out ISCO groups")
     unseen_report, _ = evaluate_protocol(unseen_model, unseen, ood, (precision_target, 0.99))

@@ -68,18 +68,22 @@ def calibrate_protocol(model: Embedder, protocol: Protocol, negatives: list[str]
 
 def evaluate_protocol(model: Embedder, protocol: Protocol, out_of_domain: list[str],
                       targets: tuple[float, ...] = (0.95, 0.99), seed: int = 0,
+                      reference_vectors: np.ndarray | None = None,
+                      calibrations: dict[float, MatchCalibration] | None = None,
                       ) -> tuple[ProtocolReport, MatchCalibration]:
     """Calibrate at each precision target (half the out-of-domain texts join the calibration
     queries as "no match" examples), then measure on the test queries and the other half.
-    Returns the report and the calibration of the first target."""
+    Returns the report and the calibration of the first target. `reference_vectors` (the
+    embedded `references.flat()` texts) and `calibrations` fitted already are reused."""
     ood_cal, ood_test = split_out_of_domain(out_of_domain)
     _, texts, _ = protocol.references.flat()
-    vectors = model.embed(texts)
+    vectors = model.embed(texts) if reference_vectors is None else reference_vectors
     test = rank_queries(model, protocol.references, protocol.test, reference_vectors=vectors)
     ood = rank_queries(model, protocol.references, LabelledQueries(ood_test, [None] *
                                                                    len(ood_test)),
                        reference_vectors=vectors)
-    calibrations = {t: calibrate_protocol(model, protocol, ood_cal, t, vectors, seed)
+    calibrations = {t: (calibrations or {}).get(t) or
+                    calibrate_protocol(model, protocol, ood_cal, t, vectors, seed)
                     for t in targets}
     bands: dict[float, dict[str, Any]] = {}
     for target, cal in calibrations.items():
