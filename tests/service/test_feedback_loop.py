@@ -259,3 +259,25 @@ def test_calibrate_feedback_cli(copies: tuple[Path, Path], built: tuple,
     empty.mkdir()
     code, _, err = cli(monkeypatch, capsys, "calibrate", model, "--feedback", empty)
     assert code == 2 and "feedback.sqlite3" in err
+
+
+def test_train_feedback_adds_review_queries_to_their_reference_group(
+        copies: tuple[Path, Path], built: tuple, caplog: pytest.LogCaptureFixture) -> None:
+    from surematch.data.samples import GroupedTexts
+    from surematch.workflows.train import _with_feedback
+
+    ids, index = built[2], copies[1]
+    with FeedbackStore(index) as store:
+        store.add("q accepted", "accept", shown_id=ids[0])
+        store.add("q corrected", "correct", shown_id=ids[1], corrected_id=ids[2])
+        store.add("q rejected", "reject", shown_id=ids[3])
+    base = GroupedTexts.from_labels(["a", "b"], ["x", "x"], "mine")
+    with caplog.at_level("INFO", logger="surematch.workflows.train"):
+        out = _with_feedback(base, index, None)
+    groups = dict(zip(out.texts, out.groups, strict=True))
+    assert groups["q accepted"] == f"feedback/{ids[0]}"
+    assert groups["q corrected"] == f"feedback/{ids[2]}"
+    assert "q rejected" not in groups and groups["a"] == "mine/x"
+    # each group holds its reference's text too
+    assert sum(g == f"feedback/{ids[0]}" for g in out.groups) == 2
+    assert "1 rejected top matches left out" in caplog.text

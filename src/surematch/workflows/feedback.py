@@ -66,6 +66,28 @@ def references_from_index(index: Any) -> References:
                       [dict(r.payload) for r in found])
 
 
+def stored_references(folder: Path) -> References:
+    """The references of the index in `folder`, read without the model that embeds them."""
+    from surematch.index.matcher import TEXT_KEY
+    from surematch.index.stores import IndexLocation, open_store
+
+    location = IndexLocation.of(folder)
+    try:
+        location.require()
+        store = open_store(location, None)
+    except InputError:
+        raise
+    except SurematchError as exc:
+        raise InputError(f"{folder} is not an index folder ({exc}); give --references",
+                         field="--references") from None
+    try:
+        points = list(store.scan())
+    finally:
+        store.close()
+    return References([p.id for p in points], [str(p.payload.get(TEXT_KEY, "")) for p in points],
+                      [{k: v for k, v in p.payload.items() if k != TEXT_KEY} for p in points])
+
+
 def references_for(model: Any, folder: Path | None, references: Path | None) -> References:
     """References from a file, else from the index in `folder` (opened read-only for it)."""
     if references is not None:
