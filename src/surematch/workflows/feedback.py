@@ -34,7 +34,7 @@ QUEUE_BAND_WARNING = (
     "the bands were certified on reviews the review queue chose (nearest a band edge "
     "first), not on a random sample: their guarantee is not formally kept (BENCHMARKS.md, "
     "feedback_loop); audit reviews (surematch serve --audit-fraction) or a labelled file "
-    "(--queries) give the bands a random sample")
+    "(calibrate --queries, serve --labelled-queries) give the bands a random sample")
 
 
 def calibration_id(model_dir: str | Path) -> str:
