@@ -146,11 +146,22 @@ def test_review_loop_accept_reject_correct_then_refit(loop_server: str, built: t
         assert page.inner_text("#calibration td.v-precision_target") == "0.8"
         assert "review queue chose" in page.inner_text("#refit-warnings")
         assert "auto-accept audit" in page.inner_text("#audit")
+        # audited auto-accepts all wrong: the alarm shows as a banner
+        import httpx
+
+        with httpx.Client(base_url=loop_server, headers={"X-API-Key": KEY}) as c:
+            for i in range(12):
+                assert c.post("/v1/feedback", json={
+                    "query": f"audited {i}", "decision": "reject", "shown_id": built[2][i],
+                    "audit": True}).status_code == 200
+        page.reload()
+        page.wait_for_selector("#alarm:not([hidden])")
+        assert "ALARM" in page.inner_text("#alarm")
         if os.environ.get("SUREMATCH_SCREENSHOT"):
             page.screenshot(path=os.environ["SUREMATCH_SCREENSHOT"] + ".loop.png",
                             full_page=True)
         browser.close()
-    rows = reviews(tmp_path / "index")[before:]
+    rows = reviews(tmp_path / "index")[before:before + 3]
     assert [r.decision for r in rows] == ["accept", "reject", "correct"]
     assert rows[2].corrected_id in built[2] and rows[2].corrected_id != rows[2].shown_id
     assert rows[0].reviewer == "page" and rows[0].calibration_id  # the key's name; calibrated
