@@ -281,3 +281,17 @@ def test_train_feedback_adds_review_queries_to_their_reference_group(
     # each group holds its reference's text too
     assert sum(g == f"feedback/{ids[0]}" for g in out.groups) == 2
     assert "1 rejected top matches left out" in caplog.text
+
+
+def test_refit_certifies_bands_on_audit_reviews_when_there_are_enough(
+        client: TestClient, built: tuple) -> None:
+    rows = labelled(built[2], 120)
+    review_all(client, rows[0::2])
+    review_all(client, rows[1::2], audit=True)
+    r = client.post("/v1/calibration/refit", json={"target_precision": 0.9}, headers=ALICE)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["counts"]["bands_certified_on"] == "audit", out
+    assert out["warnings"] == []
+    report = client.get("/v1/calibration").json()["retrieval"]["report"]
+    assert report["n_band"] == out["counts"]["audit_reviews"] == 60
