@@ -10,7 +10,7 @@ from surematch.feedback.legacy import import_feedback_log
 
 
 def test_import_feedback_log(tmp_path):
-    log = tmp_path / "feedback.jsonl"  # the lines service.feedback.FeedbackLog writes
+    log = tmp_path / "feedback.jsonl"  # the lines the older service wrote
     log.write_text(
         '{"text": "staff nurse", "expected_id": "r1", "rejected_id": "", "accepted": true, '
         '"time": 1.5}\n\n'

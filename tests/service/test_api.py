@@ -119,7 +119,8 @@ def test_feedback_written_as_labelled_query(client: TestClient, built: tuple) ->
     no = client.post("/v1/feedback", json={"query": "q2", "id": ids[1], "accepted": False},
                      headers=W)
     assert ok.status_code == no.status_code == 200
-    rows = [json.loads(x) for x in (built[1] / "feedback.jsonl").read_text().splitlines()]
+    rows = [json.loads(x) for x in client.get("/v1/feedback/export?format=jsonl").text
+            .splitlines()]
     assert {"text": "q1", "expected_id": ids[0], "rejected_id": ""}.items() <= rows[-2].items()
     assert {"text": "q2", "expected_id": "", "rejected_id": ids[1]}.items() <= rows[-1].items()
     assert client.post("/v1/feedback", json={"query": "q", "id": "nope", "accepted": True},

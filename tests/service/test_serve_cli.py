@@ -50,3 +50,24 @@ def test_serve_takes_a_qdrant_url_without_index(built: tuple[Path, Path, list[st
                                       "http://127.0.0.1:6333"])
     assert result.exit_code == 0, result.output
     assert seen["index"] is None and seen["qdrant_url"] == "http://127.0.0.1:6333"
+
+
+def test_serve_passes_audit_fraction_and_labelled_queries(
+        built: tuple[Path, Path, list[str]], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_app(model: Path, index: Path | None, **options: Any) -> str:
+        seen.update(options)
+        return "app"
+
+    monkeypatch.setattr("surematch.service.create_app", fake_app)
+    monkeypatch.setattr(uvicorn, "run", lambda *_, **__: None)
+    result = CliRunner().invoke(app, ["serve", str(built[0]), "--index", str(built[1]),
+                                      "--audit-fraction", "0.1", "--labelled-queries",
+                                      str(tmp_path / "q.csv")])
+    assert result.exit_code == 0, result.output
+    assert seen["audit_fraction"] == 0.1 and seen["labelled_queries"] == tmp_path / "q.csv"
+    bad = CliRunner().invoke(app, ["serve", str(built[0]), "--index", str(built[1]),
+                                   "--audit-fraction", "2"])
+    assert bad.exit_code == 2

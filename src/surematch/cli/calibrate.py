@@ -50,6 +50,10 @@ def calibrate(
     "accuracy",
     target_fmr: Annotated[float | None, typer.Option(help="with --criterion fmr")] = None,
     seed: Annotated[int, typer.Option(help="seed of the fit/band split")] = 0,
+    feedback: Annotated[Path | None, typer.Option(
+        help="folder with the service's feedback.sqlite3: calibrate on its reviews (with "
+             "--queries too if given; references from --references or the index there)")]
+    = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
     runtime: RuntimeOpt = "torch",
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
@@ -62,12 +66,21 @@ def calibrate(
                              scores=scores, distance=distance, fmt=fmt,
                              targets=Targets(target_precision, max_miss, confidence),
                              criterion=criterion, target_fmr=target_fmr, seed=seed,
-                             runtime=runtime)
+                             runtime=runtime, feedback=feedback)
     cal, path = result.calibration, result.path
     if json_out:
         print(json.dumps({"file": str(path), "threshold": cal.threshold,
-                          "bands": cal.bands.to_dict(), "report": cal.report}))
+                          "bands": cal.bands.to_dict(), "report": cal.report,
+                          "warnings": list(result.warnings)}))
         return
+    for warning in result.warnings:
+        out.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if result.feedback:
+        fb = result.feedback
+        out.print(f"{fb['reviews']} reviews ({fb['audit_reviews']} audit), "
+                  f"{fb['labelled_file']} labelled-file rows; {fb['rejections_kept']} "
+                  f"rejections kept as wrong top matches, {fb['rejections_dropped']} dropped; "
+                  f"bands certified on: {fb['bands_certified_on']}", highlight=False)
     rep = cal.report
     out.print(f"wrote [bold]{path}[/] ({rep['calibrator']} calibrator; held-out ECE "
               f"{rep['held_out']['ece']:.4f}, threshold {cal.threshold:.4f})")

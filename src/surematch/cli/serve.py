@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -60,6 +60,13 @@ def serve(
     batch_window_ms: Annotated[float, typer.Option(
         "--batch-window-ms", min=0.0, help="single-query matches arriving within this window "
         "are embedded and searched as one batch")] = 3.0,
+    audit_fraction: Annotated[float, typer.Option(
+        "--audit-fraction", min=0.0, max=1.0,
+        help="share of auto-accepted top matches sent to the review queue as audit samples "
+             "(the running proof of auto-accept precision)")] = 0.02,
+    labelled_queries: Annotated[Path | None, typer.Option(
+        "--labelled-queries", help="labelled queries (text, expected_id) the calibration "
+        "refit adds to the stored reviews")] = None,
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
     """Serve MODEL's index over HTTP (JSON API under /v1, review page at /)."""
@@ -72,9 +79,13 @@ def serve(
         raise InputError("--read-key-required needs --api-key (or SUREMATCH_API_KEY)",
                          field="--read-key-required")
     setup_logging(verbose)
-    options = {"read_key_required": True} if read_key_required else {}
+    options: dict[str, Any] = {"read_key_required": True} if read_key_required else {}
     if not docs:
         options["docs"] = False
+    if audit_fraction != 0.02:
+        options["audit_fraction"] = audit_fraction
+    if labelled_queries is not None:
+        options["labelled_queries"] = labelled_queries
     uvicorn.run(create_app(model, index, api_key=keys, qdrant_url=qdrant_url,
                            qdrant_api_key=qdrant_api_key, search_ef=search_ef,
                            runtime=runtime, batch_window_ms=batch_window_ms, **options),

@@ -35,6 +35,12 @@ def train(
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
     fine_tune: Annotated[bool | None, typer.Option("--fine-tune/--frozen",
                                                    help="train the encoder too")] = None,
+    feedback: Annotated[Path | None, typer.Option(
+        help="folder with the service's feedback.sqlite3: accepted and corrected review "
+             "queries join their reference's group")] = None,
+    references: Annotated[Path | None, typer.Option(
+        help="with --feedback: the references (id, text) the reviews name (default: the "
+             "index in the --feedback folder)")] = None,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Train a similarity model. The YAML config covers every option; flags override it."""
@@ -48,7 +54,7 @@ def train(
         "data.format": fmt, "data.columns": parse_columns(column) or None,
         "encoder.model": encoder, "head": head_spec, "loss.name": loss,
         "train.epochs": epochs, "train.seed": seed, "encoder.fine_tune": fine_tune}, FLAGS)
-    result = train_model(data, out_dir, config)
+    result = train_model(data, out_dir, config, feedback=feedback, references=references)
     best = result.best_val_p_at_1
     out.print(f"saved [bold]{out_dir}[/] (model {result.model_id}): {result.epochs_run} epochs "
               f"in {result.train_seconds:.1f} s, best validation P@1 "

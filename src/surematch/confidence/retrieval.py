@@ -136,14 +136,16 @@ def fit_match_calibration(
     procedure: Procedure = "guided",
     seed: int = 0,
     evidence: Mapping[str, ArrayLike] | None = None,
+    split: tuple[ArrayLike, ArrayLike] | None = None,
 ) -> MatchCalibration:
     """Fit on similarities [Q, k] (k >= 2, best first), top-1 right/wrong [Q] (open-set
     queries: wrong), embedding confidence [Q] or None, groups [Q] (expected ids; None for
     open-set queries) for the guide/certify split (`band_fraction`: the certifying share),
     and optional evidence {name: [Q, k]} (see `confidence.evidence`). Which evidence the
     calibrator reads (none, all, or one) is chosen by cross-validated log loss on the guide
-    part. See the module text for the protocol; `procedure` names the accept test
-    (`certify`)."""
+    part. `split`: (guide indices, certify indices) to use instead of the seeded split by
+    groups, e.g. to certify the bands on a random sample only. See the module text for the
+    protocol; `procedure` names the accept test (`certify`)."""
     check_procedure(procedure)
     y = as_labels(correct, "correct")
     sims = np.asarray(similarities)
@@ -152,7 +154,10 @@ def fit_match_calibration(
     same_length(sims, y, "similarities", "correct")
     enough_to_split(y, "queries")
     lone = float(np.median(sims[:, 0] - sims[:, 1]))
-    fit_idx, band_idx = fit_band_split(len(y), groups, band_fraction, seed)
+    if split is None:
+        fit_idx, band_idx = fit_band_split(len(y), groups, band_fraction, seed)
+    else:
+        fit_idx, band_idx = (np.asarray(part, dtype=np.int64) for part in split)
 
     def features(names: tuple[str, ...]) -> np.ndarray:
         return top1_features(sims, confidence, lone,

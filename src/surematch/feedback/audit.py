@@ -82,13 +82,13 @@ def audit_precision(right: int, wrong: int, target: float, confidence: float = 0
 
 
 def audit_reviews(reviews: Iterable[Review], target: float, confidence: float = 0.95,
-                  calibration_id: str | None = None) -> AuditResult:
+                  calibration_id: str | None = None, anytime: bool = False) -> AuditResult:
     """`audit_precision` over the audit-sample reviews (accept: right; reject/correct: wrong),
-    optionally only those made under one calibration."""
+    optionally only those made under one calibration; `anytime`: see `audit_precision`."""
     audited = [r for r in reviews if r.audit
                and (calibration_id is None or r.calibration_id == calibration_id)]
     right = sum(r.decision == "accept" for r in audited)
-    return audit_precision(right, len(audited) - right, target, confidence)
+    return audit_precision(right, len(audited) - right, target, confidence, anytime)
 
 
 def first_alarm(outcomes: np.ndarray, target: float, confidence: float = 0.95,

@@ -10,7 +10,8 @@ from surematch.feedback.store import FeedbackStore
 
 
 def import_feedback_log(store: FeedbackStore, path: str | Path) -> int:
-    """Add every line of a `service.feedback.FeedbackLog` file as an accept or reject review
+    """Add every line of an older service feedback.jsonl ({"text", "expected_id", "rejected_id",
+    "accepted", "time"}) as an accept or reject review
     (model and calibration identity unknown: ""); returns how many. A bad line raises
     InputError naming its file, line and field, after the lines before it were added."""
     path, added = Path(path), 0

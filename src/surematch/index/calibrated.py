@@ -22,6 +22,11 @@ class Calibration:
     def calibrated(self) -> bool:
         return self._cal is not None
 
+    @property
+    def fitted(self) -> Any | None:
+        """The MatchCalibration applied (None when uncalibrated)."""
+        return self._cal
+
     @classmethod
     def of(cls, model: Embedder) -> Calibration:
         """The calibration saved in the model's folder, if the model has a folder and one."""

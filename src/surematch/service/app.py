@@ -12,7 +12,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from surematch.service import routes_data, routes_match, routes_ops
+from surematch.service import routes_data, routes_feedback, routes_match, routes_ops
 from surematch.service.guard import Guard
 from surematch.service.limits import BodyLimit
 from surematch.service.observe import install_error_handlers, install_metrics
@@ -29,17 +29,25 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
                max_batch: int = 256, qdrant_url: str | None = None,
                qdrant_api_key: str | None = None, search_ef: int | None = None,
                runtime: str = "auto", docs: bool = True, batch_window_ms: float = 3.0,
-               ) -> FastAPI:
+               audit_fraction: float = 0.02,
+               labelled_queries: str | Path | None = None) -> FastAPI:
     """Load the model, open the index (a folder, or the collection at qdrant_url) and serve;
     api_key: one key, or named keys {name: key} (feedback records the reviewer's name);
     read_key_required: reads need a key too; search_ef: candidates each search examines
     (None: the store's default); runtime: what runs the model ("auto": the fastest the
-    folder has, see `surematch export`); docs: serve /docs from the bundled Swagger UI."""
+    folder has, see `surematch export`); docs: serve /docs from the bundled Swagger UI;
+    audit_fraction: the share of auto-accepted top matches the review queue samples for the
+    precision audit; labelled_queries: a labelled-queries file the calibration refit
+    (POST /v1/calibration/refit) adds to the stored reviews."""
     keys = named_keys(api_key)
     if read_key_required and not keys:
         raise ValueError("read_key_required needs an API key")
+    if not 0.0 <= audit_fraction <= 1.0:
+        raise ValueError(f"audit_fraction must lie in [0, 1], got {audit_fraction}")
     state = ServiceState(Path(model_dir), None if index_dir is None else str(index_dir),
-                         qdrant_url, qdrant_api_key, search_ef, runtime, batch_window_ms)
+                         qdrant_url, qdrant_api_key, search_ef, runtime, audit_fraction,
+                         None if labelled_queries is None else Path(labelled_queries),
+                         batch_window_ms)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -53,8 +61,9 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
     app.state.read_key_required = read_key_required
     app.state.max_batch = max_batch
     install_metrics(app)
+    routes_feedback.install_audit_metrics(app)
     install_error_handlers(app)
-    for module in (routes_match, routes_data, routes_ops):
+    for module in (routes_match, routes_data, routes_feedback, routes_ops):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if docs:

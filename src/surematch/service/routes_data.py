@@ -1,4 +1,4 @@
-"""References (bulk upsert, get, delete), rules (add, list, delete) and reviewer feedback."""
+"""References (bulk upsert, get, delete) and rules (add, list, delete)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 
 from surematch.data import References
 from surematch.service.schemas import (
-    FeedbackRequest,
     ReferenceIn,
     ReferencesRequest,
     RuleRequest,
@@ -119,17 +118,3 @@ def delete_rule(rule_id: str, request: Request) -> dict[str, Any]:
     if not deleted:
         raise HTTPException(404, f"no rule with id {rule_id!r}")
     return {"deleted": rule_id}
-
-
-@router.post("/feedback", dependencies=[Depends(write_key)])
-def feedback(body: FeedbackRequest, request: Request) -> dict[str, Any]:
-    """Store a reviewer's decision as a labelled query in feedback.jsonl beside the index."""
-    state = request.app.state.service
-    with state.lock.read():
-        known = state.index.get([body.id])[0] is not None
-    if not known:
-        raise HTTPException(404, f"no reference with id {body.id!r}")
-    row = state.feedback.append(body.query, body.id, body.accepted,
-                                getattr(request.state, "key_name", None))
-    state.forget_review(body.query, body.id)
-    return {"stored": row}

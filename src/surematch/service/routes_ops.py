@@ -34,8 +34,9 @@ def metrics(request: Request) -> Response:
 
 @router.get("/v1/review-queue", dependencies=[Depends(read_key)])
 def review_queue(request: Request) -> dict[str, Any]:
-    """The last review-band matches of this server's queries, newest first."""
-    return {"items": list(request.app.state.service.review)}
+    """Review-band matches of this server's queries, nearest a band edge first, after an
+    audit sample of auto-accepted top matches (each marked "audit": true)."""
+    return {"items": request.app.state.service.review_items()}
 
 
 @router.get("/v1/calibration", dependencies=[Depends(read_key)])

@@ -87,6 +87,23 @@ class RuleRequest(Strict):
 
 
 class FeedbackRequest(Strict):
+    """{"query", "decision": accept|reject|correct, "shown_id", "corrected_id"?, "candidates"?,
+    "audit"?}; the older {"query", "id", "accepted"} still works (true: accept)."""
+
     query: Text
-    id: Id
-    accepted: StrictBool
+    decision: str | None = None
+    shown_id: Id | None = None
+    corrected_id: Id | None = None
+    candidates: list[Any] = Field(default_factory=list, max_length=100)
+    audit: StrictBool = False
+    id: Id | None = None
+    accepted: StrictBool | None = None
+
+
+class RefitRequest(Strict):
+    """Optional settings of POST /v1/calibration/refit (the current bands' targets by default)."""
+
+    target_precision: float | None = Field(default=None, gt=0.0, lt=1.0)
+    max_miss: float | None = Field(default=None, gt=0.0, lt=1.0)
+    confidence: float | None = Field(default=None, gt=0.0, lt=1.0)
+    seed: StrictInt = 0

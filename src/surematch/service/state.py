@@ -1,21 +1,28 @@
-"""What the app holds while it runs: model, index, locks, feedback log and the review queue."""
+"""What the app holds while it runs: model, index, locks, the feedback store, the review queue
+and the running audit of auto-accept precision."""
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import deque
 from pathlib import Path
 from typing import Any
 
+from surematch.feedback import AuditResult, FeedbackStore, audit_draw, audit_reviews, review_order
+from surematch.index.calibrated import Calibration
 from surematch.index.reference_index import ReferenceIndex
 from surematch.index.stores import IndexLocation
 from surematch.model import SimilarityModel
 from surematch.service.batching import MicroBatcher
-from surematch.service.feedback import FeedbackLog
 from surematch.service.rwlock import ReadWriteLock
+from surematch.workflows.feedback import calibration_id
 
 REVIEW_QUEUE_SIZE = 200
+AUDIT_FRACTION = 0.02
+LEGACY_LOG = "feedback.jsonl"
+log = logging.getLogger("surematch.service")
 
 
 class ServiceState:
@@ -23,18 +30,51 @@ class ServiceState:
 
     def __init__(self, model_dir: Path, index_dir: str | None, qdrant_url: str | None = None,
                  qdrant_api_key: str | None = None, search_ef: int | None = None,
-                 runtime: str = "auto", batch_window_ms: float = 3.0) -> None:
+                 runtime: str = "auto", audit_fraction: float = AUDIT_FRACTION,
+                 labelled_queries: Path | None = None, batch_window_ms: float = 3.0) -> None:
         self.model_dir = Path(model_dir)
         self.model = SimilarityModel.load(self.model_dir, runtime)
         self.location = IndexLocation.of(index_dir, qdrant_url, qdrant_api_key)
         self.index = ReferenceIndex.open(self.location, self.model, search_ef=search_ef)
         self.lock = ReadWriteLock()
-        feedback_dir = self.location.folder or Path(".")
-        self.feedback = FeedbackLog(feedback_dir / "feedback.jsonl")
+        self.audit_fraction = audit_fraction
+        self.labelled_queries = labelled_queries
+        feedback_dir = self.location.folder or self.model_dir
+        self.feedback = FeedbackStore(feedback_dir)
+        _import_legacy(self.feedback, feedback_dir / LEGACY_LOG)
+        self.calibration_id = calibration_id(self.model_dir)
         self.review: deque[dict[str, Any]] = deque(maxlen=REVIEW_QUEUE_SIZE)
         self._review_lock = threading.Lock()
+        self.refit_lock = threading.Lock()
+        self.audit = self.check_audit(log_alarm=False)
         # concurrent single-query matches arriving within the window run as one batch
         self.batcher = MicroBatcher(self.match_many, window_ms=batch_window_ms, name="match")
+
+    @property
+    def match_calibration(self) -> Any | None:
+        """The MatchCalibration the index applies now (None: uncalibrated)."""
+        return self.index.calibration.fitted
+
+    def swap_calibration(self, calibration: Any) -> None:
+        """Match with `calibration` from now on (already saved in the model folder)."""
+        self.index.calibration = Calibration(calibration)
+        self.calibration_id = calibration_id(self.model_dir)
+        with self._review_lock:
+            self.review.clear()  # their probabilities and bands were the old calibration's
+        self.audit = self.check_audit(log_alarm=False)
+
+    def check_audit(self, log_alarm: bool = True) -> AuditResult:
+        """Auto-accept precision from the audit reviews made under the current calibration,
+        checked with the anytime alarm (false alarms under 5 % however often it is checked)."""
+        cal = self.match_calibration
+        target = cal.bands.precision_target if cal is not None else 0.99
+        before = getattr(self, "audit", None)
+        result = audit_reviews(self.feedback.reviews(audit=True), target,
+                               calibration_id=self.calibration_id, anytime=True)
+        if result.alarm and log_alarm and not (before is not None and before.alarm):
+            log.warning("audit alarm: %s", result.message)
+        self.audit = result
+        return result
 
     def match_many(self, items: list[tuple[str, int, dict[str, Any] | None]]
                    ) -> list[dict[str, Any]]:
@@ -54,24 +94,48 @@ class ServiceState:
         return out
 
     def remember_reviews(self, results: list[dict[str, Any]]) -> None:
-        """Keep the review-band matches of these match results, newest first, no duplicates."""
+        """Keep the review-band matches of these match results, newest first, no duplicates,
+        and an audit sample (`audit_draw`, `audit_fraction`) of auto-accepted top matches."""
         with self._review_lock:
             for result in results:
-                for m in result["matches"]:
-                    if m.get("band") != "review":
+                for rank, m in enumerate(result["matches"]):
+                    audit = (rank == 0 and m.get("band") == "accept"
+                             and audit_draw(f"{result['query']}\x00{m['id']}",
+                                            self.audit_fraction))
+                    if m.get("band") != "review" and not audit:
                         continue
                     item = {"query": result["query"], "id": m["id"], "text": m.get("text"),
-                            "probability": m.get("probability"), "band": m["band"]}
+                            "probability": m.get("probability"), "band": m["band"],
+                            "audit": audit,
+                            "candidates": [{"id": c["id"], "text": c.get("text"),
+                                            "probability": c.get("probability"),
+                                            "band": c.get("band")}
+                                           for c in result["matches"][:10]]}
                     key = (item["query"], item["id"])
                     for old in list(self.review):
                         if (old["query"], old["id"]) == key:
                             self.review.remove(old)
                     self.review.appendleft(item)
 
-    def forget_review(self, query: str, ref_id: str) -> None:
+    def review_items(self) -> list[dict[str, Any]]:
+        """The queue: audit items first (each a random draw, none to skip), then review items
+        nearest a band edge first (`review_order`); ties newest first."""
+        with self._review_lock:
+            items = list(self.review)
+        audits = [i for i in items if i.get("audit")]
+        rest = [i for i in items if not i.get("audit")]
+        cal = self.match_calibration
+        if cal is not None and rest:
+            probs = [min(1.0, max(0.0, float(i.get("probability") or 0.0))) for i in rest]
+            rest = [rest[j] for j in review_order(probs, cal.bands.accept_at,
+                                                  cal.bands.reject_below)]
+        return audits + rest
+
+    def forget_review(self, query: str, ref_id: str | None = None) -> None:
+        """Drop the queue items of this query (and reference, when given)."""
         with self._review_lock:
             for old in list(self.review):
-                if (old["query"], old["id"]) == (query, ref_id):
+                if old["query"] == query and ref_id in (None, old["id"]):
                     self.review.remove(old)
 
     def forget_reference(self, ref_id: str) -> None:
@@ -83,4 +147,16 @@ class ServiceState:
 
     def close(self) -> None:
         self.batcher.close()
+        self.feedback.close()
         self.index.close()
+
+
+def _import_legacy(store: FeedbackStore, path: Path) -> None:
+    """Import an older feedback.jsonl once; it is then renamed feedback.jsonl.imported."""
+    if not path.is_file():
+        return
+    from surematch.feedback.legacy import import_feedback_log
+
+    added = import_feedback_log(store, path)
+    path.rename(path.with_name(path.name + ".imported"))
+    log.info("imported %d reviews from %s into %s", added, path.name, store.path.name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from surematch.confidence.retrieval import MatchCalibration
@@ -26,6 +26,8 @@ class Targets:
 class CalibrateResult:
     path: Path
     calibration: MatchCalibration | PairCalibration
+    warnings: tuple[str, ...] = ()  # e.g. bands certified on queue-chosen reviews
+    feedback: dict[str, object] = field(default_factory=dict)  # what the reviews gave
 
 
 def calibrate_model(model_dir: Path, *, references: Path | None = None,
@@ -33,9 +35,13 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
                     scores: Path | None = None, distance: str = "cosine",
                     fmt: str = "default", targets: Targets = Targets(),
                     criterion: str = "accuracy", target_fmr: float | None = None,
-                    seed: int = 0, runtime: str = "torch") -> CalibrateResult:
+                    seed: int = 0, runtime: str = "torch",
+                    feedback: Path | None = None) -> CalibrateResult:
     """Calibrate on one of: labelled queries against references (retrieval), labelled pairs
-    (verification), or your own distances with labels (`scores`, any folder). The model's
+    (verification), or your own distances with labels (`scores`, any folder); or on the
+    reviews stored in `feedback` (a folder holding feedback.sqlite3), with `queries` too if
+    given, ranked against `references` or, without them, the index in that folder (see
+    `workflows.feedback`). The model's
     embeddings come from `runtime` ("torch", "onnx", "onnx-int8", "auto"), which the
     calibration records: matching with another runtime runs uncalibrated."""
     from surematch.confidence.store import save_calibration
@@ -47,6 +53,9 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
     distance_named(distance)
     cal: MatchCalibration | PairCalibration
     model_id = None
+    if feedback is not None:
+        return _calibrate_on_feedback(model_dir, feedback, references, queries, fmt, targets,
+                                      crit, seed, runtime)
     if scores is not None:
         from surematch.confidence.scores_file import read_scores
 
@@ -82,5 +91,36 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
                                         criterion=crit, seed=seed,
                                         precision_target=targets.precision,
                                         miss_target=targets.max_miss,
-                                        confidence_level=targets.confidence)
+                                        confidence_level=targets.confidence,
+                                        evidence=r.evidence)
     return CalibrateResult(save_calibration(model_dir, cal, model_id, runtime), cal)
+
+
+def _calibrate_on_feedback(model_dir: Path, feedback: Path, references: Path | None,
+                           queries: Path | None, fmt: str, targets: Targets, criterion: str,
+                           seed: int, runtime: str) -> CalibrateResult:
+    from surematch.confidence.store import save_calibration
+    from surematch.model import SimilarityModel
+    from surematch.workflows.feedback import (
+        fit_feedback_calibration,
+        references_for,
+        reviews_in,
+    )
+
+    if fmt != "default":
+        raise InputError("--feedback reads our own files only; leave --format out",
+                         field="--format")
+    reviews = reviews_in(feedback)
+    model = SimilarityModel.load(model_dir, runtime)
+    refs = references_for(model, None if references is not None else feedback, references)
+    labelled = None
+    if queries is not None:
+        from surematch.data import read_queries
+
+        labelled = read_queries(queries)
+    fit = fit_feedback_calibration(model, refs, reviews, labelled,
+                                   precision=targets.precision, max_miss=targets.max_miss,
+                                   confidence=targets.confidence, criterion=criterion,
+                                   seed=seed)
+    path = save_calibration(model_dir, fit.calibration, model.identity(), model.runtime)
+    return CalibrateResult(path, fit.calibration, tuple(fit.warnings), fit.counts)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from surematch.config import Config
+from surematch.data.samples import GroupedTexts, TextPairs
 from surematch.workflows.data import load_training_data
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,12 +32,19 @@ def build_config(config_file: Path | None, overrides: dict[str, Any],
 
 
 def train_model(data: list[Path], out_dir: Path, config: Config,
-                progress: bool = True) -> TrainResult:
+                progress: bool = True, feedback: Path | None = None,
+                references: Path | None = None) -> TrainResult:
     """Read `data`, train on it as `config` says, save the model folder in `out_dir`.
 
-    Bad input files fail here in a second or two: they are read before the encoder and
-    Lightning are imported."""
+    `feedback`: a folder holding the service's feedback.sqlite3; its accepted and corrected
+    reviews join the groups as positives of their reference (one group per reference id,
+    with the reference's texts from `references` or the index in that folder). Rejected top
+    matches would be hard negatives, which the group losses do not take: they are left out
+    and counted in the log. Bad input files fail here in a second or two: they are read
+    before the encoder and Lightning are imported."""
     samples = load_training_data(data, config)
+    if feedback is not None:
+        samples = _with_feedback(samples, feedback, references)
     from surematch.training import train
 
     model = train(config, samples, progress=progress)
@@ -41,3 +52,25 @@ def train_model(data: list[Path], out_dir: Path, config: Config,
     info = model.info
     return TrainResult(out_dir, model.identity(), int(info["epochs_run"]),
                        float(info["train_seconds"]), info["best_val_p_at_1"])
+
+
+def _with_feedback(samples: GroupedTexts | TextPairs, feedback: Path,
+                   references: Path | None) -> GroupedTexts:
+    from surematch.data import combine_groups, read_references
+    from surematch.errors import InputError
+    from surematch.workflows.feedback import feedback_groups, reviews_in, stored_references
+
+    if not isinstance(samples, GroupedTexts):
+        raise InputError("--feedback adds groups (a group per reference); train on groups "
+                         "or ESCO data", field="--feedback")
+    reviews = reviews_in(feedback)
+    refs = read_references(references) if references is not None else \
+        stored_references(feedback)
+    groups, negatives = feedback_groups(reviews, refs)
+    log.info("feedback: %d texts in %d reference groups from %d reviews; %d rejected top "
+             "matches left out (the group losses take no explicit negatives)",
+             len(groups), len(set(groups.groups)), len(reviews), negatives)
+    if not len(groups):
+        log.warning("feedback: no accepted or corrected reviews to train on")
+        return samples
+    return combine_groups([samples, groups])

@@ -1,0 +1,166 @@
+"""Reviews as data: POST /v1/feedback, the labelled-query export, the calibration refit on the
+stored reviews, and the running audit of auto-accept precision (GET /v1/audit, /metrics)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from prometheus_client import Gauge
+
+from surematch.errors import InputError
+from surematch.feedback import DECISIONS
+from surematch.service.observe import error
+from surematch.service.schemas import FeedbackRequest, RefitRequest
+from surematch.service.security import read_key, write_key
+
+router = APIRouter(prefix="/v1")
+log = logging.getLogger("surematch.service")
+
+
+def _decision(body: FeedbackRequest) -> tuple[str, str | None, str | None, str]:
+    """(decision, shown id, corrected id, the field naming the shown id) of either body."""
+    if body.id is not None or body.accepted is not None:
+        if body.decision is not None or body.shown_id is not None \
+                or body.corrected_id is not None:
+            raise InputError('give either {"query", "id", "accepted"} or {"query", '
+                             '"decision", "shown_id", "corrected_id"}, not both', field="id")
+        if body.id is None:
+            raise InputError('"accepted" needs the reference\'s "id"', field="id")
+        if body.accepted is None:
+            raise InputError('"id" needs "accepted": true or false', field="accepted")
+        return ("accept" if body.accepted else "reject"), body.id, None, "id"
+    if body.decision not in DECISIONS:
+        raise InputError(f"must be one of {list(DECISIONS)}, got {body.decision!r}",
+                         field="decision")
+    return body.decision, body.shown_id, body.corrected_id, "shown_id"
+
+
+@router.post("/feedback", dependencies=[Depends(write_key)])
+def feedback(body: FeedbackRequest, request: Request) -> Any:
+    """Store a reviewer's decision durably (feedback.sqlite3 beside the index)."""
+    state = request.app.state.service
+    decision, shown, corrected, shown_field = _decision(body)
+    named = [(f, i) for f, i in ((shown_field, shown), ("corrected_id", corrected))
+             if i is not None]
+    with state.lock.read():
+        found = state.index.get([i for _, i in named]) if named else []
+    for (name, ref_id), ref in zip(named, found, strict=True):
+        if ref is None:
+            log.info("404 POST /v1/feedback: no reference %r (%s)", ref_id, name)
+            return error(request, 404, f"no reference with id {ref_id!r}", name)
+    try:
+        review = state.feedback.add(
+            body.query, decision, shown_id=shown, corrected_id=corrected,
+            candidates=body.candidates, reviewer=getattr(request.state, "key_name", None),
+            model_id=state.model.identity(), calibration_id=state.calibration_id,
+            audit=body.audit)
+    except InputError as exc:
+        if exc.field == "shown_id" and shown_field != "shown_id":
+            raise InputError(exc.message, field=shown_field) from None
+        raise
+    state.forget_review(body.query)
+    if body.audit:
+        state.check_audit()
+    return {"stored": review.to_dict()}
+
+
+@router.get("/feedback/export", dependencies=[Depends(read_key)])
+def export(request: Request, format: str = "jsonl") -> Response:
+    """The reviews as labelled queries (text, expected_id, rejected_id), a query's latest
+    decision only: JSONL (`format=jsonl`) or CSV (`format=csv`)."""
+    if format not in ("jsonl", "csv"):
+        raise InputError(f"must be jsonl or csv, got {format!r}", field="format")
+    labelled = request.app.state.service.feedback.labelled_queries()
+    rows = [{"text": t, "expected_id": e or "", "rejected_id": r or ""}
+            for t, e, r in zip(labelled.texts, labelled.expected_ids, labelled.rejected_ids,
+                               strict=True)]
+    if format == "jsonl":
+        text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        return Response(text, media_type="application/x-ndjson")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["text", "expected_id", "rejected_id"])
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+
+
+@router.post("/calibration/refit", dependencies=[Depends(write_key)])
+def refit(request: Request, body: RefitRequest | None = None) -> dict[str, Any]:
+    """Refit the retrieval calibration on the stored reviews (and the labelled file the
+    server was given), save it in the model folder and match with it from now on. Too few
+    reviews: 422 naming why, and the calibration in use stays."""
+    from surematch.confidence.store import calibration_document, save_calibration
+    from surematch.workflows.feedback import fit_feedback_calibration, references_from_index
+
+    state = request.app.state.service
+    body = body or RefitRequest()
+    if not state.refit_lock.acquire(blocking=False):
+        raise HTTPException(409, "a refit is running already")
+    try:
+        old = state.match_calibration
+        bands = old.bands if old is not None else None
+        with state.lock.read():
+            refs = references_from_index(state.index)
+        labelled = None
+        if state.labelled_queries is not None:
+            from surematch.data import read_queries
+
+            labelled = read_queries(state.labelled_queries)
+        try:
+            fit = fit_feedback_calibration(
+                state.model, refs, state.feedback.reviews(), labelled,
+                precision=body.target_precision or (bands.precision_target if bands else 0.99),
+                max_miss=body.max_miss or (bands.miss_target if bands else 0.01),
+                confidence=body.confidence or (bands.confidence if bands else 0.95),
+                seed=body.seed)
+        except InputError as exc:
+            raise InputError(f"refit failed, the calibration in use is unchanged: "
+                             f"{exc.message}", field=exc.field or "feedback") from None
+        save_calibration(state.model_dir, fit.calibration, state.model.identity(),
+                         state.model.runtime)
+        state.swap_calibration(fit.calibration)
+    finally:
+        state.refit_lock.release()
+    for warning in fit.warnings:
+        log.warning("refit: %s", warning)
+    return {"calibration": calibration_document(state.model_dir),
+            "calibration_id": state.calibration_id, "warnings": fit.warnings,
+            "counts": fit.counts}
+
+
+@router.get("/audit", dependencies=[Depends(read_key)])
+def audit(request: Request) -> dict[str, Any]:
+    """Auto-accept precision observed on the audit reviews made under the calibration in use:
+    {"n", "right", "precision", "low", "high", "target", "alarm", "message", ...}."""
+    state = request.app.state.service
+    result = state.check_audit()
+    return {**result.to_dict(), "calibration_id": state.calibration_id,
+            "audit_fraction": state.audit_fraction}
+
+
+def install_audit_metrics(app: FastAPI) -> None:
+    """Gauges read at each scrape from the last audit check."""
+    state, registry = app.state.service, app.state.registry
+
+    def nan(v: float | None) -> float:
+        return math.nan if v is None else float(v)
+
+    for name, doc, read in (
+        ("surematch_audit_reviews", "audit reviews under the calibration in use",
+         lambda: float(state.audit.n)),
+        ("surematch_audit_precision", "observed auto-accept precision (NaN: no audits)",
+         lambda: nan(state.audit.precision)),
+        ("surematch_audit_precision_low", "lower end of its 95 % interval",
+         lambda: float(state.audit.low)),
+        ("surematch_audit_precision_high", "upper end of its 95 % interval",
+         lambda: float(state.audit.high)),
+        ("surematch_audit_alarm", "1 when the audits show precision below the certified target",
+         lambda: float(state.audit.alarm)),
+    ):
+        Gauge(name, doc, registry=registry).set_function(read)

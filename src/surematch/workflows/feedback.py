@@ -1,0 +1,265 @@
+"""Reviews as data: labelled queries from a FeedbackStore, a calibration refitted on them with
+honest bands, training groups from them, and the calibration id each review records.
+
+A review becomes a labelled query: accept -> the shown id; correct -> the corrected id; a
+rejection without correction says only that the top match is wrong, so it is kept as a wrong
+top match only while the current model still ranks the rejected id first, else dropped.
+
+Band certification: reviews the queue chose (nearest a band edge first) are not a random
+sample, and certifying bands on them breaks the finite-sample guarantee (BENCHMARKS.md,
+feedback_loop). Audit reviews (a seeded random sample of auto-accepted matches) and the rows
+of a labelled file are; when there are any, the bands are certified on them only (the queue's
+reviews fit the calibrator), else the result carries a warning that says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from surematch.data.samples import GroupedTexts, LabelledQueries, References
+from surematch.errors import InputError, SurematchError
+from surematch.feedback.store import FILENAME, FeedbackStore, Review
+
+logger = logging.getLogger(__name__)
+
+QUEUE_BAND_WARNING = (
+    "the bands were certified on reviews the review queue chose (nearest a band edge "
+    "first), not on a random sample: their guarantee is not formally kept (BENCHMARKS.md, "
+    "feedback_loop); audit reviews (surematch serve --audit-fraction) or a labelled file "
+    "(calibrate --queries, serve --labelled-queries) give the bands a random sample")
+
+
+def calibration_id(model_dir: str | Path) -> str:
+    """A short hash of the model folder's calibration document ("" when uncalibrated)."""
+    from surematch.confidence.store import calibration_document
+
+    doc = calibration_document(model_dir)
+    if not doc:
+        return ""
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def open_feedback(folder: str | Path) -> FeedbackStore:
+    """The store in `folder`; InputError when the folder holds none (nothing is created)."""
+    folder = Path(folder)
+    if not (folder / FILENAME).is_file():
+        raise InputError(f"{folder} holds no {FILENAME}: give the folder the service stores "
+                         "reviews in (the index folder; for a Qdrant server, the model folder)",
+                         field="--feedback")
+    return FeedbackStore(folder)
+
+
+def references_from_index(index: Any) -> References:
+    """Every reference stored in an opened ReferenceIndex (id, text, payload)."""
+    ids = list(dict.fromkeys(index.store.ids()))
+    found = [r for start in range(0, len(ids), 256)
+             for r in index.get(ids[start:start + 256]) if r is not None]
+    return References([r.id for r in found], [r.text for r in found],
+                      [dict(r.payload) for r in found])
+
+
+def stored_references(folder: Path) -> References:
+    """The references of the index in `folder` with all their texts, read without the model
+    that embeds them."""
+    from surematch.index.matcher import split_payload
+    from surematch.index.stores import IndexLocation, open_store
+
+    location = IndexLocation.of(folder)
+    try:
+        location.require()
+        store = open_store(location, None)
+    except InputError:
+        raise
+    except SurematchError as exc:
+        raise InputError(f"{folder} is not an index folder ({exc}); give --references",
+                         field="--references") from None
+    try:
+        points = list(store.scan())
+    finally:
+        store.close()
+    split = [split_payload(p.payload) for p in points]
+    return References([p.id for p in points], [texts[0][0] for _, texts in split],
+                      [payload for payload, _ in split],
+                      [texts[1:] for _, texts in split],
+                      [texts[0][1] for _, texts in split])
+
+
+def references_for(model: Any, folder: Path | None, references: Path | None) -> References:
+    """References from a file, else from the index in `folder` (opened read-only for it)."""
+    if references is not None:
+        from surematch.data import read_references
+
+        return read_references(references)
+    if folder is None:
+        raise InputError("give --references (the references the reviews name)")
+    from surematch.index.reference_index import ReferenceIndex
+
+    try:
+        with ReferenceIndex.open(folder, model) as index:
+            return references_from_index(index)
+    except InputError:
+        raise
+    except SurematchError as exc:
+        raise InputError(f"{folder} is not an index this model can read ({exc}); give "
+                         "--references", field="--references") from None
+
+
+@dataclass(frozen=True)
+class FeedbackRows:
+    """Reviews as rows: the query, the expected id (None: the top match was rejected), the
+    rejected id, and where the row came from: "queue" (a review), "audit" (an audit-sample
+    review) or "file" (a labelled file)."""
+
+    texts: list[str]
+    expected_ids: list[str | None]
+    rejected_ids: list[str | None]
+    sources: list[str]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def review_rows(reviews: Iterable[Review], latest_only: bool = True) -> FeedbackRows:
+    """One row a review (with `latest_only`, a query's latest decision only)."""
+    rows = list(reviews)
+    if latest_only:
+        last = {r.query: r for r in rows}
+        rows = [r for r in rows if last[r.query] is r]
+    return FeedbackRows([r.query for r in rows], [r.expected_id for r in rows],
+                        [r.rejected_id for r in rows],
+                        ["audit" if r.audit else "queue" for r in rows])
+
+
+@dataclass(frozen=True)
+class FeedbackFit:
+    """The refitted calibration, the warnings to show, and what went into it."""
+
+    calibration: Any  # MatchCalibration
+    warnings: list[str] = field(default_factory=list)
+    counts: dict[str, Any] = field(default_factory=dict)
+
+
+def fit_feedback_calibration(model: Any, references: References, reviews: Iterable[Review],
+                             queries: LabelledQueries | None = None, *,
+                             precision: float = 0.99, max_miss: float = 0.01,
+                             confidence: float = 0.95, criterion: str = "accuracy",
+                             seed: int = 0) -> FeedbackFit:
+    """Fit a retrieval calibration on the reviews (and the labelled `queries`, if any), ranked
+    against `references` by `model`. InputError when there are too few to fit one."""
+    from surematch.confidence.retrieval import fit_match_calibration
+    from surematch.confidence.split import fit_band_split
+    from surematch.evaluation.ranked import rank_queries
+
+    rows = review_rows(reviews)
+    texts, expected = list(rows.texts), list(rows.expected_ids)
+    rejected, sources = list(rows.rejected_ids), list(rows.sources)
+    if queries is not None:
+        texts += queries.texts
+        expected += queries.expected_ids
+        rejected += [None] * len(queries)
+        sources += ["file"] * len(queries)
+    if not texts:
+        raise InputError("no reviews and no labelled queries to calibrate on",
+                         field="feedback")
+    ranked = rank_queries(model, references, LabelledQueries(texts, expected), k=10)
+    if ranked.similarity.shape[1] < 2:
+        raise InputError("calibration needs at least 2 references", field="references")
+    keep, dropped = [], 0
+    for i, (e, r) in enumerate(zip(expected, rejected, strict=True)):
+        if e is None and r is not None and sources[i] != "file" and ranked.ids[i][0] != r:
+            dropped += 1  # the model no longer ranks the rejected reference first
+            continue
+        keep.append(i)
+    idx = np.asarray(keep, dtype=np.int64)
+    src = np.asarray(sources, dtype=object)[idx]
+    groups = [ranked.expected[i] for i in keep]
+    counts: dict[str, Any] = {
+        "reviews": int(sum(s != "file" for s in sources)),
+        "audit_reviews": int((src == "audit").sum()),
+        "labelled_file": int((src == "file").sum()),
+        "accept_or_correct": int(sum(e is not None for e, s in zip(expected, sources,
+                                                                  strict=True) if s != "file")),
+        "rejections_kept": int(sum(expected[i] is None and sources[i] != "file" for i in keep)),
+        "rejections_dropped": dropped,
+    }
+    if dropped:
+        logger.info("%d rejections left out: the model no longer ranks the rejected reference "
+                    "first", dropped)
+    def fit(split: tuple[np.ndarray, np.ndarray] | None) -> Any:
+        return fit_match_calibration(
+            ranked.similarity[idx], ranked.correct[idx],
+            None if ranked.confidence is None else ranked.confidence[idx], groups,
+            precision_target=precision, miss_target=max_miss, confidence_level=confidence,
+            criterion=criterion, seed=seed, split=split,  # type: ignore[arg-type]
+            evidence={name: values[idx] for name, values in ranked.evidence.items()})
+
+    warnings: list[str] = []
+    random_rows = np.isin(src, ("audit", "file"))
+    band_source = "queue"
+    cal = None
+    if random_rows.any():
+        band = src == "audit"
+        files = np.flatnonzero(src == "file")
+        if len(files):
+            _, file_band = fit_band_split(len(files), [groups[i] for i in files], 0.5, seed)
+            band[files[file_band]] = True
+        try:
+            cal = fit((np.flatnonzero(~band), np.flatnonzero(band)))
+            band_source = "audit and labelled file" if len(files) and (src == "audit").any() \
+                else "audit" if (src == "audit").any() else "labelled file"
+        except InputError as exc:
+            warnings.append(f"the {int(band.sum())} random-sample rows (audit reviews, labelled "
+                            f"file) could not certify the bands alone ({exc.message}); fitted "
+                            "on every row instead")
+    if cal is None:
+        cal = fit(None)
+        if (src == "queue").any():
+            warnings.append(QUEUE_BAND_WARNING)
+    counts["bands_certified_on"] = band_source if not warnings else "every row (queue included)"
+    cal.report["feedback"] = {**counts, "warnings": warnings}
+    return FeedbackFit(cal, warnings, counts)
+
+
+def feedback_groups(reviews: Iterable[Review], references: References,
+                    dataset: str = "feedback") -> tuple[GroupedTexts, int]:
+    """Training groups from reviews: one group per reference id an accepted or corrected
+    review names, holding the reference's texts and those review queries; and how many
+    rejected top matches were left out (the group losses take no explicit negatives)."""
+    rows = review_rows(reviews)
+    position = {r: i for i, r in enumerate(references.ids)}
+    texts: list[str] = []
+    labels: list[str] = []
+    queries: dict[str, list[str]] = {}
+    unknown = 0
+    for text, e in zip(rows.texts, rows.expected_ids, strict=True):
+        if e is None:
+            continue
+        if e not in position:
+            unknown += 1
+            continue
+        queries.setdefault(e, []).append(text)
+    for ref_id, qs in queries.items():
+        own = [t for t, _ in references.texts_of(position[ref_id])]
+        for t in dict.fromkeys(own + qs):
+            texts.append(t)
+            labels.append(ref_id)
+    if unknown:
+        logger.warning("%d reviews name a reference that is not among the references: left "
+                       "out", unknown)
+    negatives = sum(e is None and r is not None
+                    for e, r in zip(rows.expected_ids, rows.rejected_ids, strict=True))
+    return GroupedTexts.from_labels(texts, labels, dataset), negatives
+
+
+def reviews_in(folder: Path) -> list[Review]:
+    """Every review stored in `folder` (InputError when it holds no store)."""
+    with open_feedback(folder) as store:
+        return store.reviews()
