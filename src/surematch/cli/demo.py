@@ -44,18 +44,15 @@ def demo(
             f"[{BAND_STYLE[band]}]{'no match' if r.no_match else band}[/]",
             ", ".join(r.rules_fired))
     out.print(table)
-    headline = Table(title="Both ESCO protocols, on their test titles")
-    for col in ("protocol", "test titles", "P@1", "ECE", f"auto-accepted at "
-                f"{target_precision:g}", "its precision", "at 0.99", "no-occupation strings "
-                "rejected", "right matches rejected"):
-        headline.add_column(col)
+    out.print("[bold]Both ESCO protocols, on their test titles[/]")
     for p in result.protocols:
         s, first, o = p.summary, p.bands[target_precision], p.out_of_domain
-        headline.add_row(p.name, f"{p.sizes['test']:,}", _f(s["p_at_1"]), _f(s["ece"]),
-                         _pct(first["coverage"]), _f(first["precision"]),
-                         _pct(p.bands[0.99]["coverage"]), _pct(o["rejected"]),
-                         _pct(o["right_rejected"]))
-    out.print(headline)
+        out.print(f"- {p.name}: {p.sizes['test']:,} test titles, P@1 {_f(s['p_at_1'])}, ECE "
+                  f"{_f(s['ece'])}; auto-accepts {_pct(first['coverage'])} at "
+                  f"{target_precision:g} (test precision {_f(first['precision'])}), "
+                  f"{_pct(p.bands[0.99]['coverage'])} at 0.99; rejects "
+                  f"{_pct(o['rejected'])} of strings that are no occupation and "
+                  f"{_pct(o['right_rejected'])} of right matches", highlight=False)
     out.print(f"report: [bold]{result.report}[/] (markdown and PNG plots)")
 
 
