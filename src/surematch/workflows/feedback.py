@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from surematch.confidence.checks import MIN_SAMPLES
 from surematch.data.samples import GroupedTexts, LabelledQueries, References
 from surematch.errors import InputError, SurematchError
 from surematch.feedback.store import FILENAME, FeedbackStore, Review
@@ -205,7 +206,11 @@ def fit_feedback_calibration(model: Any, references: References, reviews: Iterab
     random_rows = np.isin(src, ("audit", "file"))
     band_source = "queue"
     cal = None
-    if random_rows.any():
+    if 0 < random_rows.sum() < 2 * MIN_SAMPLES:
+        warnings.append(f"only {int(random_rows.sum())} random-sample rows (audit reviews, "
+                        f"labelled file): too few to certify the bands alone (at least "
+                        f"{2 * MIN_SAMPLES}); fitted on every row instead")
+    elif random_rows.any():
         band = src == "audit"
         files = np.flatnonzero(src == "file")
         if len(files):
