@@ -97,7 +97,8 @@ def test_filters_behave_as_before(index: ReferenceIndex) -> None:
     assert [m.id for m in index.match("q_b_syn", k=3, filter=spec).matches] == ["B"]
 
 
-def test_add_texts_embeds_only_the_new_ones(index: ReferenceIndex) -> None:
+def spy_on_embed(index: ReferenceIndex) -> list[list[str]]:
+    """The texts the index's model is asked to embed from now on, one list per call."""
     embedded: list[list[str]] = []
     embed = index.model.embed
 
@@ -106,6 +107,11 @@ def test_add_texts_embeds_only_the_new_ones(index: ReferenceIndex) -> None:
         return embed(texts, *args, **kwargs)
 
     index.model.embed = spy  # type: ignore[method-assign]
+    return embedded
+
+
+def test_add_texts_embeds_only_the_new_ones(index: ReferenceIndex) -> None:
+    embedded = spy_on_embed(index)
     assert index.add_texts("C", ["new", ("a_syn", "description"), "new"]) == 2
     assert embedded == [["new", "a_syn"]]
     assert index.get(["C"])[0].texts == [("c", "title"), ("new", "synonym"),
@@ -201,14 +207,7 @@ def test_one_vector_index_keeps_working(tmp_path: Path) -> None:
 
 def test_adding_again_embeds_only_what_changed(index: ReferenceIndex) -> None:
     """A rerun of an interrupted import skips references stored with the same texts."""
-    embedded: list[list[str]] = []
-    embed = index.model.embed
-
-    def spy(texts, *args, **kwargs):
-        embedded.append(list(texts))
-        return embed(texts, *args, **kwargs)
-
-    index.model.embed = spy  # type: ignore[method-assign]
+    embedded = spy_on_embed(index)
     assert index.add(refs(), progress=False) == 0 and embedded == []
     changed = refs()
     changed.payloads[2]["lang"] = "fr"  # C's payload changed, A and B as stored
