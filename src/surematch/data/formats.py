@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import re
@@ -41,10 +40,25 @@ def _check_header(path: Path, header: list[str], line: int | None) -> None:
         raise InputError(f"duplicate column names: {', '.join(duplicated)}", file=path, line=line)
 
 
+def utf8_lines(path: Path) -> Iterator[str]:
+    """The file's lines (endings kept), decoded as they are read, so memory stays bounded
+    whatever the file's length; bytes that are not UTF-8 name their line."""
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InputError(f"byte 0x{raw[e.start]:02x} at column {e.start + 1} is not "
+                                 "valid UTF-8; save the file as UTF-8", file=path,
+                                 line=number) from None
+
+
 def read_csv(path: Path) -> RawRows:
-    """CSV with a header row; empty fields become None; quoted fields may hold newlines."""
-    text = read_utf8(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    """CSV with a header row, streamed; empty fields become None; quoted fields may hold
+    newlines."""
+    reader = csv.reader(utf8_lines(path))
     try:
         header = next(reader, None)
     except csv.Error as e:

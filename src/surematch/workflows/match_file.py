@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from surematch.data.formats import read_csv, utf8_lines
 from surematch.errors import InputError
 from surematch.index.results import MatchResult
 from surematch.index.stores import IndexLocation
@@ -172,52 +173,17 @@ def _missing_column(path: Path, column: str, found: list[str], line: int | None)
                       file=path, line=line, field=column)
 
 
-def _lines(path: Path) -> Iterator[str]:
-    """The file's lines (endings kept), decoded; bytes that are not UTF-8 name their line."""
-    with path.open("rb") as f:
-        for number, raw in enumerate(f, start=1):
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise InputError(f"byte 0x{raw[e.start]:02x} at column {e.start + 1} is not "
-                                 "valid UTF-8; save the file as UTF-8", file=path,
-                                 line=number) from None
-
-
 def _read_csv(path: Path, column: str) -> Iterator[str]:
-    reader = csv.reader(_lines(path))
-    try:
-        header = next(reader, None)
-    except csv.Error as e:
-        raise InputError(f"unreadable CSV header: {e}", file=path, line=1) from None
-    if not header:
-        raise InputError("the file is empty: no header row", file=path, line=1)
-    if column not in header:
-        raise _missing_column(path, column, header, 1)
-    pos, row = header.index(column), 0
-    start = reader.line_num + 1
-    while True:
-        try:
-            fields = next(reader, None)
-        except csv.Error as e:
-            raise InputError(f"unreadable CSV: {e}", file=path, line=start) from None
-        if fields is None:
-            return
-        if fields:  # blank lines are skipped
-            row += 1
-            if len(fields) != len(header):
-                raise InputError(f"the row has {len(fields)} fields but the header has "
-                                 f"{len(header)}; quote fields that contain commas",
-                                 file=path, line=start)
-            yield _query_text(fields[pos] or None, path, start, row, column)
-        start = reader.line_num + 1
+    header, rows = read_csv(path)
+    if header is None or column not in header:
+        raise _missing_column(path, column, header or [], 1)
+    for row, (line, values) in enumerate(rows, start=1):
+        yield _query_text(values[column], path, line, row, column)
 
 
 def _read_jsonl(path: Path, column: str) -> Iterator[str]:
     row = 0
-    for number, raw in enumerate(_lines(path), start=1):
+    for number, raw in enumerate(utf8_lines(path), start=1):
         if not raw.strip():
             continue
         row += 1
