@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.cli.conftest import save_tiny_text_model
 
 from surematch.data import References
 from surematch.index.reference_index import ReferenceIndex
@@ -47,25 +48,8 @@ def payload(i: int) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """model/ (tiny text encoder + skip head, dim 32) and refs.jsonl (N_REFS typed rows)."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from surematch.encoders.text import BUNDLED, TextEncoder, resolve_model_path
-    from surematch.heads import build_head
-
     tmp = tmp_path_factory.mktemp("durability")
-    tokenizer = AutoTokenizer.from_pretrained(str(resolve_model_path(BUNDLED)))
-    torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
-                         num_attention_heads=2, intermediate_size=64,
-                         max_position_embeddings=64)).save_pretrained(tmp / "bert")
-    tokenizer.save_pretrained(tmp / "bert")
-    SentenceTransformer(modules=[Transformer(str(tmp / "bert")), Pooling(32, "mean")]).save(
-        str(tmp / "st"))
-    SimilarityModel(TextEncoder(str(tmp / "st"), max_seq_length=16),
-                    build_head([{"kind": "skip"}], 32)).save(tmp / "model")
+    save_tiny_text_model(tmp)
     (tmp / "refs.jsonl").write_text("".join(
         json.dumps({"id": i, "text": t, **payload(n)}) + "\n"
         for n, (i, t) in enumerate(zip(IDS, TEXTS, strict=True))), encoding="utf-8")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.cli.conftest import save_tiny_text_model
 from typer.testing import CliRunner
 
 from surematch.cli import load_commands
@@ -50,25 +51,8 @@ main()
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from surematch.encoders.text import BUNDLED, TextEncoder, resolve_model_path
-    from surematch.heads import build_head
-
     tmp = tmp_path_factory.mktemp("match_file_cli")
-    tokenizer = AutoTokenizer.from_pretrained(str(resolve_model_path(BUNDLED)))
-    torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
-                         num_attention_heads=2, intermediate_size=64,
-                         max_position_embeddings=64)).save_pretrained(tmp / "bert")
-    tokenizer.save_pretrained(tmp / "bert")
-    SentenceTransformer(modules=[Transformer(str(tmp / "bert")), Pooling(32, "mean")]).save(
-        str(tmp / "st"))
-    SimilarityModel(TextEncoder(str(tmp / "st"), max_seq_length=16),
-                    build_head([{"kind": "skip"}], 32)).save(tmp / "model")
+    save_tiny_text_model(tmp)
     with ReferenceIndex.create(tmp / "ix", SimilarityModel.load(tmp / "model")) as index:
         index.add(References([f"r{i}" for i in range(40)],
                              [f"{WORDS[i % 9]} {WORDS[i // 9 % 9]}" for i in range(40)],
