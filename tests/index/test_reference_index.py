@@ -168,6 +168,7 @@ class FakeCalibration:
     """probability = similarity (clipped), scaled by the query's embedding confidence."""
 
     bands = FakeBands()
+    evidence = ("overlap",)  # the evidence it reads: the matcher computes it for it
 
     def probabilities(self, similarities: np.ndarray, confidence: np.ndarray,
                       evidence: dict[str, np.ndarray] | None = None) -> np.ndarray:

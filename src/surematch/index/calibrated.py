@@ -19,6 +19,11 @@ class Calibration:
         self._cal = calibration
 
     @property
+    def evidence(self) -> tuple[str, ...]:
+        """The evidence names the calibration reads (none when uncalibrated)."""
+        return tuple(getattr(self._cal, "evidence", ()) or ())
+
+    @property
     def calibrated(self) -> bool:
         return self._cal is not None
 

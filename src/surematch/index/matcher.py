@@ -115,9 +115,11 @@ def _apply_rules(row: list[Found], rule_hits: list[tuple[Rule, np.ndarray]], k: 
 def _result(query: Any, confidence: float, found: list[Found], fired: list[str],
             calibration: Calibration) -> MatchResult:
     sims = np.array([[f.hit.score for f in found]], dtype=np.float64)
-    evidence = {"agreement": agreement([[f.similarities for f in found]]),
-                **lexical_evidence([str(query)], [[f.text for f in found]],
-                                   [[f.texts for f in found]])}
+    evidence = None
+    if calibration.evidence:  # computed only when the calibration reads it
+        evidence = {"agreement": agreement([[f.similarities for f in found]]),
+                    **lexical_evidence([str(query)], [[f.text for f in found]],
+                                       [[f.texts for f in found]])}
     probs, bands = calibration.apply(sims, np.array([confidence]), evidence)
     matches = []
     for j, f in enumerate(found):
