@@ -160,8 +160,9 @@ def test_bad_queries(index: ReferenceIndex) -> None:
 
 
 class FakeBands:
-    def band(self, p: float) -> str:
-        return "accept" if p >= 0.9 else "review" if p >= 0.5 else "reject"
+    def band(self, p: np.ndarray) -> np.ndarray:
+        """The bands of probabilities [N], like TriageBands.band."""
+        return np.where(p >= 0.9, "accept", np.where(p >= 0.5, "review", "reject"))
 
 
 class FakeCalibration:

@@ -1,14 +1,17 @@
-"""MicroBatcher: each caller its own result or its own error, batches that form, a clean close.
+"""MicroBatcher: each caller its own result or its own error, batches that form, a lone
+request answered at once, a clean close.
 
-Behaviour only: a long window with max_batch equal to the number of callers makes batches
-form by size (no timing thresholds); waits are bounded only to fail instead of hanging.
+Behaviour only: the worker is held on a gate item until every caller has queued, and a long
+window with max_batch dividing the number of callers makes batches form by size (no timing
+thresholds); waits are bounded only to fail instead of hanging.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
@@ -17,62 +20,77 @@ from surematch.service.batching import MicroBatcher
 
 LONG = 60_000  # ms: batches close by size, never by the clock, in these tests
 WAIT = 60  # s: a test fails rather than hangs
+GATE = 10**6  # an item that holds the worker until released
 
 
 class Doubler:
-    """fn: doubles each item; a negative item is an InputError; records every call."""
+    """fn: doubles each item; a negative item is an InputError; GATE waits for `release`;
+    records every call."""
 
     def __init__(self) -> None:
         self.calls: list[list[int]] = []
         self.lock = threading.Lock()
+        self.gated, self.release = threading.Event(), threading.Event()
 
     def __call__(self, items: list[int]) -> list[int]:
         with self.lock:
             self.calls.append(list(items))
+        if GATE in items:
+            self.gated.set()
+            self.release.wait(WAIT)
         bad = [x for x in items if x < 0]
         if bad:
             raise InputError(f"bad item {bad[0]}")
         return [2 * x for x in items]
 
 
-def call_concurrently(batcher: MicroBatcher[int, int], items: list[int]) -> list[object]:
-    """Each item from its own thread, all released together; results or exceptions."""
-    start = threading.Barrier(len(items))
+def call_concurrently(batcher: MicroBatcher[int, int], fn: Doubler, items: list[int],
+                      ) -> list[object]:
+    """Each item from its own thread, queued while the worker is held on a gate (its call is
+    fn.calls[0]); results or exceptions."""
+    gate: Future[int] = batcher.future(GATE)
+    assert fn.gated.wait(WAIT)
 
     def one(x: int) -> object:
-        start.wait(WAIT)
         try:
             return batcher.call(x, timeout=WAIT)
         except Exception as e:
             return e
 
     with ThreadPoolExecutor(len(items)) as pool:
-        return list(pool.map(one, items))
+        results = [pool.submit(one, x) for x in items]
+        deadline = time.monotonic() + WAIT
+        while batcher._queue.qsize() < len(items) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        fn.release.set()
+        assert gate.result(WAIT) == 2 * GATE
+        return [r.result(WAIT) for r in results]
 
 
 def test_32_threads_each_get_their_own_result_in_batches() -> None:
     fn = Doubler()
     with MicroBatcher(fn, window_ms=LONG, max_batch=8) as batcher:
-        assert call_concurrently(batcher, list(range(32))) == [2 * x for x in range(32)]
-    assert sorted(len(c) for c in fn.calls) == [8, 8, 8, 8]  # 4 calls, not 32
-    assert sorted(x for c in fn.calls for x in c) == list(range(32))
-    assert batcher.batches == 4 and batcher.items == 32
+        assert call_concurrently(batcher, fn, list(range(32))) == [2 * x for x in range(32)]
+    assert [len(c) for c in fn.calls[1:]] == [8, 8, 8, 8]  # 4 calls, not 32
+    assert sorted(x for c in fn.calls[1:] for x in c) == list(range(32))
+    assert batcher.batches == 5 and batcher.items == 33
 
 
 def test_a_failing_item_gets_its_error_and_the_others_their_results() -> None:
     fn = Doubler()
     items = [1, 2, 3, -4, 5, 6, 7, 8]
     with MicroBatcher(fn, window_ms=LONG, max_batch=len(items)) as batcher:
-        got = call_concurrently(batcher, items)
+        got = call_concurrently(batcher, fn, items)
     assert [g for g in got if not isinstance(g, Exception)] == [2, 4, 6, 10, 12, 14, 16]
     assert isinstance(got[3], InputError) and str(got[3]) == "bad item -4"
-    assert sorted(fn.calls[0]) == sorted(items)  # one batch, then each item alone
-    assert sorted(c[0] for c in fn.calls[1:]) == sorted(items) and len(fn.calls) == 9
+    assert sorted(fn.calls[1]) == sorted(items)  # one batch, then each item alone
+    assert sorted(c[0] for c in fn.calls[2:]) == sorted(items) and len(fn.calls) == 10
 
 
-def test_a_lone_request_is_answered_without_a_full_batch() -> None:
+def test_a_lone_request_is_answered_at_once_not_after_the_window() -> None:
     fn = Doubler()
-    with MicroBatcher(fn, window_ms=1, max_batch=64) as batcher:
+    # a ten-minute window: a lone call that waited for company would time out (WAIT) instead
+    with MicroBatcher(fn, window_ms=10 * LONG, max_batch=64) as batcher:
         assert batcher.call(21, timeout=WAIT) == 42
         with pytest.raises(InputError, match="bad item -1"):
             batcher.call(-1, timeout=WAIT)
@@ -83,13 +101,18 @@ def test_asyncio_callers() -> None:
     fn = Doubler()
 
     async def main(batcher: MicroBatcher[int, int]) -> list[object]:
-        return await asyncio.wait_for(asyncio.gather(
-            *(batcher.submit(x) for x in [*range(15), -1]), return_exceptions=True), WAIT)
+        waiting = [asyncio.ensure_future(batcher.submit(x)) for x in [*range(15), -1]]
+        await asyncio.sleep(0)  # every submit has queued its item
+        fn.release.set()
+        return await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), WAIT)
 
     with MicroBatcher(fn, window_ms=LONG, max_batch=16) as batcher:
+        gate = batcher.future(GATE)
+        assert fn.gated.wait(WAIT)
         got = asyncio.run(main(batcher))
+        assert gate.result(WAIT) == 2 * GATE
     assert got[:15] == [2 * x for x in range(15)] and isinstance(got[15], InputError)
-    assert len(fn.calls[0]) == 16 and len(fn.calls) == 17
+    assert len(fn.calls[1]) == 16 and len(fn.calls) == 18
 
 
 def test_wrong_number_of_results_fails_every_caller_clearly() -> None:

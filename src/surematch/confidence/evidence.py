@@ -16,6 +16,7 @@ for live matches (the index), and a calibrator reads it through `match_features`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -24,10 +25,11 @@ from surematch.data.text_keys import text_key
 EVIDENCE = ("agreement", "exact", "overlap")
 
 
-def char_ngrams(text: str, n: int = 3) -> set[str]:
+@lru_cache(maxsize=2**16)  # reference texts recur in every match
+def char_ngrams(text: str, n: int = 3) -> frozenset[str]:
     """The character n-grams of " text " (casefolded, spaces collapsed)."""
     padded = f" {' '.join(text.casefold().split())} "
-    return {padded[i: i + n] for i in range(max(1, len(padded) - n + 1))}
+    return frozenset(padded[i: i + n] for i in range(max(1, len(padded) - n + 1)))
 
 
 def overlap(a: str, b: str) -> float:

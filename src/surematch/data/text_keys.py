@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _NON_WORD = re.compile(r"[^\w]+")
 
 
+@lru_cache(maxsize=2**16)  # reference texts recur in every match
 def text_key(text: str) -> str:
     """"Audio-visual technicians" and "audio visual technician" give the same key."""
     words = _NON_WORD.sub(" ", text.casefold()).split()

@@ -54,5 +54,5 @@ class Calibration:
             return None, None
         probs = np.asarray(self._cal.probabilities(similarities, confidence, evidence),
                            dtype=np.float64)
-        bands = [[str(self._cal.bands.band(float(p))) for p in row] for row in probs]
+        bands = [[str(b) for b in self._cal.bands.band(row)] for row in probs]
         return probs, bands

@@ -16,11 +16,8 @@ from surematch.index.rules import Rule, RuleBook, excluded
 from surematch.index.stores.base import BaseStore
 from surematch.index.stores.points import check_positive_int
 from surematch.index.stores.protocol import Hit
+from surematch.index.text_rows import TextRows, split_payload
 
-TEXT_KEY = "_surematch_text"  # one-vector index: payload key holding the reference's text
-TEXTS_KEY = "_surematch_texts"  # multivector index: the texts, aligned with the point's rows
-KINDS_KEY = "_surematch_kinds"  # and their kinds; all three are stripped on the way out
-TEXT_KEYS = (TEXT_KEY, TEXTS_KEY, KINDS_KEY)
 MAX_FETCH = 4096  # most references fetched for one query while rules exclude results
 
 
@@ -32,14 +29,6 @@ def check_queries(queries: Any, k: Any) -> None:
     for n, q in enumerate(queries):
         if isinstance(q, str) and not q.strip():
             raise InputError("a query must not be empty", field=f"queries[{n}]")
-
-
-def split_payload(payload: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """A stored payload -> (the user's payload, the reference's (text, kind) pairs)."""
-    user = {key: v for key, v in payload.items() if key not in TEXT_KEYS}
-    if TEXTS_KEY in payload:
-        return user, list(zip(payload[TEXTS_KEY], payload[KINDS_KEY], strict=True))
-    return user, [(payload.get(TEXT_KEY, ""), "title")]
 
 
 @dataclass(frozen=True)
@@ -57,17 +46,26 @@ class Found:
     similarities: np.ndarray
 
 
-def best_text(hit: Hit, query: np.ndarray) -> Found:
-    """Which of the hit's texts decided its score: the row nearest the query (argmax q · rows);
-    a one-vector point has one text."""
+def best_text(hit: Hit, query: np.ndarray, rows: np.ndarray | None = None) -> Found:
+    """Which of the hit's texts decided its score: the row nearest the query (argmax q · rows,
+    the rows [n, D] being the hit's own or given); a one-vector point has one text."""
     payload, texts = split_payload(hit.payload)
     every = [t for t, _ in texts]
-    vec = hit.vector
+    vec = hit.vector if rows is None else rows
     if vec is not None and vec.ndim == 2:
         sims = vec @ query
         j = int(np.argmax(sims)) if len(texts) > 1 else 0
         return Found(hit, payload, texts[j][0], texts[j][1], vec[j], every, sims)
     return Found(hit, payload, texts[0][0], texts[0][1], vec, every, np.array([hit.score]))
+
+
+def _found(row: list[Hit], query: np.ndarray, text_rows: TextRows | None) -> list[Found]:
+    """best_text of each hit; the rows of a multivector hit searched without vectors come
+    from text_rows."""
+    if text_rows is None or not row or row[0].vector is not None:
+        return [best_text(h, query) for h in row]
+    keys = [(h.id, tuple(t for t, _ in split_payload(h.payload)[1])) for h in row]
+    return [best_text(h, query, r) for h, r in zip(row, text_rows.rows(keys), strict=True)]
 
 
 def overfetch(k: int) -> int:
@@ -77,26 +75,32 @@ def overfetch(k: int) -> int:
 
 def match_vectors(store: BaseStore, rules: RuleBook, calibration: Calibration,
                   queries: Sequence[Any], vectors: np.ndarray, confidence: np.ndarray, k: int,
-                  filter: dict[str, Any] | None) -> list[MatchResult]:
+                  filter: dict[str, Any] | None, text_rows: TextRows | None = None,
+                  ) -> list[MatchResult]:
     """Query embeddings [Q, D] and their confidence [Q] -> one MatchResult per query.
 
     One batched rules search, one batched reference search (plus, rarely, a bigger search
-    for a query whose over-fetched results the rules all but emptied)."""
+    for a query whose over-fetched results the rules all but emptied). A multivector store's
+    hits need their rows (which text matched): from text_rows when given, else the search
+    returns them."""
     if not len(vectors):
         return []
     fired = rules.fired(vectors)
     fetch = overfetch(k) if any(fired) else k
-    # a multivector store returns each hit's rows: which text matched is read off them
-    rows = store.search(vectors, fetch, filter, with_vectors=any(fired) or store.multivector)
+    # which text matched is read off a hit's rows: kept ones, or returned by the search
+    rows_kept = text_rows if store.multivector else None
+    need = rows_kept is None and (store.multivector or any(fired))
+    rows = store.search(vectors, fetch, filter, with_vectors=need)
     results = []
     rule_hits: list[tuple[Rule, np.ndarray]]
     for n, (row, rule_hits) in enumerate(zip(rows, fired, strict=True)):
-        found = [best_text(h, vectors[n]) for h in row]
+        found = _found(row, vectors[n], rows_kept)
         kept, fetched = _apply_rules(found, rule_hits, k), fetch
         while rule_hits and len(kept) < k and len(row) == fetched and fetched < MAX_FETCH:
             fetched = min(fetched * 4, MAX_FETCH)
-            row = store.search(vectors[n:n + 1], fetched, filter, with_vectors=True)[0]
-            kept = _apply_rules([best_text(h, vectors[n]) for h in row], rule_hits, k)
+            row = store.search(vectors[n:n + 1], fetched, filter,
+                               with_vectors=rows_kept is None)[0]
+            kept = _apply_rules(_found(row, vectors[n], rows_kept), rule_hits, k)
         results.append(_result(queries[n], float(confidence[n]), kept,
                                [rule.id for rule, _ in rule_hits], calibration))
     return results
@@ -106,9 +110,11 @@ def _apply_rules(row: list[Found], rule_hits: list[tuple[Rule, np.ndarray]], k: 
                  ) -> list[Found]:
     """The results the fired rules leave, at most k; a rule compares its excluded anchor
     with each result's matched (best) text."""
-    if not rule_hits or not row:
+    judged = {n: f.vector for n, f in enumerate(row) if f.vector is not None}
+    if not rule_hits or not judged:
         return row[:k]
-    drop, _ = excluded(np.stack([f.vector for f in row if f.vector is not None]), rule_hits)
+    drop = np.zeros(len(row), dtype=bool)  # a hit without its rows (changed meanwhile) stays
+    drop[list(judged)] = excluded(np.stack(list(judged.values())), rule_hits)[0]
     return [f for f, d in zip(row, drop, strict=True) if not d][:k]
 
 

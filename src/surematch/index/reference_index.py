@@ -25,15 +25,7 @@ import numpy as np
 from surematch.data import References
 from surematch.errors import InputError, SurematchError
 from surematch.index.calibrated import Calibration
-from surematch.index.matcher import (
-    KINDS_KEY,
-    TEXT_KEY,
-    TEXT_KEYS,
-    TEXTS_KEY,
-    check_queries,
-    match_vectors,
-    split_payload,
-)
+from surematch.index.matcher import check_queries, match_vectors
 from surematch.index.model_binding import bind_model
 from surematch.index.payloads import (
     auto_index,
@@ -48,6 +40,14 @@ from surematch.index.stores import IndexLocation, open_store
 from surematch.index.stores.base import BaseStore
 from surematch.index.stores.filters import parse_filter, type_mismatches
 from surematch.index.stores.points import check_id
+from surematch.index.text_rows import (
+    KINDS_KEY,
+    TEXT_KEY,
+    TEXT_KEYS,
+    TEXTS_KEY,
+    TextRows,
+    split_payload,
+)
 from surematch.model import Embedder
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ class ReferenceIndex:
             if search_ef is not None:
                 self.store.search_ef = search_ef
             bind_model(self.store, model, self.target)
+            self.text_rows = TextRows(self.store)
             self.rules = RuleBook(open_store(location, self.store.dim, collection="rules"))
         except BaseException:
             self.store.close()
@@ -244,7 +245,8 @@ class ReferenceIndex:
             return []
         vectors, confidence = self.model.embed_with_confidence(list(queries))
         return match_vectors(self.store, self.rules, self.calibration, queries,
-                             np.asarray(vectors), np.asarray(confidence), k, filter)
+                             np.asarray(vectors), np.asarray(confidence), k, filter,
+                             self.text_rows)
 
     def close(self) -> None:
         self.store.close()

@@ -5,9 +5,10 @@
     result = await batcher.submit(text)    # from asyncio
     batcher.close()
 
-One worker thread takes the first waiting item, gathers whatever else arrives within
-`window_ms` (at most `max_batch` items), and passes them to `fn` as one list; `fn` returns one
-result per item, in order. A lone request waits at most the window. When `fn` raises for a
+One worker thread takes every waiting item (at most `max_batch`) and passes them to `fn` as
+one list; `fn` returns one result per item, in order. While requests overlap (the last batch
+held more than one item) it also gathers what arrives within `window_ms` after the first;
+a lone request is answered at once, never waiting for company. When `fn` raises for a
 batch, each of its items is retried alone, so a bad item (an InputError, say) fails only its
 own caller and the others get their results.
 """
@@ -40,6 +41,7 @@ class MicroBatcher(Generic[Item, Result]):
         self._queue: queue.SimpleQueue[tuple[Item, Future[Result]] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
+        self._overlapping = False  # the last batch held more than one item
         self._worker = threading.Thread(target=self._run, name=name, daemon=True)
         self._worker.start()
 
@@ -91,7 +93,8 @@ class MicroBatcher(Generic[Item, Result]):
             if first is None:
                 return
             batch = [first]
-            deadline = time.monotonic() + self.window
+            # wait for company only while requests overlap; a lone one goes at once
+            deadline = time.monotonic() + (self.window if self._overlapping else 0.0)
             while len(batch) < self.max_batch:
                 remaining = deadline - time.monotonic()
                 try:
@@ -103,6 +106,7 @@ class MicroBatcher(Generic[Item, Result]):
                     stopping = True
                     break
                 batch.append(nxt)
+            self._overlapping = len(batch) > 1
             try:
                 self._answer(batch)
             except BaseException as e:  # never leave a caller waiting

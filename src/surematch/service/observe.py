@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from surematch.errors import DiskFullError, EngineError, InputError, SurematchError
 
@@ -32,16 +33,33 @@ def install_metrics(app: FastAPI) -> None:
                     registry=registry)
     latency = Histogram("surematch_request_seconds", "request latency", ["route"],
                         registry=registry)
+    app.add_middleware(Metrics, count=count, latency=latency)
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Any) -> Any:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        count.labels(name, request.method, str(response.status_code)).inc()
-        latency.labels(name).observe(time.perf_counter() - start)
-        return response
+
+class Metrics:
+    """ASGI middleware counting each HTTP request by route, method and status and timing it
+    (a plain ASGI wrapper: Starlette's BaseHTTPMiddleware costs a task per request)."""
+
+    def __init__(self, app: ASGIApp, count: Counter, latency: Histogram) -> None:
+        self.app, self.count, self.latency = app, count, latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start, status = time.perf_counter(), [500]
+
+        async def send_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            name = getattr(scope.get("route"), "path", "unmatched")
+            self.count.labels(name, scope["method"], str(status[0])).inc()
+            self.latency.labels(name).observe(time.perf_counter() - start)
 
 
 def _field(loc: Any) -> str:

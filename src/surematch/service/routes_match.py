@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from surematch.service.schemas import MatchRequest, VerifyRequest
 from surematch.service.security import read_key
@@ -13,7 +14,7 @@ router = APIRouter(prefix="/v1", dependencies=[Depends(read_key)])
 
 
 @router.post("/match")
-def match(body: MatchRequest, request: Request) -> dict[str, Any]:
+async def match(body: MatchRequest, request: Request) -> dict[str, Any]:
     """`{"query", "k", "filter"}` -> one result; `{"queries": [...]}` -> `{"results": [...]}`."""
     state = request.app.state.service
     if (body.query is None) == (body.queries is None):
@@ -23,9 +24,10 @@ def match(body: MatchRequest, request: Request) -> dict[str, Any]:
         raise HTTPException(422, f'"queries" holds {len(queries)} texts; at most '
                             f"{request.app.state.max_batch} per request")
     if body.query is not None:  # micro-batched with other single queries arriving meanwhile
-        results = [state.batcher.call((body.query, body.k, body.filter))]
-    else:  # a batch request is its own batch
-        results = state.match_many([(q, body.k, body.filter) for q in queries])
+        results = [await state.batcher.submit((body.query, body.k, body.filter))]
+    else:  # a batch request is its own batch, in a worker thread
+        results = await run_in_threadpool(
+            state.match_many, [(q, body.k, body.filter) for q in queries])
     state.remember_reviews(results)
     return results[0] if body.query is not None else {"results": results}
 

@@ -70,8 +70,8 @@ def references_from_index(index: Any) -> References:
 def stored_references(folder: Path) -> References:
     """The references of the index in `folder` with all their texts, read without the model
     that embeds them."""
-    from surematch.index.matcher import split_payload
     from surematch.index.stores import IndexLocation, open_store
+    from surematch.index.text_rows import split_payload
 
     location = IndexLocation.of(folder)
     try:

@@ -71,8 +71,8 @@ def delete_text(location: IndexLocation, ref_id: str, text: str) -> int:
     """Remove one text of a stored reference (no model needed); how many texts it holds now.
     InputError if it has no such text, or if that is its last (delete the reference then)."""
     from surematch.errors import InputError
-    from surematch.index.matcher import split_payload
     from surematch.index.reference_index import remove_text
+    from surematch.index.text_rows import split_payload
 
     location.require()
     with open_store(location, None) as store:
