@@ -1,27 +1,46 @@
 #!/usr/bin/env bash
-# Imports and files of queries, onnx-int8 vs torch: 20,000 ESCO alternative titles indexed as
-# references, then matched back as a file of queries (peak memory by /usr/bin/time).
+# Imports and files of queries (issue #14), onnx-int8 vs torch, on the demo's model and index:
+#   benchmarks/fast_paths.sh surematch-demo/model surematch-demo/index
+# 1. import: 20,000 ESCO alternative titles indexed as one-text references into a new embedded
+#    index (no search graph), per runtime; then the same command again after kill -9 mid-way.
+# 2. file: 100,000 distinct queries (every ESCO title, bare and with job-ad decorations such as
+#    "senior ..." or "... (m/f/d)") matched against the demo's index (the ESCO references)
+#    with -k 5; wall time includes process start and model load; peak memory by /usr/bin/time.
 set -u
 cd "$(dirname "$0")/.."
-M=${1:?usage: benchmarks/fast_paths.sh MODEL_DIR (exported, e.g. surematch-demo/model)}
+M=${1:?usage: benchmarks/fast_paths.sh MODEL_DIR INDEX_DIR (the demo's: surematch-demo/...)}
+IX=${2:?usage: benchmarks/fast_paths.sh MODEL_DIR INDEX_DIR}
+T=${TMPDIR:-/tmp}/surematch_fast_paths
+rm -rf "$T" && mkdir -p "$T"
 export HF_HUB_OFFLINE=1
-.venv/bin/python - <<'PY'
+.venv/bin/python - "$T" <<'PY'
+import csv, itertools, sys
 from surematch.data.esco import read_esco
+out = sys.argv[1]
 occ = read_esco()
 rows = [(f"{o.uri}#{i}", t) for o in occ for i, t in enumerate(o.alternatives)][:20000]
-import csv
-with open("/tmp/m14_refs.csv", "w", newline="") as f:
+with open(f"{out}/refs.csv", "w", newline="") as f:
     w = csv.writer(f); w.writerow(["id", "text"]); w.writerows(rows)
-with open("/tmp/m14_queries.csv", "w", newline="") as f:
-    w = csv.writer(f); w.writerow(["query"]); w.writerows([[t] for _, t in rows])
-print(len(rows), "rows")
+titles = list(dict.fromkeys(t for o in occ for t in (o.preferred, *o.alternatives)))
+forms = ["{}", "senior {}", "{} (m/f/d)", "junior {}", "{} - full time"]
+queries = list(dict.fromkeys(f.format(t) for f in forms for t in titles))[:100_000]
+with open(f"{out}/queries.csv", "w", newline="") as f:
+    w = csv.writer(f); w.writerow(["query"]); w.writerows([q] for q in queries)
+print(f"{len(rows):,} references to import, {len(queries):,} distinct queries")
 PY
+secs() { .venv/bin/python -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$@"; }
 for rt in onnx-int8 torch; do
-  rm -rf /tmp/m14_ix_$rt
   s=$(date +%s.%N)
-  .venv/bin/surematch index $M /tmp/m14_refs.csv --index /tmp/m14_ix_$rt --runtime $rt --no-optimize > /tmp/m14_index_$rt.log 2>&1
-  e=$(date +%s.%N); echo "index $rt: $(echo "20000/($e-$s)" | bc -l | cut -c1-7) texts/s ($(echo "$e-$s" | bc) s)"
+  .venv/bin/surematch index "$M" "$T/refs.csv" --index "$T/ix_$rt" --runtime $rt --no-optimize \
+    > "$T/index_$rt.log" 2>&1 || { cat "$T/index_$rt.log"; exit 1; }
+  e=$(date +%s.%N); took=$(secs "$s" "$e")
+  echo "import $rt: 20,000 texts in $took s = $(.venv/bin/python -c "print(f'{20000/$took:,.0f}')") texts/s"
 done
-rm -f /tmp/m14_out.csv
-/usr/bin/time -v .venv/bin/surematch match $M --index /tmp/m14_ix_onnx-int8 --runtime onnx-int8 --queries /tmp/m14_queries.csv --out /tmp/m14_out.csv -k 5 > /tmp/m14_match.log 2>&1
-grep -E "matched|Maximum resident|Elapsed" /tmp/m14_match.log
+cp -r "$IX" "$T/demo_ix"  # the server-free embedded index is locked by one process at a time
+for rt in onnx-int8 torch; do
+  rm -f "$T/out.csv"
+  /usr/bin/time -v .venv/bin/surematch match "$M" --index "$T/demo_ix" --runtime $rt \
+    --queries "$T/queries.csv" --out "$T/out.csv" -k 5 > "$T/match_$rt.log" 2>&1
+  echo "file $rt: $(grep -E '^matched' "$T/match_$rt.log")," \
+    "peak $(grep 'Maximum resident' "$T/match_$rt.log" | awk '{printf "%.0f MiB", $NF/1024}')"
+done

@@ -12,34 +12,44 @@ Formulas match DeepFace's, so its embeddings and distances can be brought as the
 
 `closeness()` turns any of them into "higher means closer" (a distance is negated), which is
 what margin and softmax losses need; it is the only sign flip in the code base.
+
+torch is imported when a measure is first computed, not with this module: matching with an
+ONNX graph reads `DISTANCES` (through the calibration) without ever loading torch.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Literal, TypeVar, cast
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    import torch
 
 Direction = Literal["distance", "similarity"]
 DistanceName = Literal["cosine", "euclidean", "euclidean_l2", "angular", "dot"]
-Array = TypeVar("Array", torch.Tensor, np.ndarray)
+Array = TypeVar("Array", "torch.Tensor", np.ndarray)
 
 _EPS = 1e-12
 
 
 def _cos_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    import torch.nn.functional as F
+
     return F.normalize(a, dim=-1, eps=_EPS) @ F.normalize(b, dim=-1, eps=_EPS).T
 
 
 def _cos_paired(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    import torch.nn.functional as F
+
     return (F.normalize(a, dim=-1, eps=_EPS) * F.normalize(b, dim=-1, eps=_EPS)).sum(-1)
 
 
 def _euclidean_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    import torch
+
     # |a|² + |b|² - 2ab, clamped: exact zeros on the diagonal keep sqrt's gradient finite.
     sq = (a * a).sum(-1)[:, None] + (b * b).sum(-1)[None, :] - 2.0 * (a @ b.T)
     sq = sq.clamp_min(0.0)
@@ -47,11 +57,15 @@ def _euclidean_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def _euclidean_paired(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    import torch
+
     sq = ((a - b) ** 2).sum(-1)
     return torch.where(sq > _EPS, sq, torch.full_like(sq, _EPS)).sqrt() * (sq > _EPS)
 
 
 def _angular(cos: torch.Tensor) -> torch.Tensor:
+    import torch
+
     return torch.arccos(cos.clamp(-1.0 + 1e-7, 1.0 - 1e-7)) / math.pi
 
 
@@ -83,6 +97,8 @@ class Distance:
 
 
 def _apply(d: Distance, a: Array, b: Array, *, paired: bool) -> Array:
+    import torch.nn.functional as F
+
     is_numpy = isinstance(a, np.ndarray)
     ta, tb = (_tensor(a), _tensor(b))
     if ta.ndim != 2 or tb.ndim != 2 or ta.shape[1] != tb.shape[1]:
@@ -107,6 +123,8 @@ def _apply(d: Distance, a: Array, b: Array, *, paired: bool) -> Array:
 
 
 def _tensor(x: torch.Tensor | np.ndarray) -> torch.Tensor:
+    import torch
+
     return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, np.float32))
 
 

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import torch
@@ -19,6 +19,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 import surematch
+from surematch.embedder import CONFIG_FILE, FORMAT_VERSION, read_model_meta
 from surematch.encoders import Encoder, encoder_from_config
 from surematch.errors import ModelFormatError
 from surematch.heads import Head, head_config, head_from_config
@@ -28,32 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-CONFIG_FILE = "surematch.json"
-
-
-class Embedder(Protocol):
-    """What matching needs of a model, whichever runtime runs it (torch or an ONNX graph)."""
-
-    @property
-    def folder(self) -> Path | None: ...
-
-    @property
-    def runtime(self) -> str:
-        """"torch", "onnx" or "onnx-int8": a calibration is fitted for one runtime."""
-
-    @property
-    def dim(self) -> int: ...
-
-    @property
-    def has_confidence(self) -> bool: ...
-
-    def identity(self) -> str: ...
-
-    def embed(self, items: Sequence[Any], batch_size: int = 256) -> np.ndarray: ...
-
-    def embed_with_confidence(self, items: Sequence[Any], batch_size: int = 256
-                              ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 class SimilarityModel(nn.Module):
@@ -186,7 +161,8 @@ class SimilarityModel(nn.Module):
         folder = Path(folder)
         meta = read_model_meta(folder)
         if runtime != "torch":
-            from surematch.runtime import OnnxModel, resolve_runtime  # runtime imports this module
+            from surematch.runtime.manifest import resolve_runtime
+            from surematch.runtime.onnx_model import OnnxModel
 
             chosen = resolve_runtime(folder, runtime)
             if chosen != "torch":
@@ -206,22 +182,6 @@ class SimilarityModel(nn.Module):
         model.eval()
         return model
 
-
-def read_model_meta(folder: Path) -> dict[str, Any]:
-    """The folder's `surematch.json`, checked for a format this version can read."""
-    path = folder / CONFIG_FILE
-    if not path.is_file():
-        raise ModelFormatError(f"{folder} is not a surematch model folder (no {CONFIG_FILE})")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ModelFormatError(f"{path}: not valid JSON ({exc})") from None
-    version = meta.get("format_version")
-    if version != FORMAT_VERSION:
-        raise ModelFormatError(
-            f"{folder}: model format version {version!r}, but surematch {surematch.__version__} "
-            f"reads version {FORMAT_VERSION}; retrain or use the surematch version that wrote it")
-    return meta
 
 
 def _contiguous(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

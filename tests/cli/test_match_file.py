@@ -3,8 +3,8 @@ rerun loses and repeats no row; the options' rules; --qdrant-url is passed throu
 
 The CLI runs in a real subprocess with a tiny text model (a 1-layer, 32-wide random BERT with
 MiniLM's tokenizer, built offline). To kill it mid-file without racing the clock, the
-subprocess patches `ReferenceIndex.match_batch` to SIGKILL its own process on its KILL_AT-th
-call: earlier batches are written and fsynced, that one never is.
+subprocess patches `ReferenceIndex.match_embedded` (one call per batch) to SIGKILL its own
+process on its KILL_AT-th call: earlier batches are written and fsynced, that one never is.
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
 KILLER = """
 import os, signal, sys
 from surematch.index.reference_index import ReferenceIndex
-real, calls = ReferenceIndex.match_batch, []
-def match_batch(self, *args, **kw):
+real, calls = ReferenceIndex.match_embedded, []
+def match_embedded(self, *args, **kw):
     calls.append(1)
     if len(calls) == int(os.environ["KILL_AT"]):
         os.kill(os.getpid(), signal.SIGKILL)
     return real(self, *args, **kw)
-ReferenceIndex.match_batch = match_batch
+ReferenceIndex.match_embedded = match_embedded
 from surematch.cli import main
 sys.argv[0] = "surematch"
 main()

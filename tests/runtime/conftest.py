@@ -11,7 +11,7 @@ import torch
 from surematch.encoders.text import TextEncoder
 from surematch.heads import build_head
 from surematch.model import SimilarityModel
-from surematch.runtime import export_model
+from surematch.runtime.export import export_model
 
 NESTED = [{"kind": "skip"}, {"kind": "stack", "heads": [
     {"kind": "linear", "out_dim": 64},

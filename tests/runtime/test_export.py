@@ -13,8 +13,8 @@ from surematch.encoders.vectors import PrecomputedVectors
 from surematch.errors import InputError, SurematchError
 from surematch.heads import build_head
 from surematch.model import SimilarityModel
-from surematch.runtime import OnnxModel, export_model
-from surematch.runtime.export import check_graph
+from surematch.runtime import OnnxModel
+from surematch.runtime.export import check_graph, export_model
 from surematch.runtime.manifest import sha256_file
 
 TEXTS = ["python developer", "Koch/Köchin", "x", "", "  nurse  ",

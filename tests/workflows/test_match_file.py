@@ -152,19 +152,19 @@ def test_resume_after_an_interruption_loses_and_repeats_nothing(
     run(setup, queries, clean, batch_size=4)
 
     out = tmp_path / f"out.{fmt}"
-    real = ReferenceIndex.match_batch
+    real = ReferenceIndex.match_embedded  # called once per batch
     calls = []
 
-    def interrupted(self: ReferenceIndex, texts: Any, k: int, filter: Any = None) -> Any:
+    def interrupted(self: ReferenceIndex, texts: Any, *args: Any) -> Any:
         calls.append(len(texts))
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(self, texts, k, filter)
+        return real(self, texts, *args)
 
-    monkeypatch.setattr(ReferenceIndex, "match_batch", interrupted)
+    monkeypatch.setattr(ReferenceIndex, "match_embedded", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run(setup, queries, out, batch_size=4)
-    monkeypatch.setattr(ReferenceIndex, "match_batch", real)
+    monkeypatch.setattr(ReferenceIndex, "match_embedded", real)
     if fmt == "parquet":
         assert not out.exists() and len(list(out.with_name("out.parquet.parts").iterdir())) == 2
         (out.with_name("out.parquet.parts") / "part-000002.tmp").write_bytes(b"PAR1 half")

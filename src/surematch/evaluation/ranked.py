@@ -10,9 +10,9 @@ import numpy as np
 from surematch.confidence.evidence import agreement, lexical_evidence
 from surematch.data.samples import LabelledQueries, References, TextPairs
 from surematch.distances import get_distance
+from surematch.embedder import Embedder
 from surematch.evaluation.ranking import rank_references
 from surematch.evaluation.retrieval import retrieval_metrics, top1_correct
-from surematch.model import Embedder
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from surematch.model import Embedder
+from surematch.embedder import Embedder
 
 logger = logging.getLogger(__name__)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import surematch
+from surematch.embedder import Embedder
 from surematch.errors import SurematchError
 from surematch.index.stores.base import BaseStore
-from surematch.model import Embedder
 
 
 def bind_model(store: BaseStore, model: Embedder, target: str) -> None:

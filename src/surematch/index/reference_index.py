@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from surematch.data import References
+from surematch.embedder import Embedder
 from surematch.errors import InputError, SurematchError
 from surematch.index.calibrated import Calibration
 from surematch.index.matcher import check_queries, match_vectors
@@ -48,7 +49,6 @@ from surematch.index.text_rows import (
     TextRows,
     split_payload,
 )
-from surematch.model import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -243,10 +243,20 @@ class ReferenceIndex:
             log.warning("%s", warning)
         if not queries:
             return []
+        return self.match_embedded(queries, *self.embed_queries(queries), k, filter)
+
+    def embed_queries(self, queries: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings [Q, D] and embedding confidence [Q] of queries, for `match_embedded`
+        (a batch job embeds the next batch while this one is searched)."""
         vectors, confidence = self.model.embed_with_confidence(list(queries))
-        return match_vectors(self.store, self.rules, self.calibration, queries,
-                             np.asarray(vectors), np.asarray(confidence), k, filter,
-                             self.text_rows)
+        return np.asarray(vectors), np.asarray(confidence)
+
+    def match_embedded(self, queries: Sequence[Any], vectors: np.ndarray,
+                       confidence: np.ndarray, k: int = 10,
+                       filter: dict[str, Any] | None = None) -> list[MatchResult]:
+        """`match_batch` of queries already embedded by `embed_queries`."""
+        return match_vectors(self.store, self.rules, self.calibration, queries, vectors,
+                             confidence, k, filter, self.text_rows)
 
     def close(self) -> None:
         self.store.close()

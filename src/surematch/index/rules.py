@@ -94,11 +94,17 @@ class RuleBook:
     def fired(self, queries: np.ndarray) -> builtins.list[builtins.list[tuple[Rule, np.ndarray]]]:
         """For each query [Q, D] the rules it triggers, with their excluded anchors [D].
 
-        One batched search of the rules store, whatever the number of rules."""
-        hits = self.store.search(queries, RULES_FETCHED)
-        return [[(_rule(h.id, h.payload), np.asarray(h.payload["exclude_vector"], np.float32))
-                 for h in row if h.score >= h.payload["trigger_similarity"] - EDGE_TOLERANCE]
+        One batched search of the rules store, whatever the number of rules, returning only
+        each rule's trigger radius; the rules that fire are then read whole (their excluded
+        anchor is a vector in the payload, too large to hand over for every near rule)."""
+        hits = self.store.search(queries, RULES_FETCHED, payload_keys=["trigger_similarity"])
+        near = [[h for h in row if h.score >= h.payload["trigger_similarity"] - EDGE_TOLERANCE]
                 for row in hits]
+        ids = sorted({h.id for row in near for h in row})
+        whole = {i: p for i, p in zip(ids, self.store.get(ids), strict=True) if p is not None}
+        return [[(_rule(h.id, whole[h.id].payload),
+                  np.asarray(whole[h.id].payload["exclude_vector"], np.float32))
+                 for h in row if h.id in whole] for row in near]
 
 
 def excluded(vectors: np.ndarray, fired: list[tuple[Rule, np.ndarray]],

@@ -14,9 +14,10 @@ import numpy as np
 import torch
 
 import surematch
+from surematch.embedder import CONFIG_FILE, read_model_meta
 from surematch.encoders.text import TextEncoder
 from surematch.errors import InputError, SurematchError
-from surematch.model import CONFIG_FILE, SimilarityModel, read_model_meta
+from surematch.model import SimilarityModel
 from surematch.runtime.graph import ExportGraph
 from surematch.runtime.manifest import (
     GRAPH_FILES,

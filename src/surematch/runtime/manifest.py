@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from surematch.embedder import read_model_meta
 from surematch.errors import InputError, ModelFormatError
-from surematch.model import read_model_meta
 
 RUNTIME_FILE = "runtime.json"
 RUNTIME_FORMAT_VERSION = 1

@@ -9,11 +9,16 @@ from typing import Any
 
 import numpy as np
 
+from surematch.embedder import read_model_meta
 from surematch.errors import ModelFormatError
-from surematch.model import read_model_meta
 from surematch.runtime.manifest import checked_graph, sha256_file
 from surematch.runtime.threads import threads_for
 from surematch.runtime.tokens import TextTokenizer
+
+# texts per graph run, whatever batch the caller passes: on 2 cores (int8, ESCO titles) runs
+# of 64 embed 2,028 texts/s and runs of 256 1,635 (longer padding, larger activations); texts
+# are run shortest first, so each run pads to a length near its own (+40 %: 1,513 -> 2,178)
+RUN_BATCH = 64
 
 
 def session_options(threads: int) -> Any:
@@ -94,11 +99,19 @@ class OnnxModel:
     def embed_with_confidence(
         self, items: Sequence[str], batch_size: int = 256
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Embeddings [N, D] (L2-normalised) and embedding confidence [N] from one pass."""
+        """Embeddings [N, D] (L2-normalised) and embedding confidence [N] from one pass, in
+        the order of `items` (run in graph runs of RUN_BATCH, shortest texts first)."""
         if len(items) == 0:
             return np.zeros((0, self.dim), np.float32), np.zeros(0, np.float32)
-        parts = [self.run(items[i : i + batch_size]) for i in range(0, len(items), batch_size)]
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        step = max(1, min(batch_size, RUN_BATCH))
+        order = sorted(range(len(items)), key=lambda i: len(str(items[i])))
+        parts = [self.run([items[i] for i in order[s : s + step]])
+                 for s in range(0, len(items), step)]
+        embedding, confidence = np.empty((len(items), self.dim), np.float32), np.empty(
+            len(items), np.float32)
+        embedding[order] = np.concatenate([p[0] for p in parts])
+        confidence[order] = np.concatenate([p[1] for p in parts])
+        return embedding, confidence
 
     def embed(self, items: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """Texts [N] -> L2-normalised float32 embeddings [N, D]."""

@@ -16,8 +16,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import torch
-
 SMALL_BATCH = 16  # items per batch up to which one thread is used
 
 
@@ -47,6 +45,8 @@ def torch_threads(batch: int) -> Iterator[int]:
     wins, which only costs speed), and the count the process had before the first of them is
     restored when the last one ends.
     """
+    import torch
+
     global _active, _baseline
     threads = threads_for(batch)
     with _lock:

@@ -67,9 +67,9 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
                                    confidence_level=targets.confidence)
         model_dir.mkdir(parents=True, exist_ok=True)
     else:
-        from surematch.model import SimilarityModel
+        from surematch.embedder import load_embedder
 
-        model = SimilarityModel.load(model_dir, runtime)
+        model = load_embedder(model_dir, runtime)
         model_id, runtime = model.identity(), model.runtime
         if pairs is not None:
             from surematch.data import read_pairs
@@ -100,7 +100,7 @@ def _calibrate_on_feedback(model_dir: Path, feedback: Path, references: Path | N
                            queries: Path | None, fmt: str, targets: Targets, criterion: str,
                            seed: int, runtime: str) -> CalibrateResult:
     from surematch.confidence.store import save_calibration
-    from surematch.model import SimilarityModel
+    from surematch.embedder import load_embedder
     from surematch.workflows.feedback import (
         fit_feedback_calibration,
         references_for,
@@ -111,7 +111,7 @@ def _calibrate_on_feedback(model_dir: Path, feedback: Path, references: Path | N
         raise InputError("--feedback reads our own files only; leave --format out",
                          field="--format")
     reviews = reviews_in(feedback)
-    model = SimilarityModel.load(model_dir, runtime)
+    model = load_embedder(model_dir, runtime)
     refs = references_for(model, None if references is not None else feedback, references)
     labelled = None
     if queries is not None:

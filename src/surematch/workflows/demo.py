@@ -16,7 +16,8 @@ from surematch.index.reference_index import ReferenceIndex
 from surematch.index.results import MatchResult
 from surematch.index.rules import new_rule
 from surematch.model import SimilarityModel
-from surematch.runtime import export_model, resolve_runtime
+from surematch.runtime import resolve_runtime
+from surematch.runtime.export import export_model
 from surematch.workflows.protocols import (
     ProtocolReport,
     calibrate_protocol,

@@ -25,10 +25,10 @@ def open_index(location: IndexLocation, model_dir: Path, *, create: bool = False
                search_ef: int | None = None, runtime: str = "torch") -> Any:
     """The ReferenceIndex at `location` with the model of `model_dir` run by `runtime`
     (created if asked)."""
+    from surematch.embedder import load_embedder
     from surematch.index.reference_index import ReferenceIndex
-    from surematch.model import SimilarityModel
 
-    model = SimilarityModel.load(model_dir, runtime)
+    model = load_embedder(model_dir, runtime)
     opener = ReferenceIndex.create if create else ReferenceIndex.open
     return opener(location, model, search_ef=search_ef)
 

@@ -22,6 +22,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -124,7 +125,8 @@ def match_file(model_dir: Path, location: IndexLocation, queries_path: Path, out
         return MatchFileResult(0, skipped, time.perf_counter() - t0)
     rows = itertools.chain([first], rows)
     failure: InputError | None = None
-    with open_index(location, model_dir, search_ef=search_ef, runtime=runtime) as index:
+    def batches() -> Iterator[list[str]]:
+        nonlocal failure
         batch: list[str] = []
         while True:
             try:
@@ -134,14 +136,27 @@ def match_file(model_dir: Path, location: IndexLocation, queries_path: Path, out
             if text is not None:
                 batch.append(text)
             if batch and (text is None or len(batch) >= batch_size):
-                results = index.match_batch(batch, k, filter)
-                writer.write([result_row(r, k) for r in results])
-                written += len(batch)
+                yield batch
                 batch = []
-                if progress:
-                    progress(skipped + written, total)
             if text is None:
-                break
+                return
+
+    with open_index(location, model_dir, search_ef=search_ef, runtime=runtime) as index, \
+            ThreadPoolExecutor(1, thread_name_prefix="embed") as embedder:
+        # the next batch is embedded (onnxruntime releases the GIL) while this one is searched
+        queue = batches()
+        batch = next(queue, None)
+        embedded = embedder.submit(index.embed_queries, batch) if batch else None
+        while batch is not None and embedded is not None:
+            vectors, confidence = embedded.result()
+            following = next(queue, None)
+            embedded = embedder.submit(index.embed_queries, following) if following else None
+            results = index.match_embedded(batch, vectors, confidence, k, filter)
+            writer.write([result_row(r, k) for r in results])
+            written += len(batch)
+            batch = following
+            if progress:
+                progress(skipped + written, total)
     writer.close()
     if failure is not None:
         raise failure

@@ -13,9 +13,9 @@ from surematch.confidence.metrics import band_report
 from surematch.confidence.retrieval import MatchCalibration, fit_match_calibration
 from surematch.data.esco import Protocol, stable_fraction
 from surematch.data.samples import LabelledQueries
+from surematch.embedder import Embedder
 from surematch.evaluation.ranked import RankedQueries, rank_queries
 from surematch.evaluation.summary import match_summary, top1_probabilities
-from surematch.model import Embedder
 
 
 def out_of_domain_texts() -> list[str]:

@@ -8,8 +8,9 @@ from typing import Any
 from surematch.confidence.percent import percent
 from surematch.confidence.store import load_pair_calibration
 from surematch.distances import get_distance
+from surematch.embedder import Embedder
 from surematch.errors import InputError
-from surematch.model import Embedder, SimilarityModel
+from surematch.model import SimilarityModel
 
 NOT_CALIBRATED = ("the model has no pair calibration (run `surematch calibrate MODEL --pairs "
                   "PAIRS`): verified, threshold, probability, confidence and band are null")

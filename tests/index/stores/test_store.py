@@ -57,6 +57,14 @@ def test_search_matches_numpy_brute_force(store: BaseStore) -> None:
     assert [[h.id for h in r] for r in exact] == [[h.id for h in r] for r in hits]
 
 
+def test_search_can_return_only_some_payload_keys(store: BaseStore) -> None:
+    x = random_vectors(2)
+    store.upsert(["a", "b"], x, [{"radius": 0.8, "big": [0.5] * 64}, {"big": [1.0]}])
+    hits = store.search(x[:1], k=2, payload_keys=["radius"])[0]
+    assert [(h.id, h.payload) for h in hits] == [("a", {"radius": 0.8}), ("b", {})]
+    assert store.search(x[:1], k=1)[0][0].payload == {"radius": 0.8, "big": [0.5] * 64}
+
+
 def test_search_edges(store: BaseStore) -> None:
     assert store.search(random_vectors(2), k=3) == [[], []]
     store.upsert(["a", "b"], random_vectors(2))

@@ -109,18 +109,22 @@ class BaseStore(ABC):
         return self._open()._count(parse_filter(filter))
 
     def search(self, vectors: Any, k: int, filter: dict[str, Any] | None = None, *,
-               with_vectors: bool = False, exact: bool = False) -> list[list[Hit]]:
+               with_vectors: bool = False, exact: bool = False,
+               payload_keys: Sequence[str] | None = None) -> list[list[Hit]]:
         """The k nearest points to each query row of vectors [Q, D], best first.
 
         exact=True scans every point even where an HNSW graph is built. In a multivector
         store a point's score is that of its best row (MaxSim), and hits' vectors are [n, D].
+        payload_keys: only these top-level keys of each hit's payload (None: all of it), so
+        that large values nobody reads are not handed over.
         """
         queries = check_vectors(vectors, self.dim)
         check_positive_int(k, "k")
         clause = parse_filter(filter)
         if not len(queries):
             return []
-        hits = self._open()._search(queries, k, clause, with_vectors, exact)
+        keys = None if payload_keys is None else [RESERVED_KEY, *payload_keys]
+        hits = self._open()._search(queries, k, clause, with_vectors, exact, keys)
         return [[Hit(p.id, float(s), p.payload, p.vector) for s, p in
                  ((s, _point(raw)) for s, raw in row)] for row in hits]
 
@@ -212,7 +216,8 @@ class BaseStore(ABC):
 
     @abstractmethod
     def _search(self, queries: np.ndarray, k: int, clause: Clause | None, with_vectors: bool,
-                exact: bool) -> list[list[tuple[float, Raw]]]: ...
+                exact: bool, payload_keys: list[str] | None) -> list[list[tuple[float, Raw]]]:
+        """payload_keys: the payload's keys to return (None: every key)."""
 
     @abstractmethod
     def _scroll(self, clause: Clause | None, offset: Any, limit: int, with_vectors: bool,

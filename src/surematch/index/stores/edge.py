@@ -131,14 +131,15 @@ class EdgeStore(BaseStore):
             return self._shard.count(qe.CountRequest(exact=True, filter=to_edge(clause)))
 
     def _search(self, queries: np.ndarray, k: int, clause: Clause | None, with_vectors: bool,
-                exact: bool) -> list[list[tuple[float, Raw]]]:
+                exact: bool, payload_keys: list[str] | None) -> list[list[tuple[float, Raw]]]:
         flt, params = to_edge(clause), qe.SearchParams(
             hnsw_ef=max(self.search_ef, k), exact=exact,
             quantization=_FLOAT32 if exact else _RESCORED)
         batch = qe.QueryBatchRequest([
             qe.QueryRequest(limit=k, query=qe.Query.Nearest(
                 [q.tolist()] if self.multivector else q.tolist()), filter=flt,
-                            params=params, with_payload=True, with_vector=with_vectors)
+                            params=params, with_payload=payload_keys or True,
+                            with_vector=with_vectors)
             for q in queries])
         with self._engine("search"):
             rows = self._shard.query_batch(batch)

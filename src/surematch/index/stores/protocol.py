@@ -55,10 +55,12 @@ class VectorStore(Protocol):
         """Exact number of points (matching the filter, see `filters`)."""
 
     def search(self, vectors: Any, k: int, filter: dict[str, Any] | None = None, *,
-               with_vectors: bool = False, exact: bool = False) -> list[list[Hit]]:
+               with_vectors: bool = False, exact: bool = False,
+               payload_keys: Sequence[str] | None = None) -> list[list[Hit]]:
         """The k nearest points to each row of vectors [Q, D], best first.
 
-        exact=True compares with every point even where an HNSW graph is built.
+        exact=True compares with every point even where an HNSW graph is built;
+        payload_keys: only these top-level keys of each hit's payload (None: all of it).
         """
 
     def scan(self, filter: dict[str, Any] | None = None, *, with_vectors: bool = False,

@@ -114,14 +114,15 @@ class ServerStore(BaseStore):
                                       exact=True).count
 
     def _search(self, queries: np.ndarray, k: int, clause: Clause | None, with_vectors: bool,
-                exact: bool) -> list[list[tuple[float, Raw]]]:
+                exact: bool, payload_keys: list[str] | None) -> list[list[tuple[float, Raw]]]:
         flt = to_client(clause)
         params = None if self._local else m.SearchParams(  # local mode is always exact
             hnsw_ef=max(self.search_ef, k), exact=exact,
             quantization=_FLOAT32 if exact else _RESCORED)
         requests = [m.QueryRequest(query=[q.tolist()] if self.multivector else q.tolist(),
                                    limit=k, filter=flt, params=params,
-                                   with_payload=True, with_vector=with_vectors) for q in queries]
+                                   with_payload=payload_keys or True,
+                                   with_vector=with_vectors) for q in queries]
         with self._engine("search"):
             rows = self._client.query_batch_points(self.collection, requests=requests)
         return [[(h.score, (h.payload or {}, h.vector)) for h in row.points] for row in rows]
