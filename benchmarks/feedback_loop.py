@@ -330,34 +330,40 @@ def summarise(loops: list[dict[str, list]]) -> list[dict]:
     return table
 
 
-def reading(table: list[dict], seeds: int) -> str:
-    """What the table says, measured: for each strategy, whether the mean coverage rises every
-    round, the worst test precision of any certified seed, and the last round against random."""
-    last = table[-1]
+def reading(table: list[dict], loops: list[dict[str, list]]) -> str:
+    """What the table says, measured: for each strategy, whether the mean coverage ever falls,
+    the worst test precision of any certified seed, the seeds that lose a certified band at a
+    later round, and the last round against random."""
+    last, seeds = table[-1], len(loops)
     parts = []
     for name in list(table[0])[1:]:
+        lost = sum(any(a["accept_at"] is not None and b["accept_at"] is None
+                       for a, b in pairwise(run[name])) for run in loops)
         cov = [row[name]["coverage"] for row in table]
         worst = [row[name]["min_precision"] for row in table
                  if row[name]["min_precision"] is not None]
-        rises = all(b >= a for a, b in pairwise(cov)) and cov[-1] > cov[0]
+        falls = [r + 1 for r, (a, b) in enumerate(pairwise(cov)) if b < a]
+        trend = ("never falls" if not falls else
+                 "falls at round " + ", ".join(map(str, falls)))
         parts.append(
-            f"{name}: mean coverage {' → '.join(f'{c:.2f}' for c in cov)} "
-            f"({'rises every round' if rises else 'does not rise every round'}); worst test "
-            f"precision of a certified seed {_f(min(worst) if worst else None)}; last round "
+            f"{name}: mean coverage {' → '.join(f'{c:.2f}' for c in cov)} ({trend}); worst test "
+            f"precision of a certified seed {_f(min(worst) if worst else None)}; {lost}/{seeds} "
+            f"seeds lose a certified band at a later round; last round "
             f"{last[name]['certified']}/{seeds} seeds certified"
             + ("" if name == "random" else
                f", coverage {last[name]['coverage'] - last['random']['coverage']:+.3f} "
                "against random"))
     return ("Reading (computed from the table): " + "; ".join(parts) + ". At these sizes (a "
             "few hundred certifying rows) a seed's band is certified or not from one round to "
-            "the next, so the means jump; `--seeds 10` gives a steadier view.")
+            "the next, so the means jump; the more seeds, the steadier.")
 
 
 def _f(v: float | None, fmt: str = ".3f") -> str:
     return "n/a" if v is None else format(v, fmt)
 
 
-def render(stats: dict, table: list[dict], alarms: dict, args: argparse.Namespace) -> str:
+def render(stats: dict, table: list[dict], loops: list[dict[str, list]], alarms: dict,
+           args: argparse.Namespace) -> str:
     seeds = args.seeds
     names = list(table[0])[1:]
     fractions = " or ".join(f"{f:g} (about {args.traffic * f:.0f} audits a round)"
@@ -402,7 +408,7 @@ def render(stats: dict, table: list[dict], alarms: dict, args: argparse.Namespac
               "exchangeable data), which is why the service certifies its bands on the audits "
               "(a random sample of all top matches, whatever their band) and the labelled "
               "file only.", ""]
-    lines += [reading(table, seeds), ""]
+    lines += [reading(table, loops), ""]
     if "error" in alarms:
         lines.append(f"Audit alarm: not run ({alarms['error']}).")
         return "\n".join(lines)
@@ -460,8 +466,9 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="leave BENCHMARKS.md alone")
     parser.add_argument("--prepare-only", action="store_true", help="rank and stop")
     args = parser.parse_args()
-    args.command = " ".join([".venv/bin/python benchmarks/feedback_loop.py",
-                             *[a for a in sys.argv[1:] if a != "--no-write"]])
+    shown = [a for a, before in zip(sys.argv[1:], ["", *sys.argv[1:]], strict=False)
+             if a not in ("--no-write", "--json") and before != "--json"]
+    args.command = " ".join([".venv/bin/python benchmarks/feedback_loop.py", *shown])
 
     data = prepare_loop(args.model)
     stats = {"n_pool": len(data.pool), "n_test": len(data.test),
@@ -477,7 +484,7 @@ def main() -> None:
         print(f"seed {seed}: " + json.dumps(loops[-1]), flush=True)
     table = summarise(loops)
     alarms = alarm(data, args.shifts, args.runs, args.max_audits)
-    body = render(stats, table, alarms, args)
+    body = render(stats, table, loops, alarms, args)
     print(body)
     if args.json:
         Path(args.json).write_text(json.dumps({"stats": stats, "table": table, "loops": loops,
