@@ -17,6 +17,7 @@ from surematch.feedback import (
     first_alarm,
     review_order,
 )
+from surematch.feedback.audit import shown_band
 
 
 def test_alarm_fires_when_precision_is_shown_below_target():
@@ -59,15 +60,37 @@ def test_first_alarm_matches_audit_precision():
     assert first_alarm(np.ones(200), 0.95) is None
 
 
+ACCEPTED = [{"id": "r", "band": "accept"}, {"id": "s", "band": "review"}]
+
+
 def test_audit_reviews_counts_audit_samples_of_one_calibration(tmp_path):
     with FeedbackStore(tmp_path) as s:
         for i in range(6):
             s.add(f"q{i}", "accept" if i < 4 else "reject", shown_id="r", audit=True,
-                  calibration_id="c1")
-        s.add("q9", "reject", shown_id="r", audit=False, calibration_id="c1")
-        s.add("q8", "reject", shown_id="r", audit=True, calibration_id="c0")
+                  calibration_id="c1", candidates=ACCEPTED)
+        s.add("q9", "reject", shown_id="r", audit=False, calibration_id="c1",
+              candidates=ACCEPTED)
+        s.add("q8", "reject", shown_id="r", audit=True, calibration_id="c0",
+              candidates=ACCEPTED)
         a = audit_reviews(s.reviews(), 0.95, calibration_id="c1")
     assert (a.n, a.right) == (6, 4)
+
+
+def test_audit_reviews_ignore_audited_top_matches_that_were_not_auto_accepted(tmp_path):
+    # the audit samples every band; only its auto-accepted part speaks for the accept band
+    with FeedbackStore(tmp_path) as s:
+        s.add("q0", "accept", shown_id="r", audit=True, candidates=ACCEPTED)
+        s.add("q1", "reject", shown_id="s", audit=True,
+              candidates=[{"id": "s", "band": "review"}, {"id": "r", "band": "reject"}])
+        s.add("q2", "correct", shown_id="t", corrected_id="r", audit=True,
+              candidates=[{"id": "t", "band": "reject"}])
+        s.add("q3", "reject", shown_id="r", audit=True)  # no band recorded
+        s.add("q4", "reject", shown_id="u", audit=True,
+              candidates=[{"id": "u", "band": None}])
+        reviews = s.reviews()
+    assert [shown_band(r) for r in reviews] == ["accept", "review", "reject", None, None]
+    a = audit_reviews(reviews, 0.95)
+    assert (a.n, a.right) == (1, 1) and not a.alarm
 
 
 def test_queue_orders_nearest_band_edge_first():

@@ -191,7 +191,8 @@ def test_audit_alarm_in_audit_and_metrics(client: TestClient, built: tuple,
         for i in range(12):
             r = client.post("/v1/feedback", json={
                 "query": f"audited {i}", "decision": "reject", "shown_id": ids[i % 30],
-                "audit": True}, headers=BOB)
+                "candidates": [{"id": ids[i % 30], "band": "accept"}], "audit": True},
+                headers=BOB)
             assert r.status_code == 200
     audit = client.get("/v1/audit").json()
     assert audit["n"] == 12 and audit["right"] == 0 and audit["alarm"], audit
@@ -220,8 +221,14 @@ def test_review_queue_orders_and_samples_audits(copies: tuple[Path, Path],
         state.review.clear()
         state.remember_reviews([result, far])
         items = c.get("/v1/review-queue").json()["items"]
-        assert items[0]["audit"] and items[0]["id"] == "a"  # auto-accepted, sampled (100 %)
-        assert [i["audit"] for i in items[1:]] == [False, False]
+        # every top match sampled (100 %), whatever its band: audits first, newest first
+        assert [(i["id"], i["band"], i["audit"]) for i in items] == [
+            ("c", "review", True), ("a", "accept", True), ("b", "review", False)]
+        state.audit_fraction = 0.0
+        state.review.clear()
+        state.remember_reviews([result, far])
+        items = c.get("/v1/review-queue").json()["items"]
+        assert not any(i["audit"] for i in items) and {i["id"] for i in items} == {"b", "c"}
 
 
 def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: object

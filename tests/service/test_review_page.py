@@ -153,6 +153,7 @@ def test_review_loop_accept_reject_correct_then_refit(loop_server: str, built: t
             for i in range(12):
                 assert c.post("/v1/feedback", json={
                     "query": f"audited {i}", "decision": "reject", "shown_id": built[2][i],
+                    "candidates": [{"id": built[2][i], "band": "accept"}],
                     "audit": True}).status_code == 200
         page.reload()
         page.wait_for_selector("#alarm:not([hidden])")

@@ -62,8 +62,9 @@ def serve(
         "are embedded and searched as one batch")] = 3.0,
     audit_fraction: Annotated[float, typer.Option(
         "--audit-fraction", min=0.0, max=1.0,
-        help="share of auto-accepted top matches sent to the review queue as audit samples "
-             "(the running proof of auto-accept precision)")] = 0.02,
+        help="share of all top matches (any band) sent to the review queue as audit samples: "
+             "a random sample that certifies bands, its auto-accepted part the running proof "
+             "of auto-accept precision")] = 0.02,
     labelled_queries: Annotated[Path | None, typer.Option(
         "--labelled-queries", help="labelled queries (text, expected_id) the calibration "
         "refit adds to the stored reviews")] = None,

@@ -1,4 +1,9 @@
-"""Running proof of auto-accept precision from audited auto-accepted matches."""
+"""Running proof of auto-accept precision from the audit sample's auto-accepted matches.
+
+The audit sample is a seeded random sample of every query's top match, whatever its band
+(`feedback.queue.audit_draw`): its auto-accepted part is a random sample of the auto-accepts,
+the running proof here; all of it is a random sample of the traffic, which certifies bands at
+any cut-off (`workflows.feedback.fit_feedback_calibration`)."""
 
 from __future__ import annotations
 
@@ -81,11 +86,26 @@ def audit_precision(right: int, wrong: int, target: float, confidence: float = 0
     return AuditResult(n, right, right / n if n else None, low, high, target, alarm, message)
 
 
+def shown_band(review: Review) -> str | None:
+    """The band the reviewed top match was shown in: that of the stored candidate with the
+    shown id (the first candidate when no id was shown); None when none was recorded."""
+    for c in review.candidates:
+        if review.shown_id is None or c.get("id") == review.shown_id:
+            band = c.get("band")
+            return band if isinstance(band, str) else None
+    return None
+
+
 def audit_reviews(reviews: Iterable[Review], target: float, confidence: float = 0.95,
                   calibration_id: str | None = None, anytime: bool = False) -> AuditResult:
-    """`audit_precision` over the audit-sample reviews (accept: right; reject/correct: wrong),
-    optionally only those made under one calibration; `anytime`: see `audit_precision`."""
-    audited = [r for r in reviews if r.audit
+    """`audit_precision` over the audit-sample reviews of auto-accepted top matches (accept:
+    right; reject/correct: wrong), optionally only those made under one calibration;
+    `anytime`: see `audit_precision`.
+
+    An audit review counts only when its shown top match was in the accept band
+    (`shown_band`): the audit samples every band, and the others say nothing about the
+    auto-accepts. A review that records no band for it is left out too."""
+    audited = [r for r in reviews if r.audit and shown_band(r) == "accept"
                and (calibration_id is None or r.calibration_id == calibration_id)]
     right = sum(r.decision == "accept" for r in audited)
     return audit_precision(right, len(audited) - right, target, confidence, anytime)

@@ -1,4 +1,8 @@
-"""What to review next: items nearest a band edge first, and a seeded audit sampler."""
+"""What to review next: items nearest a band edge first, and a seeded audit sampler.
+
+The audit sample is a random sample of every query's top match, whatever its band: a random
+sample of all top matches certifies a band at any cut-off, including below the current one,
+and its auto-accepted part is the running proof of auto-accept precision (`audit_reviews`)."""
 
 from __future__ import annotations
 
@@ -51,8 +55,8 @@ def review_order(probabilities: ArrayLike, accept_at: Cutoff, reject_below: Cuto
 
 
 def audit_draw(key: str, fraction: float = 0.02, seed: int = 0) -> bool:
-    """Whether the auto-accepted match named by `key` is audited: True for about `fraction` of
-    keys, the same answer for the same (key, seed) on every machine and run."""
+    """Whether the top match named by `key` (any band) is audited: True for about `fraction`
+    of keys, the same answer for the same (key, seed) on every machine and run."""
     if not 0.0 <= fraction <= 1.0:
         raise InputError(f"must lie in [0, 1], got {fraction}", field="fraction")
     digest = hashlib.sha256(f"{seed}\x00{key}".encode()).digest()
@@ -60,5 +64,5 @@ def audit_draw(key: str, fraction: float = 0.02, seed: int = 0) -> bool:
 
 
 def audit_sample(keys: Sequence[str], fraction: float = 0.02, seed: int = 0) -> np.ndarray:
-    """`audit_draw` for each key: a bool mask [N] marking the auto-accepted matches to audit."""
+    """`audit_draw` for each key: a bool mask [N] marking the top matches to audit."""
     return np.array([audit_draw(k, fraction, seed) for k in keys], dtype=bool)

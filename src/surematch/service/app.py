@@ -36,9 +36,10 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
     read_key_required: reads need a key too; search_ef: candidates each search examines
     (None: the store's default); runtime: what runs the model ("auto": the fastest the
     folder has, see `surematch export`); docs: serve /docs from the bundled Swagger UI;
-    audit_fraction: the share of auto-accepted top matches the review queue samples for the
-    precision audit; labelled_queries: a labelled-queries file the calibration refit
-    (POST /v1/calibration/refit) adds to the stored reviews."""
+    audit_fraction: the share of all top matches (any band) the review queue samples for audit
+    (a random sample of the traffic; its auto-accepted part is the precision audit);
+    labelled_queries: a labelled-queries file the calibration refit (POST
+    /v1/calibration/refit) adds to the stored reviews."""
     keys = named_keys(api_key)
     if read_key_required and not keys:
         raise ValueError("read_key_required needs an API key")

@@ -136,7 +136,8 @@ def refit(request: Request, body: RefitRequest | None = None) -> dict[str, Any]:
 
 @router.get("/audit", dependencies=[Depends(read_key)])
 def audit(request: Request) -> dict[str, Any]:
-    """Auto-accept precision observed on the audit reviews made under the calibration in use:
+    """Auto-accept precision observed on the audit reviews of auto-accepted top matches made
+    under the calibration in use:
     {"n", "right", "precision", "low", "high", "target", "alarm", "message", ...}."""
     state = request.app.state.service
     result = state.check_audit()

@@ -35,7 +35,7 @@ def metrics(request: Request) -> Response:
 @router.get("/v1/review-queue", dependencies=[Depends(read_key)])
 def review_queue(request: Request) -> dict[str, Any]:
     """Review-band matches of this server's queries, nearest a band edge first, after an
-    audit sample of auto-accepted top matches (each marked "audit": true)."""
+    audit sample of all top matches, any band (each marked "audit": true)."""
     return {"items": request.app.state.service.review_items()}
 
 

@@ -64,8 +64,9 @@ class ServiceState:
         self.audit = self.check_audit(log_alarm=False)
 
     def check_audit(self, log_alarm: bool = True) -> AuditResult:
-        """Auto-accept precision from the audit reviews made under the current calibration,
-        checked with the anytime alarm (false alarms under 5 % however often it is checked)."""
+        """Auto-accept precision from the audit reviews of auto-accepted top matches made under
+        the current calibration, checked with the anytime alarm (false alarms under 5 %
+        however often it is checked)."""
         cal = self.match_calibration
         target = cal.bands.precision_target if cal is not None else 0.99
         before = getattr(self, "audit", None)
@@ -95,13 +96,14 @@ class ServiceState:
 
     def remember_reviews(self, results: list[dict[str, Any]]) -> None:
         """Keep the review-band matches of these match results, newest first, no duplicates,
-        and an audit sample (`audit_draw`, `audit_fraction`) of auto-accepted top matches."""
+        and an audit sample (`audit_draw`, `audit_fraction`) of all top matches, whatever
+        their band: a random sample of the traffic certifies bands at any cut-off, below the
+        current one too; its auto-accepted part is the running audit (`check_audit`)."""
         with self._review_lock:
             for result in results:
                 for rank, m in enumerate(result["matches"]):
-                    audit = (rank == 0 and m.get("band") == "accept"
-                             and audit_draw(f"{result['query']}\x00{m['id']}",
-                                            self.audit_fraction))
+                    audit = (rank == 0 and audit_draw(f"{result['query']}\x00{m['id']}",
+                                                      self.audit_fraction))
                     if m.get("band") != "review" and not audit:
                         continue
                     item = {"query": result["query"], "id": m["id"], "text": m.get("text"),

@@ -7,9 +7,9 @@ top match only while the current model still ranks the rejected id first, else d
 
 Band certification: reviews the queue chose (nearest a band edge first) are not a random
 sample, and certifying bands on them breaks the finite-sample guarantee (BENCHMARKS.md,
-feedback_loop). Audit reviews (a seeded random sample of auto-accepted matches) and the rows
-of a labelled file are; when there are any, the bands are certified on them only (the queue's
-reviews fit the calibrator), else the result carries a warning that says so.
+feedback_loop). Audit reviews (a seeded random sample of every query's top match, whatever its
+band) and the rows of a labelled file are; when there are any, the bands are certified on them
+only (the queue's reviews fit the calibrator), else the result carries a warning that says so.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,8 +155,6 @@ def fit_feedback_calibration(model: Any, references: References, reviews: Iterab
                              seed: int = 0) -> FeedbackFit:
     """Fit a retrieval calibration on the reviews (and the labelled `queries`, if any), ranked
     against `references` by `model`. InputError when there are too few to fit one."""
-    from surematch.confidence.retrieval import fit_match_calibration
-    from surematch.confidence.split import fit_band_split
     from surematch.evaluation.ranked import rank_queries
 
     rows = review_rows(reviews)
@@ -171,6 +169,30 @@ def fit_feedback_calibration(model: Any, references: References, reviews: Iterab
         raise InputError("no reviews and no labelled queries to calibrate on",
                          field="feedback")
     ranked = rank_queries(model, references, LabelledQueries(texts, expected), k=10)
+    return fit_ranked_feedback(ranked, sources, rejected, precision=precision,
+                               max_miss=max_miss, confidence=confidence, criterion=criterion,
+                               seed=seed)
+
+
+def fit_ranked_feedback(ranked: Any, sources: Sequence[str],
+                        rejected: Sequence[str | None] | None = None, *,
+                        precision: float = 0.99, max_miss: float = 0.01,
+                        confidence: float = 0.95, criterion: str = "accuracy",
+                        seed: int = 0) -> FeedbackFit:
+    """`fit_feedback_calibration` on rows ranked already: `ranked` (RankedQueries), each row's
+    source ("queue", "audit" or "file") and rejected id (None: none; default all None). The
+    calibrator is fitted on every row, the bands certified on the random-sample rows (audit
+    rows and half the file rows by group) when there are enough, else on every row with a
+    warning."""
+    from surematch.confidence.retrieval import fit_match_calibration
+    from surematch.confidence.split import fit_band_split
+
+    sources = list(sources)
+    expected = list(ranked.expected)
+    rejected = [None] * len(sources) if rejected is None else list(rejected)
+    if not len(sources) == len(expected) == len(rejected):
+        raise InputError(f"{len(sources)} sources and {len(rejected)} rejected ids for "
+                         f"{len(expected)} ranked rows", field="sources")
     if ranked.similarity.shape[1] < 2:
         raise InputError("calibration needs at least 2 references", field="references")
     keep, dropped = [], 0

@@ -73,7 +73,7 @@ async function runMatch(ev) {
 async function loadQueue() {
   const q = await api("GET", "/v1/review-queue");
   $("queue").innerHTML = q.items.map((m) => `<li class="qitem${m.audit ? " audit" : ""}">
-    ${m.audit ? '<span class="audit-tag" title="a random sample of auto-accepted matches: your answer checks the certified precision">audit</span>' : ""}
+    ${m.audit ? '<span class="audit-tag" title="a random sample of all top matches: your answer certifies the bands and, for an auto-accepted match, checks the certified precision">audit</span>' : ""}
     ${esc(m.query)} → <b>${esc(m.text)}</b> (${(m.probability ?? 0).toFixed(3)}, ${esc(m.band)})
     ${feedbackButtons(remember({ query: m.query, shown_id: m.id, id: m.id,
       candidates: m.candidates || [], audit: !!m.audit }))}</li>`).join("") || "<li>empty</li>";
