@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -109,19 +110,34 @@ class ReferenceIndex:
         if new := auto_index(self.store, payloads, meta.get("payload_indexes", {})):
             self.store.write_meta({**meta, "payload_indexes": {**meta.get(
                 "payload_indexes", {}), **new}})
-        written = 0
-        with progress_bar(progress, len(ids), "embedding references") as advance:
-            for start, end in _batches([len(t) for t in texts], batch_size):
-                same = self._stored_as(ids[start:end], texts[start:end], payloads[start:end])
-                todo = [n for n, done in zip(range(start, end), same, strict=True) if not done]
-                if todo:
+        written = done = 0
+        # (references in the batch, those to write, their embedding under way)
+        pending: tuple[int, list[int], Future[np.ndarray] | None] | None = None
+        with progress_bar(progress, len(ids), "embedding references") as advance, \
+                ThreadPoolExecutor(1, thread_name_prefix="embed") as embedder:
+            # the next batch is embedded (onnxruntime and torch release the GIL) while this
+            # one is written
+            for span in [*_batches([len(t) for t in texts], batch_size), None]:
+                following = None
+                if span is not None:
+                    start, end = span
+                    same = self._stored_as(ids[start:end], texts[start:end],
+                                           payloads[start:end])
+                    todo = [n for n, done in zip(range(start, end), same, strict=True)
+                            if not done]
                     flat = [text for n in todo for text, _ in texts[n]]
-                    vectors = np.asarray(self.model.embed(flat, batch_size=batch_size))
-                    self._write([ids[n] for n in todo], [texts[n] for n in todo],
-                                [payloads[n] for n in todo], vectors)
-                written += len(todo)
-                advance(end - start)
-                log.debug("stored %d of %d references", end, len(ids))
+                    following = (end - start, todo, embedder.submit(
+                        self.model.embed, flat, batch_size=batch_size) if todo else None)
+                if pending is not None:
+                    size, todo, embedded = pending
+                    if embedded is not None:
+                        self._write([ids[n] for n in todo], [texts[n] for n in todo],
+                                    [payloads[n] for n in todo],
+                                    np.asarray(embedded.result()))
+                    written, done = written + len(todo), done + size
+                    advance(size)
+                    log.debug("stored %d of %d references", done, len(ids))
+                pending = following
         if written < len(ids):
             log.info("%d of %d references were stored already with the same texts and "
                      "payload: not embedded again", len(ids) - written, len(ids))
