@@ -81,3 +81,33 @@ def test_load_returns_the_onnx_model_with_the_torch_identity(plain):
         assert isinstance(loaded, OnnxModel) and loaded.runtime == expected
         assert loaded.identity() == model.identity() and loaded.folder == folder
     assert isinstance(SimilarityModel.load(folder), SimilarityModel)
+
+
+@pytest.mark.slow
+def test_matching_with_a_graph_never_imports_torch(plain, tmp_path):
+    """A process that loads the int8 graph, indexes and matches stays free of torch (about
+    200 MB), and embeds in the order given although runs go shortest first."""
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+import numpy as np
+from surematch.data import References
+from surematch.embedder import load_embedder
+from surematch.index.reference_index import ReferenceIndex
+model = load_embedder({str(plain[1])!r}, "onnx-int8")
+texts = ["a much longer text about welding pipes", "nurse", "baker of bread"] * 30
+rows = model.embed(texts, batch_size=64)
+alone = np.stack([model.embed([t])[0] for t in texts[:3]])
+sims = rows[:3] @ alone.T  # int8 quantises activations per run: close, not equal
+assert (sims.argmax(axis=1) == [0, 1, 2]).all() and (np.diag(sims) > 0.98).all(), sims
+with ReferenceIndex.create({str(tmp_path / "ix")!r}, model) as index:
+    index.add(References(["w", "n"], ["welder", "nurse"], [{{}}, {{}}]), progress=False)
+    assert index.match("nurse", k=1).matches[0].id == "n"
+print("torch" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
