@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.cli.conftest import save_tiny_text_model
+from tests.tiny_text_model import save_tiny_text_model
 
 from surematch.data import References
 from surematch.index.reference_index import ReferenceIndex

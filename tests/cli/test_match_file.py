@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.cli.conftest import save_tiny_text_model
+from tests.tiny_text_model import save_tiny_text_model
 from typer.testing import CliRunner
 
 from surematch.cli import load_commands

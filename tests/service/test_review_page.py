@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -29,6 +30,16 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(
 def reviews(folder: Path) -> list[Review]:
     with FeedbackStore(folder) as store:
         return store.reviews()
+
+
+def signed_in(pw: Any, url: str) -> tuple[Any, Any]:
+    """A headless Chromium (close it) and its page on the review page at url, the key entered."""
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    page = browser.new_page()
+    page.goto(url + "/")
+    page.fill("#apikey", KEY)
+    page.dispatch_event("#apikey", "change")
+    return browser, page
 
 
 def serve(app: object) -> Iterator[str]:
@@ -57,11 +68,7 @@ def test_query_then_accept(server: str, built: tuple) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     before = len(reviews(built[1]))
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
-        page.goto(server + "/")
-        page.fill("#apikey", KEY)
-        page.dispatch_event("#apikey", "change")
+        browser, page = signed_in(pw, server)
         page.fill("#query", "a person who repairs aircraft engines")
         page.click("#matchform button")
         page.wait_for_selector("#results li.match")
@@ -109,11 +116,7 @@ def test_review_loop_accept_reject_correct_then_refit(loop_server: str, built: t
     fresh = [t for t, e in zip(qs.texts, qs.expected_ids, strict=True) if e in known][90:110]
     before = len(reviews(tmp_path / "index"))
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
-        page.goto(loop_server + "/")
-        page.fill("#apikey", KEY)
-        page.dispatch_event("#apikey", "change")
+        browser, page = signed_in(pw, loop_server)
         page.wait_for_selector("#calibration td.v-precision_target")
         assert page.inner_text("#calibration td.v-precision_target") == "0.9"
         page.fill("#batch", "\n".join(fresh))

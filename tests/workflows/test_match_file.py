@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tests.tiny_text_model import save_tiny_text_model
 
 from surematch.data import References
 from surematch.errors import InputError
@@ -28,32 +29,10 @@ REFS = [(f"r{i}", f"{WORDS[i % 8]} {WORDS[i // 8 % 8]}") for i in range(24)]
 QUERIES = [f"{WORDS[i % 8]} {WORDS[(i * 3) % 8]} {i}" for i in range(30)]
 
 
-def build_tiny_model(root: Path) -> Path:
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from surematch.encoders.text import BUNDLED, TextEncoder, resolve_model_path
-    from surematch.heads import build_head
-
-    tokenizer = AutoTokenizer.from_pretrained(str(resolve_model_path(BUNDLED)))
-    torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
-                         num_attention_heads=2, intermediate_size=64,
-                         max_position_embeddings=64)).save_pretrained(root / "bert")
-    tokenizer.save_pretrained(root / "bert")
-    SentenceTransformer(modules=[Transformer(str(root / "bert")), Pooling(32, "mean")]).save(
-        str(root / "st"))
-    SimilarityModel(TextEncoder(str(root / "st"), max_seq_length=16),
-                    build_head([{"kind": "skip"}], 32)).save(root / "model")
-    return root / "model"
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, IndexLocation]:
     root = tmp_path_factory.mktemp("match_file")
-    model_dir = build_tiny_model(root)
+    model_dir = save_tiny_text_model(root)
     with ReferenceIndex.create(root / "ix", SimilarityModel.load(model_dir)) as index:
         index.add(References([i for i, _ in REFS], [t for _, t in REFS],
                              [{"n": n} for n in range(len(REFS))]), progress=False)

@@ -16,7 +16,7 @@ from surematch.index.rules import Rule, RuleBook, excluded
 from surematch.index.stores.base import BaseStore
 from surematch.index.stores.points import check_positive_int
 from surematch.index.stores.protocol import Hit
-from surematch.index.text_rows import TextRows, split_payload
+from surematch.index.text_rows import TEXTS_KEY, TextRows, split_payload
 
 MAX_FETCH = 4096  # most references fetched for one query while rules exclude results
 
@@ -64,7 +64,7 @@ def _found(row: list[Hit], query: np.ndarray, text_rows: TextRows | None) -> lis
     from text_rows."""
     if text_rows is None or not row or row[0].vector is not None:
         return [best_text(h, query) for h in row]
-    keys = [(h.id, tuple(t for t, _ in split_payload(h.payload)[1])) for h in row]
+    keys = [(h.id, tuple(h.payload[TEXTS_KEY])) for h in row]  # a multivector point's texts
     return [best_text(h, query, r) for h, r in zip(row, text_rows.rows(keys), strict=True)]
 
 

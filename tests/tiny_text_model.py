@@ -1,4 +1,4 @@
-"""Shared helpers for the CLI tests: a tiny text model that loads in a second."""
+"""A tiny text model that loads in a second, for the tests that need a real text encoder."""
 
 from __future__ import annotations
 
