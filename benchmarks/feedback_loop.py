@@ -114,9 +114,9 @@ def prepare_loop(model_dir: Path) -> Loop:
     stem = CACHE / f"feedback_loop_{h.hexdigest()[:12]}"
     if not stem.with_suffix(".npz").is_file():
         from surematch.evaluation.ranked import rank_queries
-        from surematch.model import SimilarityModel
+        from surematch.loader import load_model
 
-        model = SimilarityModel.load(model_dir, "onnx-int8")
+        model = load_model(model_dir, "onnx-int8")
         ranked = rank_queries(model, protocol.references, queries, k=10)
         CACHE.mkdir(parents=True, exist_ok=True)
         arrays = {"similarity": ranked.similarity, "correct": ranked.correct,

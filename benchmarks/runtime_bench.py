@@ -31,8 +31,8 @@ from surematch.data.esco import esco_queries, esco_references, read_esco
 from surematch.encoders.text import TextEncoder
 from surematch.heads import build_head
 from surematch.model import SimilarityModel
-from surematch.runtime import OnnxModel
 from surematch.runtime.export import export_model
+from surematch.runtime.onnx_model import OnnxModel
 from surematch.runtime.threads import cores
 
 Embed = Callable[[Sequence[str]], np.ndarray]

@@ -22,7 +22,7 @@ import numpy as np
 from _report import write_section
 
 from surematch.data.esco import known_occupations, read_esco
-from surematch.embedder import load_embedder
+from surematch.loader import load_model
 from surematch.workflows.protocols import evaluate_protocol, out_of_domain_texts
 
 RUNTIMES = ("torch", "onnx", "onnx-int8")
@@ -38,7 +38,7 @@ def main() -> None:
     rows, test_vectors = [], {}
     for runtime in RUNTIMES:
         t0 = time.perf_counter()
-        model = load_embedder(args.model, runtime)
+        model = load_model(args.model, runtime)
         report, _ = evaluate_protocol(model, protocol, ood)
         s, b95 = report.summary, report.bands[0.95]
         test_vectors[runtime] = model.embed(protocol.test.texts)

@@ -13,15 +13,16 @@ Formulas match DeepFace's, so its embeddings and distances can be brought as the
 `closeness()` turns any of them into "higher means closer" (a distance is negated), which is
 what margin and softmax losses need; it is the only sign flip in the code base.
 
-torch is imported when a measure is first computed, not with this module: matching with an
-ONNX graph reads `DISTANCES` (through the calibration) without ever loading torch.
+Numpy inputs are computed in numpy and tensors in torch, by the same formulas: a process that
+matches or verifies with an ONNX graph never loads torch.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import numpy as np
 
@@ -34,39 +35,53 @@ Array = TypeVar("Array", "torch.Tensor", np.ndarray)
 
 _EPS = 1e-12
 
-
-def _cos_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    import torch.nn.functional as F
-
-    return F.normalize(a, dim=-1, eps=_EPS) @ F.normalize(b, dim=-1, eps=_EPS).T
+# The formulas are written once over the operations numpy and torch share (`*`, `@`, `.sum`,
+# `sqrt`, `where`, `clip`, `arccos`): numpy inputs are computed in numpy (no torch import, so a
+# process serving an ONNX graph stays torch-free), tensors in torch (with gradients).
 
 
-def _cos_paired(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    import torch.nn.functional as F
+def _normalize(x: Array) -> Array:
+    norm = (x * x).sum(-1)[:, None] ** 0.5
+    return x / _xp(x).clip(norm, _EPS, None)
 
-    return (F.normalize(a, dim=-1, eps=_EPS) * F.normalize(b, dim=-1, eps=_EPS)).sum(-1)
+
+def _cos_matrix(a: Array, b: Array) -> Array:
+    return _normalize(a) @ _normalize(b).T
 
 
-def _euclidean_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    import torch
+def _cos_paired(a: Array, b: Array) -> Array:
+    return (_normalize(a) * _normalize(b)).sum(-1)
 
-    # |a|² + |b|² - 2ab, clamped: exact zeros on the diagonal keep sqrt's gradient finite.
+
+def _safe_sqrt(sq: Array) -> Array:
+    """sqrt that keeps the gradient finite at exact zeros (those give 0)."""
+    xp = _xp(sq)
+    positive = sq > _EPS
+    return xp.sqrt(xp.where(positive, sq, _EPS + 0.0 * sq)) * positive
+
+
+def _euclidean_matrix(a: Array, b: Array) -> Array:
+    # |a|² + |b|² - 2ab, clamped at zero against rounding
     sq = (a * a).sum(-1)[:, None] + (b * b).sum(-1)[None, :] - 2.0 * (a @ b.T)
-    sq = sq.clamp_min(0.0)
-    return torch.where(sq > _EPS, sq, torch.full_like(sq, _EPS)).sqrt() * (sq > _EPS)
+    return _safe_sqrt(_xp(sq).clip(sq, 0.0, None))
 
 
-def _euclidean_paired(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def _euclidean_paired(a: Array, b: Array) -> Array:
+    return _safe_sqrt(((a - b) ** 2).sum(-1))
+
+
+def _angular(cos: Array) -> Array:
+    xp = _xp(cos)
+    return xp.arccos(xp.clip(cos, -1.0 + 1e-7, 1.0 - 1e-7)) / math.pi
+
+
+def _xp(x: Array) -> Any:
+    """The array module of `x`: numpy for arrays, torch for tensors."""
+    if isinstance(x, np.ndarray):
+        return np
     import torch
 
-    sq = ((a - b) ** 2).sum(-1)
-    return torch.where(sq > _EPS, sq, torch.full_like(sq, _EPS)).sqrt() * (sq > _EPS)
-
-
-def _angular(cos: torch.Tensor) -> torch.Tensor:
-    import torch
-
-    return torch.arccos(cos.clamp(-1.0 + 1e-7, 1.0 - 1e-7)) / math.pi
+    return torch
 
 
 @dataclass(frozen=True)
@@ -97,10 +112,7 @@ class Distance:
 
 
 def _apply(d: Distance, a: Array, b: Array, *, paired: bool) -> Array:
-    import torch.nn.functional as F
-
-    is_numpy = isinstance(a, np.ndarray)
-    ta, tb = (_tensor(a), _tensor(b))
+    ta, tb = _same_kind(a, b)
     if ta.ndim != 2 or tb.ndim != 2 or ta.shape[1] != tb.shape[1]:
         raise ValueError(f"{d.name}: expected [N, D] and [M, D] inputs, got {tuple(ta.shape)} "
                          f"and {tuple(tb.shape)}")
@@ -116,16 +128,27 @@ def _apply(d: Distance, a: Array, b: Array, *, paired: bool) -> Array:
     elif d.name == "euclidean":
         out = euc(ta, tb)
     elif d.name == "euclidean_l2":
-        out = euc(F.normalize(ta, dim=-1, eps=_EPS), F.normalize(tb, dim=-1, eps=_EPS))
+        out = euc(_normalize(ta), _normalize(tb))
     else:  # dot
         out = (ta * tb).sum(-1) if paired else ta @ tb.T
-    return cast(Array, out.detach().cpu().numpy() if is_numpy else out)
+    return cast(Array, out)
 
 
-def _tensor(x: torch.Tensor | np.ndarray) -> torch.Tensor:
+def _same_kind(a: Any, b: Any) -> tuple[Any, Any]:
+    """Both as float32 numpy arrays, or both as tensors when either is one."""
+    if not (_is_tensor(a) or _is_tensor(b)):
+        return np.asarray(a, np.float32), np.asarray(b, np.float32)
     import torch
 
-    return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, np.float32))
+    def tensor(x: Any) -> torch.Tensor:
+        return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, np.float32))
+
+    return tensor(a), tensor(b)
+
+
+def _is_tensor(x: Any) -> bool:
+    torch = sys.modules.get("torch")  # a tensor exists only once torch was imported
+    return torch is not None and isinstance(x, torch.Tensor)
 
 
 DISTANCES: dict[str, Distance] = {

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,13 +19,10 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 import surematch
-from surematch.embedder import CONFIG_FILE, FORMAT_VERSION, read_model_meta
 from surematch.encoders import Encoder, encoder_from_config
 from surematch.errors import ModelFormatError
+from surematch.folder import CONFIG_FILE, FORMAT_VERSION, read_model_meta
 from surematch.heads import Head, head_config, head_from_config
-
-if TYPE_CHECKING:
-    from surematch.runtime.onnx_model import OnnxModel
 
 log = logging.getLogger(__name__)
 
@@ -145,28 +142,11 @@ class SimilarityModel(nn.Module):
         self.folder = folder
         return folder
 
-    @overload
     @classmethod
-    def load(cls, folder: str | Path) -> SimilarityModel: ...
-
-    @overload
-    @classmethod
-    def load(cls, folder: str | Path, runtime: str) -> SimilarityModel | OnnxModel: ...
-
-    @classmethod
-    def load(cls, folder: str | Path, runtime: str = "torch") -> SimilarityModel | OnnxModel:
-        """The model saved in `folder`, run by `runtime`: "torch" (this class), "onnx" or
-        "onnx-int8" (an OnnxModel over the graph `surematch export` wrote), or "auto" (the
-        fastest the folder has: onnx-int8, then onnx, then torch)."""
+    def load(cls, folder: str | Path) -> SimilarityModel:
+        """The torch model saved in `folder` (`surematch.load_model` picks a runtime)."""
         folder = Path(folder)
         meta = read_model_meta(folder)
-        if runtime != "torch":
-            from surematch.runtime.manifest import resolve_runtime
-            from surematch.runtime.onnx_model import OnnxModel
-
-            chosen = resolve_runtime(folder, runtime)
-            if chosen != "torch":
-                return OnnxModel(folder, chosen)
         try:
             enc = meta["encoder"]
             encoder = encoder_from_config(enc["kind"], enc["config"])

@@ -11,11 +11,11 @@ import pytest
 from surematch.data.esco import esco_queries, esco_references, read_esco
 from surematch.encoders.vectors import PrecomputedVectors
 from surematch.errors import InputError, SurematchError
+from surematch.folder import sha256_file
 from surematch.heads import build_head
 from surematch.model import SimilarityModel
-from surematch.runtime import OnnxModel
 from surematch.runtime.export import check_graph, export_model
-from surematch.runtime.manifest import sha256_file
+from surematch.runtime.onnx_model import OnnxModel
 
 TEXTS = ["python developer", "Koch/Köchin", "x", "", "  nurse  ",
          "chief executive officer of a large multinational company " * 8]  # the last truncated

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from surematch.errors import ModelFormatError
+from surematch.loader import load_model
 from surematch.model import SimilarityModel
-from surematch.runtime import OnnxModel
+from surematch.runtime.onnx_model import OnnxModel
 from surematch.runtime.tokens import TextTokenizer
 
 
@@ -37,7 +38,7 @@ def test_graph_of_an_earlier_model_is_refused(plain, copy):
         model.head.fc.weight.add_(0.01)
     model.save(copy)  # the graphs stay beside it, exported from the old weights
     with pytest.raises(ModelFormatError, match=r"exported from model .* export the model again"):
-        SimilarityModel.load(copy, runtime="onnx")
+        load_model(copy, "onnx")
 
 
 @pytest.mark.slow
@@ -77,9 +78,10 @@ def test_load_returns_the_onnx_model_with_the_torch_identity(plain):
     model, folder = plain
     for runtime, expected in (("onnx", "onnx"), ("onnx-int8", "onnx-int8"),
                               ("auto", "onnx-int8")):
-        loaded = SimilarityModel.load(folder, runtime=runtime)
+        loaded = load_model(folder, runtime)
         assert isinstance(loaded, OnnxModel) and loaded.runtime == expected
         assert loaded.identity() == model.identity() and loaded.folder == folder
+    assert isinstance(load_model(folder, "torch"), SimilarityModel)
     assert isinstance(SimilarityModel.load(folder), SimilarityModel)
 
 
@@ -94,9 +96,9 @@ def test_matching_with_a_graph_never_imports_torch(plain, tmp_path):
 import sys
 import numpy as np
 from surematch.data import References
-from surematch.embedder import load_embedder
+from surematch.loader import load_model
 from surematch.index.reference_index import ReferenceIndex
-model = load_embedder({str(plain[1])!r}, "onnx-int8")
+model = load_model({str(plain[1])!r}, "onnx-int8")
 texts = ["a much longer text about welding pipes", "nurse", "baker of bread"] * 30
 rows = model.embed(texts, batch_size=64)
 alone = np.stack([model.embed([t])[0] for t in texts[:3]])

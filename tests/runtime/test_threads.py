@@ -6,8 +6,7 @@ import threading
 
 import torch
 
-from surematch.runtime import threads_for, torch_threads
-from surematch.runtime.threads import SMALL_BATCH, cores
+from surematch.runtime.threads import SMALL_BATCH, cores, threads_for, torch_threads
 
 
 def test_small_batches_get_one_thread_large_ones_every_core():

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from surematch.cli import app
 from surematch.cli.options import RuntimeOpt
+from surematch.folder import DEFAULT_RUNTIME
 from surematch.logs import setup_logging
 
 out = Console()
@@ -55,11 +56,12 @@ def calibrate(
              "--queries too if given; references from --references or the index there)")]
     = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
-    runtime: RuntimeOpt = "torch",
+    runtime: RuntimeOpt = DEFAULT_RUNTIME,
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
     """Calibrate MODEL on labelled data and save the calibration into its folder."""
-    from surematch.workflows.calibrate import Targets, calibrate_model
+    from surematch.confidence.targets import Targets
+    from surematch.workflows.calibrate import calibrate_model
 
     setup_logging(verbose)
     result = calibrate_model(model, references=references, queries=queries, pairs=pairs,

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from surematch.cli import app
 from surematch.cli.options import RuntimeOpt
+from surematch.folder import DEFAULT_RUNTIME
 from surematch.logs import setup_logging
 
 out = Console()
@@ -26,7 +27,7 @@ def evaluate(
     fmt: Annotated[str, typer.Option("--format", help="default or esco")] = "default",
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     report: Annotated[Path | None, typer.Option(help="write report.md + PNGs here")] = None,
-    runtime: RuntimeOpt = "torch",
+    runtime: RuntimeOpt = DEFAULT_RUNTIME,
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
     """Rank labelled queries against references; report P@1, recall@10, MRR, ECE, AURC, bands."""

@@ -21,6 +21,7 @@ from surematch.cli.options import (
     parse_columns,
 )
 from surematch.errors import InputError
+from surematch.folder import DEFAULT_RUNTIME
 from surematch.logs import setup_logging
 
 out = Console()
@@ -40,7 +41,7 @@ def index_cmd(
     column: ColumnOpt = [],  # noqa: B006
     batch_size: Annotated[int, typer.Option(help="references embedded per batch")] = 256,
     optimize: Annotated[bool, typer.Option(help="build the search graph after adding")] = True,
-    runtime: RuntimeOpt = "auto",
+    runtime: RuntimeOpt = DEFAULT_RUNTIME,
     model: Annotated[Path | None, typer.Option(
         "--model", help="add-texts: the model that built the index")] = None,
     kind: Annotated[str, typer.Option(

@@ -23,6 +23,7 @@ from surematch.cli.options import (
     parse_columns,
 )
 from surematch.errors import InputError
+from surematch.folder import DEFAULT_RUNTIME
 
 out = Console()
 
@@ -39,7 +40,7 @@ def match(
                                                "all must hold)")] = [],  # noqa: B006
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     search_ef: SearchEfOpt = None,
-    runtime: RuntimeOpt = "auto",
+    runtime: RuntimeOpt = DEFAULT_RUNTIME,
     queries_file: Annotated[Path | None, typer.Option(
         "--queries", help="a file of queries (CSV / JSONL / Parquet, column `query`)")] = None,
     out_file: Annotated[Path | None, typer.Option(

@@ -11,6 +11,7 @@ import typer
 from surematch.cli import app
 from surematch.cli.options import RuntimeOpt, SearchEfOpt
 from surematch.errors import InputError
+from surematch.folder import DEFAULT_RUNTIME
 from surematch.logs import setup_logging
 
 _NAMED = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*)=([^=].*)")
@@ -56,7 +57,7 @@ def serve(
     qdrant_api_key: Annotated[str | None, typer.Option(
         "--qdrant-api-key", envvar="QDRANT_API_KEY", help="the Qdrant server's key")] = None,
     search_ef: SearchEfOpt = None,
-    runtime: RuntimeOpt = "auto",
+    runtime: RuntimeOpt = DEFAULT_RUNTIME,
     batch_window_ms: Annotated[float, typer.Option(
         "--batch-window-ms", min=0.0, help="single-query matches arriving within this window "
         "are embedded and searched as one batch")] = 3.0,

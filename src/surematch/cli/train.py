@@ -41,6 +41,9 @@ def train(
     references: Annotated[Path | None, typer.Option(
         help="with --feedback: the references (id, text) the reviews name (default: the "
              "index in the --feedback folder)")] = None,
+    export: Annotated[bool, typer.Option(
+        "--export/--no-export", help="also write the text model as one ONNX graph (fp32 and "
+        "int8), the fast runtime every later command picks by default")] = True,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Train a similarity model. The YAML config covers every option; flags override it."""
@@ -54,8 +57,10 @@ def train(
         "data.format": fmt, "data.columns": parse_columns(column) or None,
         "encoder.model": encoder, "head": head_spec, "loss.name": loss,
         "train.epochs": epochs, "train.seed": seed, "encoder.fine_tune": fine_tune}, FLAGS)
-    result = train_model(data, out_dir, config, feedback=feedback, references=references)
+    result = train_model(data, out_dir, config, feedback=feedback, references=references,
+                         export=export)
     best = result.best_val_p_at_1
     out.print(f"saved [bold]{out_dir}[/] (model {result.model_id}): {result.epochs_run} epochs "
               f"in {result.train_seconds:.1f} s, best validation P@1 "
-              f"{best if best is not None else float('nan'):.3f}")
+              f"{best if best is not None else float('nan'):.3f}; runtimes "
+              f"{', '.join(result.runtimes)}")

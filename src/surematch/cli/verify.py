@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 
 from surematch.cli import app
+from surematch.cli.options import RuntimeOpt, VerboseOpt
+from surematch.folder import DEFAULT_RUNTIME
 from surematch.logs import setup_logging
 
 out = Console()
@@ -21,13 +23,14 @@ def verify(
     text_a: Annotated[str, typer.Argument(help="first text")],
     text_b: Annotated[str, typer.Argument(help="second text")],
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
-    verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
+    runtime: RuntimeOpt = DEFAULT_RUNTIME,
+    verbose: VerboseOpt = 0,
 ) -> None:
     """Decide whether TEXT_A and TEXT_B match, with a calibrated probability."""
     from surematch.workflows.verify import verify_texts
 
     setup_logging(verbose)
-    result = verify_texts(model, text_a, text_b)
+    result = verify_texts(model, text_a, text_b, runtime)
     if json_out:
         print(json.dumps(result))
         return

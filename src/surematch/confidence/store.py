@@ -92,7 +92,7 @@ def calibration_document(folder: str | Path) -> dict[str, Any]:
     return _read(Path(folder)) or {}
 
 
-def calibration_for_model(folder: str | Path, model_id: str, runtime: str = "torch"
+def calibration_for_model(folder: str | Path, model_id: str, runtime: str
                           ) -> tuple[MatchCalibration | None, str | None]:
     """The folder's retrieval calibration if it was fitted for model `model_id` run by
     `runtime`, and a note.
@@ -102,16 +102,28 @@ def calibration_for_model(folder: str | Path, model_id: str, runtime: str = "tor
     ones): match uncalibrated and say so; (None, None) when there is none. The one place
     that decides whether a calibration may be used.
     """
-    calibration = load_calibration(folder)
+    return _fitted_for(Path(folder), "retrieval", load_calibration(folder), model_id, runtime)
+
+
+def pair_calibration_for_model(folder: str | Path, model_id: str, runtime: str
+                               ) -> tuple[PairCalibration | None, str | None]:
+    """The folder's pair calibration if it was fitted for `model_id` run by `runtime`, and a
+    note, as `calibration_for_model` decides it."""
+    return _fitted_for(Path(folder), "verification", load_pair_calibration(folder), model_id,
+                       runtime)
+
+
+def _fitted_for(folder: Path, key: str, calibration: Any, model_id: str, runtime: str
+                ) -> tuple[Any, str | None]:
     if calibration is None:
         return None, None
     fitted_for = calibrated_for(folder)
     if fitted_for is not None and fitted_for != model_id:
         return None, (f"the calibration in {folder} was fitted for model {fitted_for}, not "
-                      f"this model {model_id}: matching uncalibrated (calibrate again)")
-    fitted_on = (_read(Path(folder)) or {}).get("runtimes", {}).get("retrieval", "torch")
+                      f"this model {model_id}: uncalibrated (calibrate again)")
+    fitted_on = (_read(folder) or {}).get("runtimes", {}).get(key, "torch")
     if fitted_on != runtime:
         return None, (f"the calibration in {folder} was fitted on the {fitted_on} runtime, "
-                      f"not {runtime}: matching uncalibrated (calibrate with --runtime "
-                      f"{runtime})")
+                      f"not {runtime}: uncalibrated (calibrate with --runtime {runtime}, "
+                      f"or match with --runtime {fitted_on})")
     return calibration, None

@@ -14,17 +14,18 @@ import numpy as np
 import torch
 
 import surematch
-from surematch.embedder import CONFIG_FILE, read_model_meta
 from surematch.encoders.text import TextEncoder
 from surematch.errors import InputError, SurematchError
-from surematch.model import SimilarityModel
-from surematch.runtime.graph import ExportGraph
-from surematch.runtime.manifest import (
+from surematch.folder import (
+    CONFIG_FILE,
     GRAPH_FILES,
     RUNTIME_FORMAT_VERSION,
+    read_model_meta,
     sha256_file,
     write_manifest,
 )
+from surematch.model import SimilarityModel
+from surematch.runtime.graph import ExportGraph
 
 log = logging.getLogger(__name__)
 

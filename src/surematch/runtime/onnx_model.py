@@ -9,9 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from surematch.embedder import read_model_meta
 from surematch.errors import ModelFormatError
-from surematch.runtime.manifest import checked_graph, sha256_file
+from surematch.folder import checked_graph, read_model_meta, sha256_file
 from surematch.runtime.threads import threads_for
 from surematch.runtime.tokens import TextTokenizer
 

@@ -12,6 +12,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from surematch.folder import DEFAULT_RUNTIME
 from surematch.service import routes_data, routes_feedback, routes_match, routes_ops
 from surematch.service.guard import Guard
 from surematch.service.limits import BodyLimit
@@ -28,7 +29,7 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
                read_key_required: bool = False, max_body_bytes: int = 1_000_000,
                max_batch: int = 256, qdrant_url: str | None = None,
                qdrant_api_key: str | None = None, search_ef: int | None = None,
-               runtime: str = "auto", docs: bool = True, batch_window_ms: float = 3.0,
+               runtime: str = DEFAULT_RUNTIME, docs: bool = True, batch_window_ms: float = 3.0,
                audit_fraction: float = 0.02,
                labelled_queries: str | Path | None = None) -> FastAPI:
     """Load the model, open the index (a folder, or the collection at qdrant_url) and serve;

@@ -10,11 +10,12 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from surematch.embedder import load_embedder
 from surematch.feedback import AuditResult, FeedbackStore, audit_draw, audit_reviews, review_order
+from surematch.folder import DEFAULT_RUNTIME
 from surematch.index.calibrated import Calibration
 from surematch.index.reference_index import ReferenceIndex
 from surematch.index.stores import IndexLocation
+from surematch.loader import load_model
 from surematch.service.batching import MicroBatcher
 from surematch.service.rwlock import ReadWriteLock
 from surematch.workflows.feedback import calibration_id
@@ -30,10 +31,10 @@ class ServiceState:
 
     def __init__(self, model_dir: Path, index_dir: str | None, qdrant_url: str | None = None,
                  qdrant_api_key: str | None = None, search_ef: int | None = None,
-                 runtime: str = "auto", audit_fraction: float = AUDIT_FRACTION,
+                 runtime: str = DEFAULT_RUNTIME, audit_fraction: float = AUDIT_FRACTION,
                  labelled_queries: Path | None = None, batch_window_ms: float = 3.0) -> None:
         self.model_dir = Path(model_dir)
-        self.model = load_embedder(self.model_dir, runtime)
+        self.model = load_model(self.model_dir, runtime)
         self.location = IndexLocation.of(index_dir, qdrant_url, qdrant_api_key)
         self.index = ReferenceIndex.open(self.location, self.model, search_ef=search_ef)
         self.lock = ReadWriteLock()

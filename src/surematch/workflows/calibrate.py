@@ -6,20 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from surematch.confidence.retrieval import MatchCalibration
+from surematch.confidence.targets import DEFAULT_TARGETS, Targets
 from surematch.confidence.thresholds import CRITERIA, Criterion
 from surematch.confidence.verification import PairCalibration, distance_named
 from surematch.errors import InputError
+from surematch.folder import DEFAULT_RUNTIME
 from surematch.workflows.data import load_matching_data
-
-
-@dataclass(frozen=True)
-class Targets:
-    """What the bands must certify: precision among auto-accepted, share of right matches
-    auto-rejected, at this confidence level."""
-
-    precision: float = 0.99
-    max_miss: float = 0.01
-    confidence: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -33,9 +25,9 @@ class CalibrateResult:
 def calibrate_model(model_dir: Path, *, references: Path | None = None,
                     queries: Path | None = None, pairs: Path | None = None,
                     scores: Path | None = None, distance: str = "cosine",
-                    fmt: str = "default", targets: Targets = Targets(),
+                    fmt: str = "default", targets: Targets = DEFAULT_TARGETS,
                     criterion: str = "accuracy", target_fmr: float | None = None,
-                    seed: int = 0, runtime: str = "torch",
+                    seed: int = 0, runtime: str = DEFAULT_RUNTIME,
                     feedback: Path | None = None) -> CalibrateResult:
     """Calibrate on one of: labelled queries against references (retrieval), labelled pairs
     (verification), or your own distances with labels (`scores`, any folder); or on the
@@ -52,7 +44,8 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
     crit: Criterion = criterion  # type: ignore[assignment]
     distance_named(distance)
     cal: MatchCalibration | PairCalibration
-    model_id = None
+    model_id: str | None = None
+    fitted_on: str | None = None  # no model, no runtime, for distances brought as scores
     if feedback is not None:
         return _calibrate_on_feedback(model_dir, feedback, references, queries, fmt, targets,
                                       crit, seed, runtime)
@@ -67,10 +60,10 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
                                    confidence_level=targets.confidence)
         model_dir.mkdir(parents=True, exist_ok=True)
     else:
-        from surematch.embedder import load_embedder
+        from surematch.loader import load_model
 
-        model = load_embedder(model_dir, runtime)
-        model_id, runtime = model.identity(), model.runtime
+        model = load_model(model_dir, runtime)
+        model_id, fitted_on = model.identity(), model.runtime
         if pairs is not None:
             from surematch.data import read_pairs
             from surematch.evaluation.ranked import pair_similarity
@@ -93,14 +86,14 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
                                         miss_target=targets.max_miss,
                                         confidence_level=targets.confidence,
                                         evidence=r.evidence)
-    return CalibrateResult(save_calibration(model_dir, cal, model_id, runtime), cal)
+    return CalibrateResult(save_calibration(model_dir, cal, model_id, fitted_on), cal)
 
 
 def _calibrate_on_feedback(model_dir: Path, feedback: Path, references: Path | None,
                            queries: Path | None, fmt: str, targets: Targets, criterion: str,
                            seed: int, runtime: str) -> CalibrateResult:
     from surematch.confidence.store import save_calibration
-    from surematch.embedder import load_embedder
+    from surematch.loader import load_model
     from surematch.workflows.feedback import (
         fit_feedback_calibration,
         references_for,
@@ -111,7 +104,7 @@ def _calibrate_on_feedback(model_dir: Path, feedback: Path, references: Path | N
         raise InputError("--feedback reads our own files only; leave --format out",
                          field="--format")
     reviews = reviews_in(feedback)
-    model = load_embedder(model_dir, runtime)
+    model = load_model(model_dir, runtime)
     refs = references_for(model, None if references is not None else feedback, references)
     labelled = None
     if queries is not None:

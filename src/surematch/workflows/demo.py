@@ -12,11 +12,12 @@ from surematch.config import Config
 from surematch.data.esco import known_occupations, read_esco, unseen_occupations
 from surematch.evaluation.ranked import rank_queries
 from surematch.evaluation.report import write_report
+from surematch.folder import resolve_runtime
 from surematch.index.reference_index import ReferenceIndex
 from surematch.index.results import MatchResult
 from surematch.index.rules import new_rule
+from surematch.loader import load_model
 from surematch.model import SimilarityModel
-from surematch.runtime import resolve_runtime
 from surematch.runtime.export import export_model
 from surematch.workflows.protocols import (
     ProtocolReport,
@@ -73,7 +74,7 @@ def run_demo(workdir: Path, retrain: bool = False, precision_target: float = 0.9
     if resolve_runtime(workdir / "model", "auto") == "torch":
         step("1/4 exporting it as one ONNX graph (fp32 and int8) for the fast runtime")
         export_model(trained, workdir / "model")
-    model = SimilarityModel.load(workdir / "model", "auto")  # what serving would run
+    model = load_model(workdir / "model")  # what serving would run
     _, texts, _ = known.references.flat()
     vectors = model.embed(texts)
     calibration, _ = calibration_for_model(workdir / "model", model.identity(), model.runtime)

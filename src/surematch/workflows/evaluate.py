@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from surematch.folder import DEFAULT_RUNTIME
 from surematch.workflows.data import load_matching_data
 
 
@@ -17,15 +18,15 @@ class EvaluateResult:
 
 def evaluate_model(model_dir: Path, references: Path | None, queries: Path | None,
                    fmt: str = "default", report: Path | None = None,
-                   runtime: str = "torch") -> EvaluateResult:
+                   runtime: str = DEFAULT_RUNTIME) -> EvaluateResult:
     """Rank the labelled queries against the references; with `report`, write report.md and
     its plots there (its path is then `summary["report"]`)."""
     from surematch.confidence.store import calibration_for_model
-    from surematch.embedder import load_embedder
     from surematch.evaluation.ranked import rank_queries
     from surematch.evaluation.summary import match_summary
+    from surematch.loader import load_model
 
-    model = load_embedder(model_dir, runtime)
+    model = load_model(model_dir, runtime)
     calibration, warning = calibration_for_model(model_dir, model.identity(), model.runtime)
     refs, qs = load_matching_data(references, queries, fmt)
     ranked = rank_queries(model, refs, qs, k=10)

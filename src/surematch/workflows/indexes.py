@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from surematch.data import read_rules
+from surematch.folder import DEFAULT_RUNTIME
 from surematch.index.results import MatchResult
 from surematch.index.rules import Rule, RuleBook, new_rule
 from surematch.index.stores import IndexLocation, open_store
@@ -22,13 +23,13 @@ class IndexResult:
 
 
 def open_index(location: IndexLocation, model_dir: Path, *, create: bool = False,
-               search_ef: int | None = None, runtime: str = "torch") -> Any:
+               search_ef: int | None = None, runtime: str = DEFAULT_RUNTIME) -> Any:
     """The ReferenceIndex at `location` with the model of `model_dir` run by `runtime`
     (created if asked)."""
-    from surematch.embedder import load_embedder
     from surematch.index.reference_index import ReferenceIndex
+    from surematch.loader import load_model
 
-    model = load_embedder(model_dir, runtime)
+    model = load_model(model_dir, runtime)
     opener = ReferenceIndex.create if create else ReferenceIndex.open
     return opener(location, model, search_ef=search_ef)
 
@@ -36,7 +37,7 @@ def open_index(location: IndexLocation, model_dir: Path, *, create: bool = False
 def add_references(model_dir: Path, refs_path: Path, location: IndexLocation, *,
                    fmt: str = "references", columns: dict[str, str] | None = None,
                    batch_size: int = 256, optimize: bool = True,
-                   runtime: str = "torch") -> IndexResult:
+                   runtime: str = DEFAULT_RUNTIME) -> IndexResult:
     """Read references (checked before anything is embedded), embed them with `runtime`
     and store them; references stored already with the same texts are skipped, so a rerun
     after an interruption embeds only what is missing. `added` counts what was written."""
@@ -123,7 +124,7 @@ def delete_rules(location: IndexLocation, ids: Sequence[str]) -> int:
 
 def match(model_dir: Path, location: IndexLocation, queries: list[str], k: int = 10,
           filter: dict[str, Any] | None = None, search_ef: int | None = None,
-          runtime: str = "torch") -> list[MatchResult]:
+          runtime: str = DEFAULT_RUNTIME) -> list[MatchResult]:
     """Match each query against the index: calibrated matches after rules."""
     from surematch.index.stores.filters import parse_filter
 

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from surematch.data.formats import read_csv, utf8_lines
 from surematch.errors import InputError
+from surematch.folder import DEFAULT_RUNTIME
 from surematch.index.results import MatchResult
 from surematch.index.stores import IndexLocation
 
@@ -77,7 +78,7 @@ def file_format(path: Path, what: str) -> str:
 def match_file(model_dir: Path, location: IndexLocation, queries_path: Path, out_path: Path,
                k: int = 10, *, column: str = "query", filter: dict[str, Any] | None = None,
                search_ef: int | None = None, batch_size: int = 256, restart: bool = False,
-               progress: Progress | None = None, runtime: str = "torch") -> MatchFileResult:
+               progress: Progress | None = None, runtime: str = DEFAULT_RUNTIME) -> MatchFileResult:
     """Match every row of `queries_path` (its `column`) and write one row each to `out_path`.
 
     Raises InputError (with file and line, or row for Parquet) for an unreadable file, a

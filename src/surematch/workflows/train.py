@@ -21,6 +21,7 @@ class TrainResult:
     epochs_run: int
     train_seconds: float
     best_val_p_at_1: float | None
+    runtimes: tuple[str, ...] = ("torch",)  # what the folder can run (exported graphs first)
 
 
 def build_config(config_file: Path | None, overrides: dict[str, Any],
@@ -33,7 +34,7 @@ def build_config(config_file: Path | None, overrides: dict[str, Any],
 
 def train_model(data: list[Path], out_dir: Path, config: Config,
                 progress: bool = True, feedback: Path | None = None,
-                references: Path | None = None) -> TrainResult:
+                references: Path | None = None, export: bool = True) -> TrainResult:
     """Read `data`, train on it as `config` says, save the model folder in `out_dir`.
 
     `feedback`: a folder holding the service's feedback.sqlite3; its accepted and corrected
@@ -41,7 +42,10 @@ def train_model(data: list[Path], out_dir: Path, config: Config,
     with the reference's texts from `references` or the index in that folder). Rejected top
     matches would be hard negatives, which the group losses do not take: they are left out
     and counted in the log. Bad input files fail here in a second or two: they are read
-    before the encoder and Lightning are imported."""
+    before the encoder and Lightning are imported.
+
+    `export`: a text model is also written as one ONNX graph, fp32 and int8, so that the
+    fastest runtime is what every later command uses by default (`runtime auto`)."""
     samples = load_training_data(data, config)
     if feedback is not None:
         samples = _with_feedback(samples, feedback, references)
@@ -49,9 +53,17 @@ def train_model(data: list[Path], out_dir: Path, config: Config,
 
     model = train(config, samples, progress=progress)
     model.save(out_dir)
+    if export and model.encoder.kind == "text":
+        from surematch.runtime.export import export_model
+
+        log.info("exporting the model as one ONNX graph, fp32 and int8 (--no-export to skip)")
+        export_model(model, out_dir)
     info = model.info
+    from surematch.folder import available_runtimes
+
     return TrainResult(out_dir, model.identity(), int(info["epochs_run"]),
-                       float(info["train_seconds"]), info["best_val_p_at_1"])
+                       float(info["train_seconds"]), info["best_val_p_at_1"],
+                       tuple(available_runtimes(out_dir)))
 
 
 def _with_feedback(samples: GroupedTexts | TextPairs, feedback: Path,

@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from surematch.confidence.percent import percent
-from surematch.confidence.store import load_pair_calibration
+from surematch.confidence.store import pair_calibration_for_model
 from surematch.distances import get_distance
 from surematch.embedder import Embedder
 from surematch.errors import InputError
-from surematch.model import SimilarityModel
+from surematch.folder import DEFAULT_RUNTIME
+from surematch.loader import load_model
 
 NOT_CALIBRATED = ("the model has no pair calibration (run `surematch calibrate MODEL --pairs "
                   "PAIRS`): verified, threshold, probability, confidence and band are null")
@@ -20,7 +21,9 @@ class Verifier:
     """Pair calibration read once from the model folder; `__call__(a, b)` -> verify object."""
 
     def __init__(self, model: Embedder, model_dir: Path) -> None:
-        self.model, self.cal = model, load_pair_calibration(model_dir)
+        self.model = model
+        self.cal, self.note = pair_calibration_for_model(model_dir, model.identity(),
+                                                         model.runtime)
 
     def __call__(self, text_a: str, text_b: str) -> dict[str, Any]:
         if not text_a.strip() or not text_b.strip():
@@ -35,7 +38,7 @@ class Verifier:
                                   "probability": None, "confidence": None, "band": None,
                                   "note": None}
         if cal is None:
-            result["note"] = NOT_CALIBRATED
+            result["note"] = self.note or NOT_CALIBRATED
             return result
         p = float(cal.probability([value])[0])
         result.update({"verified": bool(cal.verified([value])[0]), "threshold": cal.threshold,
@@ -44,6 +47,7 @@ class Verifier:
         return result
 
 
-def verify_texts(model_dir: Path, text_a: str, text_b: str) -> dict[str, Any]:
+def verify_texts(model_dir: Path, text_a: str, text_b: str,
+                 runtime: str = DEFAULT_RUNTIME) -> dict[str, Any]:
     """The DESIGN.md `verify --json` object for one pair of texts."""
-    return Verifier(SimilarityModel.load(model_dir), model_dir)(text_a, text_b)
+    return Verifier(load_model(model_dir, runtime), model_dir)(text_a, text_b)

@@ -1,4 +1,5 @@
-"""Choosing a runtime: unknown ones and ones a folder lacks are refused with the fix."""
+"""The model folder's runtime choice: unknown runtimes and ones a folder lacks are refused
+with the fix; auto is the default."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import pytest
 
 from surematch.encoders.vectors import PrecomputedVectors
 from surematch.errors import InputError
+from surematch.folder import available_runtimes, resolve_runtime
 from surematch.heads import build_head
+from surematch.loader import load_model
 from surematch.model import SimilarityModel
-from surematch.runtime import available_runtimes, resolve_runtime
 
 
 @pytest.fixture
@@ -21,15 +23,15 @@ def saved(tmp_path):
 
 def test_unknown_runtime_is_refused_naming_the_choices(saved):
     with pytest.raises(InputError, match=r'field "runtime".*tensorrt.*torch, onnx, onnx-int8'):
-        SimilarityModel.load(saved, runtime="tensorrt")
+        load_model(saved, "tensorrt")
 
 
 def test_runtime_the_folder_lacks_is_refused_with_the_fix(saved):
     with pytest.raises(InputError, match=r"no model.int8.onnx.*surematch export"):
-        SimilarityModel.load(saved, runtime="onnx-int8")
+        load_model(saved, "onnx-int8")
 
 
 def test_auto_falls_back_to_torch_without_graphs(saved):
     assert available_runtimes(saved) == ["torch"]
     assert resolve_runtime(saved, "auto") == "torch"
-    assert isinstance(SimilarityModel.load(saved, runtime="auto"), SimilarityModel)
+    assert isinstance(load_model(saved), SimilarityModel)

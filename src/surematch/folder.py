@@ -1,4 +1,10 @@
-"""runtime.json: which exported graphs a model folder holds, their sha256 and their model id."""
+"""A model folder's format, without torch: `surematch.json`, `runtime.json` and the runtime choice.
+
+The folder holds the model (`surematch.json`, safetensors), the exported graphs listed in
+`runtime.json`, and `calibration.json` (read and written by `surematch.confidence.store`).
+Everything that decides which runtime runs a folder is here: `Runtime`, `DEFAULT_RUNTIME` and
+`resolve_runtime`.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +12,42 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from surematch.embedder import read_model_meta
+import surematch
 from surematch.errors import InputError, ModelFormatError
 
+FORMAT_VERSION = 1
+CONFIG_FILE = "surematch.json"
 RUNTIME_FILE = "runtime.json"
 RUNTIME_FORMAT_VERSION = 1
-GRAPH_FILES = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
-RUNTIMES = ("torch", "onnx", "onnx-int8", "auto")
-FASTEST_FIRST = ("onnx-int8", "onnx", "torch")  # what "auto" picks, in order
-FIX = "run `surematch export MODEL` (surematch.runtime.export_model) to write the ONNX graphs"
+
+Runtime = Literal["torch", "onnx", "onnx-int8"]
+"""What runs a model: the torch model, or its exported fp32 / int8 ONNX graph."""
+RuntimeChoice = Literal["torch", "onnx", "onnx-int8", "auto"]
+"""A runtime, or "auto": the fastest the folder has."""
+RUNTIMES: tuple[str, ...] = get_args(RuntimeChoice)
+DEFAULT_RUNTIME: RuntimeChoice = "auto"  # the one default, everywhere
+GRAPH_FILES: dict[str, str] = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
+FASTEST_FIRST: tuple[Runtime, ...] = ("onnx-int8", "onnx", "torch")  # what "auto" picks
+FIX = "run `surematch export MODEL` (surematch.runtime.export.export_model) to write the graphs"
+
+
+def read_model_meta(folder: Path) -> dict[str, Any]:
+    """The folder's `surematch.json`, checked for a format this version can read."""
+    path = folder / CONFIG_FILE
+    if not path.is_file():
+        raise ModelFormatError(f"{folder} is not a surematch model folder (no {CONFIG_FILE})")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ModelFormatError(f"{path}: not valid JSON ({exc})") from None
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{folder}: model format version {version!r}, but surematch {surematch.__version__} "
+            f"reads version {FORMAT_VERSION}; retrain or use the surematch version that wrote it")
+    return meta
 
 
 def sha256_file(path: Path) -> str:
@@ -53,19 +84,25 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     return manifest
 
 
-def available_runtimes(folder: Path) -> list[str]:
+def available_runtimes(folder: Path) -> list[Runtime]:
     """The runtimes a model folder offers, fastest first ("torch" always)."""
     graphs = (read_manifest(folder) or {}).get("graphs", {})
     return [r for r in FASTEST_FIRST if r == "torch" or r in graphs]
 
 
-def resolve_runtime(folder: Path, runtime: str) -> str:
-    """A concrete runtime for `runtime` ("auto" -> the fastest the folder has); InputError for
-    an unknown runtime or one the folder lacks."""
+def check_runtime(runtime: str, field: str = "runtime") -> RuntimeChoice:
+    """`runtime` if it names a runtime or "auto"; InputError naming `field` otherwise."""
     if runtime not in RUNTIMES:
         raise InputError(f"runtime {runtime!r} is unknown; choose one of {', '.join(RUNTIMES)}",
-                         field="runtime")
-    have = available_runtimes(folder)
+                         field=field)
+    return runtime  # type: ignore[return-value]
+
+
+def resolve_runtime(folder: Path, runtime: str = DEFAULT_RUNTIME) -> Runtime:
+    """A concrete runtime for `runtime` ("auto" -> the fastest the folder has); InputError for
+    an unknown runtime or one the folder lacks. The one place a runtime is chosen."""
+    check_runtime(runtime)
+    have = available_runtimes(Path(folder))
     if runtime == "auto":
         return have[0]
     if runtime not in have:
