@@ -10,6 +10,7 @@ from surematch.heads import (
     LinearHead,
     SkipConnectionHead,
     find_feature_groups,
+    head_from_config,
 )
 
 
@@ -38,7 +39,7 @@ def test_config_round_trip(rebuild) -> None:
     config = stack.config()
     assert [h["kind"] for h in config["heads"]] == ["skip", "linear", "feature_groups"]
     x = torch.randn(2, 8)
-    rebuilt = HeadStack(**config)
+    rebuilt = head_from_config({"kind": "stack", **config})
     rebuilt.load_state_dict(stack.state_dict())
     assert torch.equal(rebuilt(x), stack(x))
     assert torch.equal(rebuild(stack)(x), stack(x))

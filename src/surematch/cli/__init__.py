@@ -8,10 +8,9 @@ import sys
 import typer
 from rich.console import Console
 
+from surematch.cli.app import app
 from surematch.errors import SurematchError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="Similarity learning with confidence you can act on.")
 err = Console(stderr=True)
 
 

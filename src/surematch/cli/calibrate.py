@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from surematch.cli import app
+from surematch.cli.app import app
 from surematch.cli.options import RuntimeOpt
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.logs import setup_logging

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from surematch.cli import app
+from surematch.cli.app import app
 from surematch.logs import setup_logging
 
 out = Console()

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from surematch.cli import app
+from surematch.cli.app import app
 from surematch.cli.options import RuntimeOpt
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.logs import setup_logging

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from surematch.cli import app
+from surematch.cli.app import app
 from surematch.cli.options import VerboseOpt
 from surematch.logs import setup_logging
 

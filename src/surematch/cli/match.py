@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from surematch.cli import app
+from surematch.cli.app import app
 from surematch.cli.options import (
     ColumnOpt,
     IndexOpt,

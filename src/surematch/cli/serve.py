@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from surematch.cli import app
+from surematch.cli.app import app
 from surematch.cli.options import RuntimeOpt, SearchEfOpt
 from surematch.errors import InputError
 from surematch.folder import DEFAULT_RUNTIME

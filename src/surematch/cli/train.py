@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from surematch.cli import app
+from surematch.cli.app import app
 from surematch.cli.options import ColumnOpt, VerboseOpt, parse_columns
 from surematch.logs import setup_logging
 

@@ -125,9 +125,13 @@ def head_from_config(config: dict[str, Any]) -> Head:
     if not isinstance(config, dict):
         raise InputError(f"head config: expected a mapping with a 'kind', got {config!r}")
     params = dict(config)
-    return _construct(params.pop("kind", None), params)
+    kind = params.pop("kind", None)
+    if kind == HeadStack.kind and isinstance(params.get("heads"), list):
+        params["heads"] = [head_from_config(h) for h in params["heads"]]
+    return _construct(kind, params)
 
 
 def head_config(head: Head) -> dict[str, Any]:
-    """`{"kind": ..., **head.config()}`, JSON-serialisable; `head_from_config` rebuilds it."""
+    """`{"kind": ..., **head.config()}`, JSON-serialisable; `head_from_config` rebuilds it
+    (a stack's config holds its heads' configs)."""
     return {"kind": head.kind, **head.config()}

@@ -19,19 +19,18 @@ logger = logging.getLogger(__name__)
 class HeadStack(Head):
     """heads[-1](...heads[0](x)): x [B, in_dim of the first] -> [B, out_dim of the last].
 
-    `heads` are modules, or configs `{"kind": ..., **config}` (as `config()` writes them), so
-    that `HeadStack(**stack.config())` rebuilds the stack.
+    `heads` are modules; `config()` writes each as `{"kind": ..., **config}`, which
+    `surematch.heads.head_from_config` rebuilds (the registry builds the stack's heads, so
+    this module never imports it).
     """
 
     kind: ClassVar[str] = "stack"
 
-    def __init__(self, heads: Sequence[Head | dict[str, Any]]) -> None:
+    def __init__(self, heads: Sequence[Head]) -> None:
         super().__init__()
-        from surematch.heads import head_from_config  # the registry imports this module
-
         if not heads:
             raise ValueError("head stack: needs at least one head")
-        modules = [head_from_config(h) if isinstance(h, dict) else h for h in heads]
+        modules = list(heads)
         for i, (before, after) in enumerate(itertools.pairwise(modules)):
             if before.out_dim != after.in_dim:
                 raise ValueError(
@@ -59,9 +58,8 @@ class HeadStack(Head):
         return last.forward_with_confidence(x)
 
     def config(self) -> dict[str, Any]:
-        from surematch.heads import head_config
-
-        return {"heads": [head_config(h) for h in cast(list[Head], list(self.heads))]}
+        return {"heads": [{"kind": h.kind, **h.config()}
+                          for h in cast(list[Head], list(self.heads))]}
 
 
 def find_feature_groups(head: nn.Module) -> FeatureGroupHead | None:
