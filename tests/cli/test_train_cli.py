@@ -28,12 +28,14 @@ def test_train_writes_a_model_that_loads(tmp_path):
         "data: {held_out_fraction: 0.0}\nhead: [{kind: skip}]\ntrain: {epochs: 2}\n")
     result = surematch("train", str(data), "--out", str(tmp_path / "m"), "--config",
                        str(tmp_path / "recipe.yaml"), "--column", "text=title",
-                       "--column", "group=category", "--epochs", "1", cwd=tmp_path)
+                       "--column", "group=category", "--epochs", "1", "--no-export",
+                       cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     model = SimilarityModel.load(tmp_path / "m")
     assert model.info["epochs_run"] == 1  # the flag overrode the YAML's 2
     assert model.info["config"]["head"] == [{"kind": "skip"}]
     assert model.embed(["nurse"]).shape == (1, 384)
+    assert "runtimes torch" in result.stdout and not (tmp_path / "m" / "runtime.json").exists()
 
 
 @pytest.mark.parametrize(("content", "message"), [
