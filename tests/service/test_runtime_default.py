@@ -7,6 +7,7 @@ import csv
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from tests.tiny_text_model import save_tiny_text_model
 
 from surematch.data.esco import read_esco
 from surematch.folder import resolve_runtime
@@ -15,7 +16,6 @@ from surematch.service import create_app
 from surematch.workflows.calibrate import calibrate_model
 from surematch.workflows.export import export
 from surematch.workflows.indexes import add_references
-from tests.tiny_text_model import save_tiny_text_model
 
 
 def _files(tmp: Path) -> tuple[Path, Path]:

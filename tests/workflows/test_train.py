@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.tiny_text_model import save_tiny_text_model
 
 from surematch.config import Config
 from surematch.folder import available_runtimes
 from surematch.loader import load_model
 from surematch.workflows.train import train_model
-from tests.tiny_text_model import save_tiny_text_model
 
 
 @pytest.fixture(scope="module")

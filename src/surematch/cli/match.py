@@ -24,6 +24,7 @@ from surematch.cli.options import (
 )
 from surematch.errors import InputError
 from surematch.folder import DEFAULT_RUNTIME
+from surematch.logs import interactive
 
 out = Console()
 
@@ -113,7 +114,8 @@ def _match_file(model_dir: Path, target: Any, queries_file: Path, out_file: Path
         raise InputError(f"--column: only query=THEIRS can be remapped here, not "
                          f"{', '.join(unknown)}")
     bar = Progress(TextColumn("matching"), BarColumn(), MofNCompleteColumn(),
-                   TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+                   TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+                   disable=not interactive())
     task = bar.add_task("matching", total=None)
 
     def advance(done: int, total: int | None) -> None:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from surematch.data import References
 from surematch.data.samples import TEXT_KINDS
@@ -113,13 +109,3 @@ def auto_index(store: BaseStore, payloads: list[dict], known: dict[str, str]) ->
             store.create_payload_index(path, kind)
             new[key] = kind
     return new
-
-
-@contextlib.contextmanager
-def progress_bar(show: bool, total: int, what: str) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr (nothing when show is False); yields advance(n)."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), disable=not show) as bar:
-        task = bar.add_task(what, total=total)
-        yield lambda n: bar.advance(task, n)

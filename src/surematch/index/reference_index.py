@@ -33,7 +33,6 @@ from surematch.index.payloads import (
     auto_index,
     check_references,
     check_text,
-    progress_bar,
     unique_texts,
 )
 from surematch.index.results import MatchResult, Reference
@@ -50,6 +49,7 @@ from surematch.index.text_rows import (
     TextRows,
     split_payload,
 )
+from surematch.logs import progress_bar
 
 log = logging.getLogger(__name__)
 

@@ -47,15 +47,14 @@ class FeatureSource:
 def encode_cached(encoder: Encoder, items: Sequence[Any], cache_dir: Path | None,
                   batch_size: int, use_cache: bool = True) -> np.ndarray:
     """Encode items [N] -> [N, E], each distinct item once, reusing the on-disk cache."""
-    from rich.progress import Progress
+    from surematch.logs import progress_bar
 
     def encode(batch: list[Any]) -> np.ndarray:
         out = []
-        with Progress(transient=True) as progress:
-            task = progress.add_task(f"encoding {len(batch):,} new items", total=len(batch))
+        with progress_bar(True, len(batch), f"encoding {len(batch):,} new items") as advance:
             for s in range(0, len(batch), batch_size):
                 out.append(encoder.encode(batch[s: s + batch_size], batch_size).numpy())
-                progress.advance(task, len(out[-1]))
+                advance(len(out[-1]))
         return np.concatenate(out) if out else np.zeros((0, encoder.dim), np.float32)
 
     if not use_cache:

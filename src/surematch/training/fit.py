@@ -17,7 +17,7 @@ from surematch.data.samples import GroupedTexts, TextPairs
 from surematch.encoders import Encoder
 from surematch.errors import SurematchError
 from surematch.heads import build_head
-from surematch.logs import quiet_third_party
+from surematch.logs import interactive, quiet_third_party
 from surematch.losses import build_loss
 from surematch.model import SimilarityModel
 from surematch.training.batches import GroupBatches, RowBatches
@@ -114,10 +114,12 @@ def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | 
     if task.val_source is not None:
         callbacks.append(EarlyStopping("val_p_at_1", mode="max", patience=config.train.patience,
                                        check_on_train_epoch_end=True))
+    bar = progress and interactive()  # the bar on a terminal, else one log line per epoch
+    task.log_epochs = not bar
     trainer = L.Trainer(
         max_epochs=config.train.epochs, accelerator=config.train.accelerator,
         devices=config.train.devices, strategy=config.train.strategy, logger=False,
-        enable_checkpointing=False, enable_progress_bar=progress, enable_model_summary=False,
+        enable_checkpointing=False, enable_progress_bar=bar, enable_model_summary=False,
         callbacks=callbacks, num_sanity_val_steps=0, deterministic="warn",
         reload_dataloaders_every_n_epochs=0, use_distributed_sampler=True)
     loader = DataLoader(batches, batch_size=None, shuffle=False, collate_fn=_as_tensor)

@@ -35,6 +35,7 @@ class SimilarityTask(L.LightningModule):
                  group_loss_weight: float = 0.0) -> None:
         super().__init__()
         self.model, self.loss, self.source = model, loss, source
+        self.log_epochs = True  # an INFO line per epoch; DEBUG while a progress bar shows it
         self.labels, self.pairs = labels, pairs
         self.val_source, self.val_labels = val_source, val_labels
         self.lr, self.encoder_lr, self.weight_decay = lr, encoder_lr, weight_decay
@@ -90,8 +91,9 @@ class SimilarityTask(L.LightningModule):
                                                  for k, v in self.model.state_dict().items()})
         self.history.append(record)
         if self.trainer.is_global_zero:  # one line per epoch, not one per DDP process
-            log.info("epoch %d: %s", self.current_epoch,
-                     ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch"))
+            log.log(logging.INFO if self.log_epochs else logging.DEBUG, "epoch %d: %s",
+                    self.current_epoch,
+                    ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch"))
 
     def on_train_end(self) -> None:
         if self.best_state is not None:
