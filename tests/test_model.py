@@ -44,7 +44,7 @@ def test_embeddings_are_unit_rows_and_confidence_in_unit_interval():
 
 
 def test_a_stack_nested_in_a_stack_reports_its_last_heads_confidence(tmp_path):
-    from surematch.confidence.embedding import embedding_confidence
+    from surematch.heads.base import group_margin_confidence
 
     spec = [{"kind": "skip"}, {"kind": "stack", "heads": [
         {"kind": "linear", "out_dim": 6},
@@ -58,8 +58,8 @@ def test_a_stack_nested_in_a_stack_reports_its_last_heads_confidence(tmp_path):
     inner = loaded.head.heads[1]
     with torch.no_grad():
         x = inner.heads[0](loaded.head.heads[0](torch.from_numpy(rows)))
-        probs = inner.heads[1].group_probabilities(x).numpy()
-    np.testing.assert_allclose(conf, embedding_confidence(probs), atol=1e-6)
+        probs = inner.heads[1].group_probabilities(x)
+    np.testing.assert_allclose(conf, group_margin_confidence(probs).numpy(), atol=1e-6)
     # groups followed by another head are no longer in the output: no confidence to read
     later = vectors_model([{"kind": "stack", "heads": [{"kind": "feature_groups", "size": 4}]},
                            {"kind": "skip"}])

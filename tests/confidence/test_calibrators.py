@@ -9,7 +9,6 @@ from scipy.special import expit
 from surematch.confidence import (
     BetaCalibrator,
     LogisticCalibrator,
-    banded_percent,
     calibrator_from_dict,
     ece,
     load_calibrator,
@@ -164,14 +163,8 @@ def test_misuse_errors(tmp_path):
         load_calibrator(bad)
 
 
-def test_percent_and_banded_percent():
+def test_percent():
     np.testing.assert_allclose(percent(np.array([0.0, 0.25, 1.0])), [0.0, 25.0, 100.0])
     assert percent(0.5) == 50.0
-    # threshold 0.6: [0, 0.6) -> [0, 49), [0.6, 1] -> [51, 100], linear on each side
-    np.testing.assert_allclose(banded_percent(np.array([0.0, 0.3, 0.6, 0.8, 1.0]), 0.6),
-                               [0.0, 24.5, 51.0, 75.5, 100.0])
-    assert banded_percent(0.599999, 0.6) < 49.0
     with pytest.raises(InputError, match=r"must lie in \[0, 1\]"):
         percent([1.5])
-    with pytest.raises(InputError, match="threshold"):
-        banded_percent([0.5], 1.0)

@@ -116,3 +116,14 @@ def test_config_round_trip(rebuild) -> None:
 def test_rejects_bad_arguments(kwargs) -> None:
     with pytest.raises(ValueError, match="feature_groups head"):
         FeatureGroupHead(8, **kwargs)
+
+
+def test_group_margin_confidence_by_hand() -> None:
+    from surematch.heads.base import group_margin_confidence
+
+    one_hot = torch.tensor([[[0.0, 1.0, 0.0, 0.0]]])
+    uniform = torch.full((1, 1, 4), 0.25)
+    torn = torch.tensor([[[0.5, 0.3, 0.2], [1.0, 0.0, 0.0]]])  # margins 0.2 and 1: mean 0.6
+    assert group_margin_confidence(one_hot).item() == pytest.approx(1.0)
+    assert group_margin_confidence(uniform).item() == pytest.approx(0.0)
+    assert group_margin_confidence(torn).item() == pytest.approx(0.6)

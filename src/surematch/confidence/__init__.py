@@ -8,7 +8,6 @@ live in `surematch.evaluation`.
 from surematch.confidence.bands import TriageBands, certify_bands, fit_bands
 from surematch.confidence.beta import BetaCalibrator
 from surematch.confidence.calibration import Calibrator
-from surematch.confidence.embedding import embedding_confidence, group_peakedness
 from surematch.confidence.isotonic import IsotonicCalibrator
 from surematch.confidence.logistic import LogisticCalibrator
 from surematch.confidence.metrics import (
@@ -25,7 +24,7 @@ from surematch.confidence.metrics import (
     risk_coverage_curve,
     tar_at_far,
 )
-from surematch.confidence.percent import banded_percent, percent
+from surematch.confidence.percent import percent
 from surematch.confidence.registry import (
     CALIBRATORS,
     calibrator_from_dict,
@@ -51,7 +50,6 @@ __all__ = [
     "aurc",
     "auroc",
     "band_report",
-    "banded_percent",
     "brier",
     "calibrator_from_dict",
     "certify_bands",
@@ -59,11 +57,9 @@ __all__ = [
     "ece",
     "ece_noise_floor",
     "eer",
-    "embedding_confidence",
     "fit_bands",
     "fit_match_calibration",
     "fit_pair_calibration",
-    "group_peakedness",
     "load_calibration",
     "load_calibrator",
     "load_pair_calibration",

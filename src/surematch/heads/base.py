@@ -36,8 +36,12 @@ class Head(nn.Module):
 
 def group_margin_confidence(probs: torch.Tensor) -> torch.Tensor:
     """Group probabilities [B, G, K] -> confidence [B]: the mean over groups of the margin
-    between the top two probabilities, in [0, 1]. The torch twin of
-    `surematch.confidence.embedding.embedding_confidence` with its defaults, so that it runs
-    inside the model (and an exported graph)."""
+    between the top two probabilities, in [0, 1]. It runs inside the model, so an exported
+    graph computes it too.
+
+    The margin measures the ambiguity that matters for matching, being torn between two
+    values of a feature, and ignores how the rest of the probability is spread over values
+    no one would pick (which entropy counts). The mean lets one uncertain group (a feature
+    the text does not state) lower the confidence without erasing it."""
     top2 = probs.topk(2, dim=-1).values
     return (top2[..., 0] - top2[..., 1]).mean(-1).clamp(0.0, 1.0)
