@@ -12,8 +12,14 @@ class SurematchError(Exception):
 class InputError(SurematchError, ValueError):
     """Bad input data, located by file, line and field where they are known.
 
+    `remap`: the column (ours) the user may remap instead of renaming it in the file; the
+    hint is said in the form of the interface that shows the error (Python by default, the
+    command line's `--column` in `cli_message`).
+
     >>> str(InputError("empty text", file="groups.csv", line=7, field="text"))
     'groups.csv, line 7, field "text": empty text'
+    >>> InputError("missing column", remap="text").cli_message()
+    'missing column; or remap it: --column text=<column in your file>'
     """
 
     def __init__(
@@ -23,16 +29,30 @@ class InputError(SurematchError, ValueError):
         file: str | Path | None = None,
         line: int | None = None,
         field: str | None = None,
+        remap: str | None = None,
     ) -> None:
         self.message, self.file, self.line, self.field = message, file, line, field
+        self.remap = remap
+        super().__init__(self._located(
+            f"{message}; or remap it: columns={{{remap!r}: '<column in your file>'}}"
+            if remap else message))
+
+    def cli_message(self) -> str:
+        """The message with a remapping hint in the command line's form."""
+        if not self.remap:
+            return str(self)
+        return self._located(
+            f"{self.message}; or remap it: --column {self.remap}=<column in your file>")
+
+    def _located(self, message: str) -> str:
         where = []
-        if file is not None:
-            where.append(str(file))
-        if line is not None:
-            where.append(f"line {line}")
-        if field is not None:
-            where.append(f'field "{field}"')
-        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+        if self.file is not None:
+            where.append(str(self.file))
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.field is not None:
+            where.append(f'field "{self.field}"')
+        return f"{', '.join(where)}: {message}" if where else message
 
 
 class ModelFormatError(SurematchError):

@@ -40,7 +40,7 @@ def test_train_writes_a_model_that_loads(tmp_path):
 
 @pytest.mark.parametrize(("content", "message"), [
     ("text,group\nnurse,a\n,a\n", 'line 3, field "text"'),
-    ("words,group\nnurse,a\n", "text"),
+    ("words,group\nnurse,a\n", "remap it: --column text=<column in your file>"),
 ])
 def test_bad_input_is_one_line_naming_the_place(tmp_path, content, message):
     data = tmp_path / "bad.csv"

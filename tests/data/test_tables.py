@@ -93,6 +93,7 @@ def test_missing_column_lists_the_columns_found_and_how_to_remap() -> None:
     message = str(error)
     assert "groups_renamed.csv" in message and "line 1" in message and 'field "text"' in message
     assert "'title', 'cluster', 'source'" in message and "columns={'text':" in message
+    assert "--column text=<column in your file>" in error.cli_message()  # the CLI's words
 
 
 def test_missing_remapped_column_says_so() -> None:

@@ -7,9 +7,10 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from surematch.cli.app import app
-from surematch.errors import SurematchError
+from surematch.errors import InputError, SurematchError
 
 err = Console(stderr=True)
 
@@ -41,7 +42,8 @@ def main() -> None:
     try:
         app()
     except SurematchError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        message = exc.cli_message() if isinstance(exc, InputError) else str(exc)
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")

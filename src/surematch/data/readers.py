@@ -209,10 +209,8 @@ def read_queries(path: str | Path, *, columns: dict[str, str] | None = None) -> 
     if all(e is None for e in expected):
         raise InputError(
             f'no query has an expected id (column "{records[0].columns["expected_id"]}"); '
-            f"other columns: {', '.join(map(repr, records[0].extra)) or '(none)'}; remap with "
-            "columns={'expected_id': '<column in your file>'}",
-            file=path,
-        )
+            f"other columns: {', '.join(map(repr, records[0].extra)) or '(none)'}",
+            file=path, remap="expected_id")
     return LabelledQueries([text(r, "text") for r in records], expected)
 
 

@@ -112,8 +112,4 @@ def _missing_column(
     listed = ", ".join(map(repr, found)) or "(none)"
     return InputError(
         f"missing required column {what}; columns found: {listed}. Rename the column in "
-        f"the file, or remap it: columns={{{ours!r}: '<column in your file>'}}",
-        file=path,
-        line=line,
-        field=theirs,
-    )
+        "the file", file=path, line=line, field=theirs, remap=ours)
