@@ -1,13 +1,15 @@
-"""`surematch index MODEL REFS --index DIR` (add or update), `surematch index delete ID...`,
-`surematch index add-texts --model M ID TEXT...` and `surematch index delete-text ID TEXT`."""
+"""`surematch index`: add or update references (the default: `index MODEL REFS --index DIR`),
+`index delete ID...`, `index add-texts --model M ID TEXT...`, `index delete-text ID TEXT`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from surematch.cli.app import app
 from surematch.cli.options import (
@@ -20,19 +22,32 @@ from surematch.cli.options import (
     index_target,
     parse_columns,
 )
-from surematch.errors import InputError
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.logs import setup_logging
 
 out = Console()
 
 
-@app.command(name="index", no_args_is_help=True)
-def index_cmd(
-    args: Annotated[list[str], typer.Argument(
-        metavar="MODEL REFS | delete ID... | add-texts ID TEXT... | delete-text ID TEXT",
-        help="add: model folder and references file; delete: the ids to remove; add-texts: "
-             "texts for a stored reference (with --model); delete-text: one text to remove")],
+class AddByDefault(TyperGroup):
+    """Sub-commands, with `add` run when the first argument names none of them, so that
+    `surematch index MODEL REFS` keeps adding references."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["add", *args]
+        return super().parse_args(ctx, args)
+
+
+index_app = typer.Typer(cls=AddByDefault, no_args_is_help=True, rich_markup_mode="markdown",
+                        help="Add or update references (`index MODEL REFS --index DIR`), "
+                             "delete them, or add and delete a stored reference's texts.")
+app.add_typer(index_app, name="index")
+
+
+@index_app.command(name="add")
+def add(
+    model: Annotated[Path, typer.Argument(help="model folder")],
+    refs: Annotated[Path, typer.Argument(help="references file (id, text, payload columns)")],
     index: IndexOpt = None,
     qdrant_url: UrlOpt = None,
     api_key: KeyOpt = None,
@@ -42,54 +57,76 @@ def index_cmd(
     batch_size: Annotated[int, typer.Option(help="references embedded per batch")] = 256,
     optimize: Annotated[bool, typer.Option(help="build the search graph after adding")] = True,
     runtime: RuntimeOpt = DEFAULT_RUNTIME,
-    model: Annotated[Path | None, typer.Option(
-        "--model", help="add-texts: the model that built the index")] = None,
-    kind: Annotated[str, typer.Option(
-        help="add-texts: the texts' kind (title, synonym, description)")] = "synonym",
     verbose: VerboseOpt = 0,
 ) -> None:
-    """Add or update references (embedded in batches, stored with their payload; an id on
-    several rows, or a texts column, gives a reference several texts), or delete them by id
-    with `surematch index delete --index DIR ID...`; add texts to a stored reference with
-    `index add-texts --model M --index DIR ID TEXT... [--kind synonym]`, remove one with
-    `index delete-text --index DIR ID TEXT`."""
-    from surematch.workflows.indexes import (
-        add_references,
-        add_texts,
-        delete_references,
-        delete_text,
-    )
+    """Add or update references (the default: `surematch index MODEL REFS --index DIR`),
+    embedded in batches and stored with their payload; an id on several rows, or a texts
+    column, gives a reference several texts."""
+    from surematch.workflows.indexes import add_references
 
     setup_logging(verbose)
     target = index_target(index, qdrant_url, api_key)
-    if args[0] == "add-texts":
-        if len(args) < 3:
-            raise InputError("index add-texts needs ID TEXT...")
-        if model is None:
-            raise InputError("index add-texts needs --model (the model that built the index)",
-                             field="--model")
-        added, held = add_texts(model, target, args[1], args[2:], kind)
-        out.print(f"added {added} of {len(args) - 2} texts to {args[1]!r}; it holds {held}")
-        return
-    if args[0] == "delete-text":
-        if len(args) != 3:
-            raise InputError(f"index delete-text needs ID TEXT, got {len(args) - 1} arguments")
-        held = delete_text(target, args[1], args[2])
-        out.print(f"deleted a text of {args[1]!r}; it holds {held}")
-        return
-    if args[0] == "delete":
-        if len(args) < 2:
-            raise InputError("index delete needs the ids to remove")
-        removed = delete_references(target, args[1:])
-        out.print(f"deleted {removed} of {len(args) - 1} ids; {target} holds the rest")
-        return
-    if len(args) != 2:
-        raise InputError(f"expected MODEL REFS (or delete ID...), got {len(args)} arguments")
-    refs_path = Path(args[1])
-    result = add_references(Path(args[0]), refs_path, target, fmt=fmt,
-                            columns=parse_columns(column) or None, batch_size=batch_size,
-                            optimize=optimize, runtime=runtime)
+    result = add_references(model, refs, target, fmt=fmt, columns=parse_columns(column) or None,
+                            batch_size=batch_size, optimize=optimize, runtime=runtime)
     skipped = result.read - result.added
-    out.print(f"indexed {result.added:,} references from {refs_path}"
+    out.print(f"indexed {result.added:,} references from {refs}"
               + (f" ({skipped:,} were stored already with the same texts)" if skipped else "")
               + f"; {target} holds {result.total:,}")
+
+
+@index_app.command(name="delete")
+def delete(
+    ids: Annotated[list[str], typer.Argument(help="the ids to remove")],
+    index: IndexOpt = None,
+    qdrant_url: UrlOpt = None,
+    api_key: KeyOpt = None,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Delete references by id, with all their texts."""
+    from surematch.workflows.indexes import delete_references
+
+    setup_logging(verbose)
+    target = index_target(index, qdrant_url, api_key)
+    removed = delete_references(target, ids)
+    out.print(f"deleted {removed} of {len(ids)} ids; {target} holds the rest")
+
+
+@index_app.command(name="add-texts")
+def add_texts(
+    ref_id: Annotated[str, typer.Argument(metavar="ID", help="a stored reference")],
+    texts: Annotated[list[str], typer.Argument(metavar="TEXT...", help="texts to add")],
+    model: Annotated[Path, typer.Option("--model", help="the model that built the index")],
+    index: IndexOpt = None,
+    qdrant_url: UrlOpt = None,
+    api_key: KeyOpt = None,
+    kind: Annotated[str, typer.Option(
+        help="the texts' kind (title, synonym, description)")] = "synonym",
+    runtime: RuntimeOpt = DEFAULT_RUNTIME,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Add texts to a stored reference, embedding only the new ones."""
+    from surematch.workflows.indexes import add_texts as add
+
+    setup_logging(verbose)
+    target = index_target(index, qdrant_url, api_key)
+    added, held = add(model, target, ref_id, texts, kind, runtime=runtime)
+    out.print(f"added {added} of {len(texts)} texts to {ref_id!r}; it holds {held}")
+
+
+@index_app.command(name="delete-text")
+def delete_text(
+    ref_id: Annotated[str, typer.Argument(metavar="ID", help="a stored reference")],
+    text: Annotated[str, typer.Argument(help="the text to remove (not its last)")],
+    index: IndexOpt = None,
+    qdrant_url: UrlOpt = None,
+    api_key: KeyOpt = None,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Remove one text of a stored reference (its last: delete the reference instead)."""
+    from surematch.workflows.indexes import delete_text as remove
+
+    setup_logging(verbose)
+    held = remove(index_target(index, qdrant_url, api_key), ref_id, text)
+    out.print(f"deleted a text of {ref_id!r}; it holds {held}")
+
+

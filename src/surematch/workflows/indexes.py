@@ -57,13 +57,13 @@ def delete_references(location: IndexLocation, ids: Sequence[str]) -> int:
 
 
 def add_texts(model_dir: Path, location: IndexLocation, ref_id: str, texts: Sequence[str],
-              kind: str = "synonym") -> tuple[int, int]:
+              kind: str = "synonym", runtime: str = DEFAULT_RUNTIME) -> tuple[int, int]:
     """Append texts (all of one kind) to a stored reference, embedding only the new ones:
     (how many were added, how many texts the reference holds now)."""
     from surematch.index.payloads import check_kind
 
     check_kind(kind, "--kind")  # before the model loads
-    with open_index(location, model_dir) as index:
+    with open_index(location, model_dir, runtime=runtime) as index:
         added = index.add_texts(ref_id, [(t, kind) for t in texts])
         return added, len(index.get([ref_id])[0].texts)
 
