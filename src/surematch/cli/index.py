@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
@@ -32,7 +31,7 @@ class AddByDefault(TyperGroup):
     """Sub-commands, with `add` run when the first argument names none of them, so that
     `surematch index MODEL REFS` keeps adding references."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own click
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["add", *args]
         return super().parse_args(ctx, args)
