@@ -102,9 +102,6 @@ def serve(
         raise InputError("--read-key-required needs --api-key (or SUREMATCH_API_KEY)",
                          field="--read-key-required")
     setup_logging(verbose)
-    if not keys:
-        log.warning("serving without --api-key: anyone who reaches %s:%d can write "
-                    "references, rules, reviews and the calibration", host, port)
     options: dict[str, Any] = {"read_key_required": True} if read_key_required else {}
     if not docs:
         options["docs"] = False
@@ -117,8 +114,10 @@ def serve(
     hosts = allowed_hosts(host, allowed_host)
     if hosts is not None:
         options["allowed_hosts"] = hosts
-    uvicorn.run(create_app(model, index, api_key=keys, qdrant_url=qdrant_url,
-                           qdrant_api_key=qdrant_api_key, search_ef=search_ef,
-                           runtime=runtime, batch_window_ms=batch_window_ms, **options),
-                host=host, port=port, log_level="info" if verbose else "warning",
+    served = create_app(model, index, api_key=keys, qdrant_url=qdrant_url,
+                        qdrant_api_key=qdrant_api_key, search_ef=search_ef, runtime=runtime,
+                        batch_window_ms=batch_window_ms, **options)
+    if not keys:
+        log.warning("no --api-key: anyone reaching %s:%d can write", host, port)
+    uvicorn.run(served, host=host, port=port, log_level="info" if verbose else "warning",
                 **server_options())
