@@ -218,7 +218,8 @@ class ReferenceIndex:
         Only the new texts are embedded; one the reference holds already is skipped. Returns
         how many were added; InputError if the id is not stored."""
         ref_id, pairs = self.check_texts(ref_id, texts)
-        return self.write_texts(ref_id, pairs, self.embed_texts(pairs))
+        new = self.new_texts(ref_id, pairs)
+        return self.write_texts(ref_id, new, self.embed_texts(new)) if new else 0
 
     def check_texts(self, ref_id: str, texts: Sequence[str | tuple[str, str]],
                     ) -> tuple[str, list[tuple[str, str]]]:
@@ -231,6 +232,14 @@ class ReferenceIndex:
                               enumerate(texts)])
         return ref_id, check_count(pairs, ref_id, "texts")
 
+    def new_texts(self, ref_id: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The pairs whose text the stored reference lacks; InputError if it is not stored."""
+        point = self.store.get([ref_id])[0]
+        if point is None:
+            raise InputError(f"no reference with id {ref_id!r}", field="id")
+        have = {t for t, _ in split_payload(point.payload)[1]}
+        return [(t, k) for t, k in pairs if t not in have]
+
     def embed_texts(self, pairs: list[tuple[str, str]]) -> dict[str, np.ndarray]:
         """{text: its row} of checked pairs (a server embeds them outside its write lock)."""
         rows = np.asarray(self.model.embed([t for t, _ in pairs]))
@@ -238,7 +247,8 @@ class ReferenceIndex:
 
     def write_texts(self, ref_id: str, pairs: list[tuple[str, str]],
                     rows: dict[str, np.ndarray]) -> int:
-        """Append the pairs the reference lacks, with their embedded `rows`; how many."""
+        """Append the pairs the reference lacks, with their embedded `rows` (a pair without
+        a row is left out); how many."""
         point = self.store.get([ref_id], with_vectors=True)[0]
         if point is None:
             raise InputError(f"no reference with id {ref_id!r}", field="id")
@@ -246,7 +256,7 @@ class ReferenceIndex:
             raise SurematchError(_one_vector_index(self.target, ref_id))
         payload, stored = split_payload(point.payload)
         have = {t for t, _ in stored}
-        new = [(t, k) for t, k in pairs if t not in have]
+        new = [(t, k) for t, k in pairs if t not in have and t in rows]
         if not new:
             return 0
         check_count(stored + new, ref_id, "texts")

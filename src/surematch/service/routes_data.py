@@ -75,11 +75,12 @@ def add_texts(ref_id: str, body: TextsRequest, request: Request) -> dict[str, An
     with state.lock.read():
         if state.index.get([ref_id])[0] is None:
             raise HTTPException(404, f"no reference with id {ref_id!r}")
-    rows = state.index.embed_texts(checked)  # no lock held
+        new = state.index.new_texts(ref_id, checked)
+    rows = state.index.embed_texts(new) if new else {}  # no lock held
     with state.lock.write():
         if state.index.get([ref_id])[0] is None:  # deleted meanwhile
             raise HTTPException(404, f"no reference with id {ref_id!r}")
-        added = state.index.write_texts(ref_id, checked, rows)
+        added = state.index.write_texts(ref_id, new, rows)
         found = state.index.get([ref_id])[0]
     return {"added": added, **found.to_dict()}
 
