@@ -114,11 +114,15 @@ SLOTS = [
 ]
 
 
-def test_hostile_values_in_every_slot(fuzz_app: Any) -> None:
-    """Each slot of each body filled with hostile values: never a 5xx, always the error shape."""
+def test_hostile_values_in_every_slot(built: tuple[Path, Path, list[str]],
+                                      tmp_path: Path) -> None:
+    """Each slot of each body filled with hostile values: never a 5xx, always the error shape
+    (an app of its own: the schema run's lifespan closed the shared one)."""
     from fastapi.testclient import TestClient
 
-    with TestClient(fuzz_app, raise_server_exceptions=False) as client:
+    shutil.copytree(built[1], tmp_path / "index")
+    app = create_app(built[0], tmp_path / "index", api_key=KEY, max_batch=8)
+    with TestClient(app, raise_server_exceptions=False) as client:
         client.post("/v1/references", json={"references": [{"id": "fz", "text": "t"}]},
                     headers={"X-API-Key": KEY})
         for path, template in SLOTS:
