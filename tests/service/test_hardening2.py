@@ -184,6 +184,13 @@ def test_payload_indexes_are_made_off_the_request_path_and_bounded(
     assert [m["id"] for m in found["matches"]] == ["wide"]  # unindexed keys still filter
 
 
+def test_healthz_never_waits_for_a_worker_thread() -> None:
+    """/healthz runs on the event loop: the probe saw it wait seconds behind busy threads."""
+    from surematch.service import routes_ops
+
+    assert asyncio.iscoroutinefunction(routes_ops.healthz)
+
+
 def test_python_add_indexes_a_bounded_number_of_keys(tiny: tuple[Path, Path],
                                                      tmp_path: Path) -> None:
     with ReferenceIndex.create(tmp_path / "ix", SimilarityModel.load(tiny[0])) as index:
