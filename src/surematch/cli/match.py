@@ -59,7 +59,7 @@ def match(
     one row (query, id_1, text_1, similarity_1, probability_1, band_1, ... for the -k best,
     rules_fired, no_match); an interrupted run resumes where it stopped when rerun."""
     from surematch.index import parse_cli_filter
-    from surematch.workflows.indexes import match as match_queries
+    from surematch.workflows.indexes import match_warned
 
     spec = parse_cli_filter(filters) if filters else None
     if queries_file is not None:
@@ -77,11 +77,11 @@ def match(
         raise InputError("--out, --column and --restart go with --queries FILE")
     if not queries:
         raise InputError("give QUERY arguments or --queries FILE")
-    results = match_queries(model_dir, index_target(index, qdrant_url, api_key), queries, k,
-                            spec, search_ef, runtime)
+    results, warnings = match_warned(model_dir, index_target(index, qdrant_url, api_key),
+                                     queries, k, spec, search_ef, runtime)
     for result in results:
-        if as_json:
-            print(json.dumps(result.to_dict(), ensure_ascii=False))
+        if as_json:  # the shape of the HTTP answer: the filter's type warnings included
+            print(json.dumps({**result.to_dict(), "warnings": warnings}, ensure_ascii=False))
             continue
         verdict = "no match" if result.no_match else "match"
         fired = f"; rules fired: {', '.join(result.rules_fired)}" if result.rules_fired else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +16,22 @@ from surematch.folder import DEFAULT_RUNTIME
 from surematch.logs import setup_logging
 
 _NAMED = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*)=([^=].*)")
+_ROLE = re.compile(r"(.+):(read|review|admin)")
+log = logging.getLogger("surematch.service")
+
+
+def key_roles(values: list[str] | None) -> tuple[str | dict[str, str] | None, dict[str, str]]:
+    """(keys, {name: role}) of --api-key values: one plain KEY, or NAME=KEY[:ROLE] each."""
+    keys = api_keys(values)
+    if not isinstance(keys, dict):
+        return keys, {}
+    roles, plain = {}, {}
+    for name, key in keys.items():
+        m = _ROLE.fullmatch(key)
+        plain[name] = m.group(1) if m else key
+        if m:
+            roles[name] = m.group(2)
+    return plain, roles
 
 
 def api_keys(values: list[str] | None) -> str | dict[str, str] | None:
@@ -46,7 +63,11 @@ def serve(
     api_key: Annotated[list[str] | None, typer.Option(
         "--api-key", envvar="SUREMATCH_API_KEY",
         help="key writes need (X-API-Key); repeat as NAME=KEY for named keys, whose name "
-             "reviewer feedback records")] = None,
+             "reviewer feedback records, or NAME=KEY:ROLE with ROLE read, review (feedback) "
+             "or admin (references, rules, refit; the default)")] = None,
+    allowed_host: Annotated[list[str] | None, typer.Option(
+        "--allowed-host", help="a Host header name answered (repeat; '*': any); default: "
+        "localhost, 127.0.0.1, ::1 and --host (any when --host is 0.0.0.0 or ::)")] = None,
     read_key_required: Annotated[bool, typer.Option(
         "--read-key-required", help="reads need a key too: matches, references, rules, the "
         "review queue, calibration and /metrics")] = False,
@@ -75,8 +96,9 @@ def serve(
     import uvicorn
 
     from surematch.service import create_app
+    from surematch.service.server import allowed_hosts, server_options
 
-    keys = api_keys(api_key)
+    keys, roles = key_roles(api_key)
     if read_key_required and not keys:
         raise InputError("--read-key-required needs --api-key (or SUREMATCH_API_KEY)",
                          field="--read-key-required")
@@ -88,7 +110,15 @@ def serve(
         options["audit_fraction"] = audit_fraction
     if labelled_queries is not None:
         options["labelled_queries"] = labelled_queries
-    uvicorn.run(create_app(model, index, api_key=keys, qdrant_url=qdrant_url,
-                           qdrant_api_key=qdrant_api_key, search_ef=search_ef,
-                           runtime=runtime, batch_window_ms=batch_window_ms, **options),
-                host=host, port=port, log_level="info" if verbose else "warning")
+    if roles:
+        options["key_roles"] = roles
+    hosts = allowed_hosts(host, allowed_host)
+    if hosts is not None:
+        options["allowed_hosts"] = hosts
+    served = create_app(model, index, api_key=keys, qdrant_url=qdrant_url,
+                        qdrant_api_key=qdrant_api_key, search_ef=search_ef, runtime=runtime,
+                        batch_window_ms=batch_window_ms, **options)
+    if not keys:
+        log.warning("no --api-key: anyone reaching %s:%d can write", host, port)
+    uvicorn.run(served, host=host, port=port, log_level="info" if verbose else "warning",
+                **server_options())

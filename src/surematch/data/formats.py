@@ -55,14 +55,23 @@ def utf8_lines(path: Path) -> Iterator[str]:
                                  line=number) from None
 
 
+def _csv_error(e: csv.Error) -> str:
+    if "unexpected end of data" in str(e):
+        return ("a quoted field opened on this line is never closed: the file ends inside "
+                "its quotes; close the quote or double the quote characters inside it")
+    return f"unreadable CSV: {e}"
+
+
 def read_csv(path: Path) -> RawRows:
     """CSV with a header row, streamed; empty fields become None; quoted fields may hold
-    newlines."""
-    reader = csv.reader(utf8_lines(path))
+    newlines; a quote never closed (which would swallow the rows after it) is an error
+    naming the line it opens on."""
+    reader = csv.reader(utf8_lines(path), strict=True)
     try:
         header = next(reader, None)
     except csv.Error as e:
-        raise InputError(f"unreadable CSV header: {e}", file=path, line=1) from None
+        raise InputError(f"unreadable CSV header: {_csv_error(e)}", file=path,
+                         line=1) from None
     if not header:
         raise InputError("the file is empty: no header row", file=path, line=1)
     _check_header(path, header, 1)
@@ -73,7 +82,7 @@ def read_csv(path: Path) -> RawRows:
             try:
                 fields = next(reader, None)
             except csv.Error as e:
-                raise InputError(f"unreadable CSV: {e}", file=path, line=start) from None
+                raise InputError(_csv_error(e), file=path, line=start) from None
             if fields is None:
                 return
             if fields:  # blank lines are skipped

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from surematch.data.samples import LabelledQueries
-from surematch.errors import InputError, ModelFormatError
+from surematch.errors import DiskFullError, InputError, ModelFormatError
+from surematch.index.stores.files import check_free_space
+from surematch.limits import LIMITS, long_id
 
 Decision = Literal["accept", "reject", "correct"]
 DECISIONS: tuple[str, ...] = ("accept", "reject", "correct")
 BANDS: tuple[str, ...] = ("accept", "review", "reject")
-MAX_QUERY_CHARS = 2000
-MAX_ID_CHARS = 1000
 FILENAME = "feedback.sqlite3"
 SCHEMA_VERSION = 1
 KnownIds = Callable[[str], bool] | Container[str]
@@ -105,7 +105,18 @@ def _text(value: object, field: str, limit: int, what: str = "string") -> str:
         raise InputError("must not be empty", field=field)
     if len(value) > limit:
         raise InputError(f"{len(value)} characters; at most {limit}", field=field)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError("holds a lone surrogate (not valid Unicode)", field=field) from None
     return value
+
+
+def _id(value: object, field: str) -> str:
+    """An id within LIMITS.id_chars, refused with the message every path gives."""
+    if isinstance(value, str) and (too_long := long_id(value)) is not None:
+        raise InputError(too_long, field=field)
+    return _text(value, field, LIMITS.id_chars)
 
 
 def _candidate(c: object, i: int) -> dict[str, Any]:
@@ -115,7 +126,7 @@ def _candidate(c: object, i: int) -> dict[str, Any]:
     unknown = set(c) - {"id", "text", "probability", "band"}
     if unknown:
         raise InputError(f"unknown keys {sorted(unknown)}", field=field)
-    out: dict[str, Any] = {"id": _text(c.get("id"), f"{field}.id", MAX_ID_CHARS)}
+    out: dict[str, Any] = {"id": _id(c.get("id"), f"{field}.id")}
     text = c.get("text")
     if text is not None and not isinstance(text, str):
         raise InputError("must be a string or null", field=f"{field}.text")
@@ -188,14 +199,14 @@ class FeedbackStore:
         "correct": `corrected_id` is the right reference (`shown_id`, if given, is wrong).
         Bad input raises InputError naming the field, and nothing is stored.
         """
-        query = _text(query, "query", MAX_QUERY_CHARS)
+        query = _text(query, "query", LIMITS.text_chars)
         if decision not in DECISIONS:
             raise InputError(f"must be one of {list(DECISIONS)}, got {decision!r}",
                              field="decision")
         if shown_id is not None:
-            shown_id = _text(shown_id, "shown_id", MAX_ID_CHARS)
+            shown_id = _id(shown_id, "shown_id")
         if corrected_id is not None:
-            corrected_id = _text(corrected_id, "corrected_id", MAX_ID_CHARS)
+            corrected_id = _id(corrected_id, "corrected_id")
         if decision in ("accept", "reject") and shown_id is None:
             raise InputError(f'decision "{decision}" needs the shown top match\'s id',
                              field="shown_id")
@@ -213,11 +224,10 @@ class FeedbackStore:
             raise InputError("must be a list of candidates", field="candidates")
         shown = [_candidate(c, i) for i, c in enumerate(candidates)]
         if reviewer is not None:
-            reviewer = _text(reviewer, "reviewer", MAX_ID_CHARS)
+            reviewer = _id(reviewer, "reviewer")
         for name, value in (("model_id", model_id), ("calibration_id", calibration_id)):
-            if not isinstance(value, str) or len(value) > MAX_ID_CHARS:
-                raise InputError(f"must be a string of at most {MAX_ID_CHARS} characters",
-                                 field=name)
+            if not isinstance(value, str) or len(value) > 1_000:
+                raise InputError("must be a string of at most 1000 characters", field=name)
         if not isinstance(audit, bool):
             raise InputError("must be true or false", field="audit")
         stamp = time.time() if at is None else at
@@ -231,10 +241,16 @@ class FeedbackStore:
                     raise InputError(f"no reference with id {ref!r}", field=name)
         row = (float(stamp), query, json.dumps(shown, ensure_ascii=False), decision, shown_id,
                corrected_id, reviewer, model_id, calibration_id, int(audit))
+        check_free_space(self.folder, "storing a review")
         with self._lock:
-            cur = self._conn.execute(
-                f"INSERT INTO reviews ({', '.join(_COLUMNS[1:])}) VALUES "
-                f"({', '.join('?' * len(row))})", row)
+            try:
+                cur = self._conn.execute(
+                    f"INSERT INTO reviews ({', '.join(_COLUMNS[1:])}) VALUES "
+                    f"({', '.join('?' * len(row))})", row)
+            except sqlite3.OperationalError as exc:
+                if "full" in str(exc):
+                    raise DiskFullError(f"storing a review: {exc}") from None
+                raise
             rowid = int(cur.lastrowid or 0)
         return Review(rowid, float(stamp), query, shown, decision, shown_id,  # type: ignore[arg-type]
                       corrected_id, reviewer, model_id, calibration_id, audit)

@@ -12,6 +12,7 @@ from surematch.index.stores.base import BaseStore
 from surematch.index.stores.filters import payload_path
 from surematch.index.stores.points import RESERVED_KEY, check_ids, check_payload
 from surematch.index.stores.protocol import IndexType
+from surematch.limits import LIMITS
 
 
 def check_references(refs: Any, reserved: Sequence[str],
@@ -35,7 +36,7 @@ def check_references(refs: Any, reserved: Sequence[str],
         pairs = [refs.texts_of(n)[0]]
         for j, pair in enumerate(extra):
             pairs.append(check_text(pair, i, f"extra_texts[{n}][{j}]"))
-        texts.append(unique_texts(pairs))
+        texts.append(check_count(unique_texts(pairs), i, f"extra_texts[{n}]"))
     payloads = []
     for i, p in zip(ids, refs.payloads, strict=True):
         for key in reserved:
@@ -69,6 +70,15 @@ def check_text(item: Any, ref_id: str, field: str, default_kind: str = "synonym"
     return text, check_kind(kind, f"{field}.kind")
 
 
+def check_count(pairs: list[tuple[str, str]], ref_id: str, field: str
+                ) -> list[tuple[str, str]]:
+    """pairs, unless they are more than LIMITS.texts_per_reference."""
+    if len(pairs) > LIMITS.texts_per_reference:
+        raise InputError(f"reference {ref_id!r} has {len(pairs)} texts, the most is "
+                         f"{LIMITS.texts_per_reference}", field=field)
+    return pairs
+
+
 def unique_texts(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The pairs with a text seen before dropped (the first one's kind stays)."""
     seen: set[str] = set()
@@ -93,19 +103,34 @@ def _index_type(values: list[Any]) -> IndexType | None:
     return None
 
 
-def auto_index(store: BaseStore, payloads: list[dict], known: dict[str, str]) -> dict[str, str]:
-    """Index every new top-level payload key whose values share one scalar type, so filters
-    on it stay fast (and type mismatches can be named); returns the keys indexed now and
-    their types. A key no payload path can name (holding '"') is filtered unindexed."""
+def new_keys(payloads: list[dict], known: dict[str, str]) -> dict[str, str]:
+    """The new top-level payload keys an index would index, with their types: those whose
+    values share one scalar type and that a payload path can name (not one holding '"'),
+    in order of appearance, while the index holds fewer than LIMITS.payload_indexes."""
     values: dict[str, list[Any]] = {}
     for p in payloads:
         for key, value in p.items():
             if key not in known:
                 values.setdefault(key, []).append(value)
-    new: dict[str, str] = {}
+    room = max(0, LIMITS.payload_indexes - len(known))
+    out: dict[str, str] = {}
     for key, vals in values.items():
-        path = payload_path(key)  # a key holding spaces or dots is quoted; '"' cannot be
-        if (kind := _index_type(vals)) is not None and path is not None:
-            store.create_payload_index(path, kind)
-            new[key] = kind
+        if len(out) >= room:
+            break
+        if (kind := _index_type(vals)) is not None and payload_path(key) is not None:
+            out[key] = kind
+    return out
+
+
+def auto_index(store: BaseStore, payloads: list[dict], known: dict[str, str],
+               at_most: int | None = None) -> dict[str, str]:
+    """Index new top-level payload keys (`new_keys`; at most `at_most` of them now), so
+    filters on them stay fast and type mismatches can be named; returns the keys indexed now
+    and their types. Keys past the bound are filtered unindexed. Each index is built over
+    every stored point: the server does it off the request path, one key at a time."""
+    new = dict(list(new_keys(payloads, known).items())[:at_most])
+    for key, kind in new.items():
+        path = payload_path(key)  # a key holding spaces or dots is quoted
+        assert path is not None
+        store.create_payload_index(path, kind)  # type: ignore[arg-type]
     return new

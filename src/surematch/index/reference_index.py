@@ -14,10 +14,13 @@ as before; it refuses a second text for a reference (rebuild it to get them).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ from surematch.index.matcher import check_queries, match_vectors
 from surematch.index.model_binding import bind_model
 from surematch.index.payloads import (
     auto_index,
+    check_count,
     check_references,
     check_text,
     unique_texts,
@@ -52,6 +56,18 @@ from surematch.index.text_rows import (
 from surematch.logs import progress_bar
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """References checked and embedded, not yet written (`ReferenceIndex.prepare`): those
+    stored already with the same texts and payload are left out."""
+
+    ids: list[str]
+    texts: list[list[tuple[str, str]]]
+    payloads: list[dict[str, Any]]
+    vectors: np.ndarray  # [sum of each reference's texts, D]
+    given: int  # references asked for, those left out included
 
 
 class ReferenceIndex:
@@ -101,15 +117,8 @@ class ReferenceIndex:
         Everything is checked before anything is embedded. A reference stored already with
         the same texts and payload is skipped, not embedded again, so rerunning an
         interrupted import only does what is missing."""
-        ids, texts, payloads = check_references(references, TEXT_KEYS)
-        if not self.store.multivector:
-            for i, pairs in zip(ids, texts, strict=True):
-                if len(pairs) > 1:
-                    raise SurematchError(_one_vector_index(self.target, i))
-        meta = self.store.read_meta()
-        if new := auto_index(self.store, payloads, meta.get("payload_indexes", {})):
-            self.store.write_meta({**meta, "payload_indexes": {**meta.get(
-                "payload_indexes", {}), **new}})
+        ids, texts, payloads = self._checked(references)
+        self.index_payloads(payloads)
         written = done = 0
         # (references in the batch, those to write, their embedding under way)
         pending: tuple[int, list[int], Future[np.ndarray] | None] | None = None
@@ -143,6 +152,47 @@ class ReferenceIndex:
                      "payload: not embedded again", len(ids) - written, len(ids))
         return written
 
+    def _checked(self, references: References
+                 ) -> tuple[list[str], list[list[tuple[str, str]]], list[dict[str, Any]]]:
+        ids, texts, payloads = check_references(references, TEXT_KEYS)
+        if not self.store.multivector:
+            for i, pairs in zip(ids, texts, strict=True):
+                if len(pairs) > 1:
+                    raise SurematchError(_one_vector_index(self.target, i))
+        return ids, texts, payloads
+
+    def index_payloads(self, payloads: list[dict[str, Any]], at_most: int | None = None,
+                       ) -> dict[str, str]:
+        """Create payload indexes for the new top-level keys of these payloads (at most
+        `at_most` now; LIMITS.payload_indexes in all) and record them; returns those made."""
+        meta = self.store.read_meta()
+        if new := auto_index(self.store, payloads, meta.get("payload_indexes", {}), at_most):
+            self.store.write_meta({**meta, "payload_indexes": {**meta.get(
+                "payload_indexes", {}), **new}})
+        return new
+
+    def prepare(self, references: References, batch_size: int = 256,
+                reading: AbstractContextManager[Any] | None = None) -> Prepared:
+        """Check and embed references, writing nothing (`write_prepared` stores them): a
+        server embeds outside its write lock. The store is read (to leave out references
+        stored already as they are) under `reading`, e.g. the server's read lock."""
+        ids, texts, payloads = self._checked(references)
+        with reading or contextlib.nullcontext():
+            same = self._stored_as(ids, texts, payloads)
+        todo = [n for n, done in enumerate(same) if not done]
+        flat = [text for n in todo for text, _ in texts[n]]
+        vectors = (np.asarray(self.model.embed(flat, batch_size=batch_size)) if flat
+                   else np.zeros((0, self.store.dim), np.float32))
+        return Prepared([ids[n] for n in todo], [texts[n] for n in todo],
+                        [payloads[n] for n in todo], vectors, len(ids))
+
+    def write_prepared(self, prepared: Prepared) -> int:
+        """Store prepared references (no payload index is made: see `index_payloads`);
+        returns how many were written."""
+        if prepared.ids:
+            self._write(prepared.ids, prepared.texts, prepared.payloads, prepared.vectors)
+        return len(prepared.ids)
+
     def _stored_as(self, ids: list[str], texts: list[list[tuple[str, str]]],
                    payloads: list[dict[str, Any]]) -> list[bool]:
         """For each id: is it stored with exactly these texts (and kinds) and payload?"""
@@ -167,12 +217,38 @@ class ReferenceIndex:
         """Append texts to a stored reference: each a text (kind "synonym") or (text, kind).
         Only the new texts are embedded; one the reference holds already is skipped. Returns
         how many were added; InputError if the id is not stored."""
+        ref_id, pairs = self.check_texts(ref_id, texts)
+        new = self.new_texts(ref_id, pairs)
+        return self.write_texts(ref_id, new, self.embed_texts(new)) if new else 0
+
+    def check_texts(self, ref_id: str, texts: Sequence[str | tuple[str, str]],
+                    ) -> tuple[str, list[tuple[str, str]]]:
+        """(id, (text, kind) pairs) for `add_texts`, checked; the store is not read."""
         ref_id = check_id(ref_id)
         if isinstance(texts, str) or not isinstance(texts, Sequence) or not texts:
             raise InputError("texts must be a non-empty list of texts or (text, kind) pairs",
                              field="texts")
         pairs = unique_texts([check_text(t, ref_id, f"texts[{n}]") for n, t in
                               enumerate(texts)])
+        return ref_id, check_count(pairs, ref_id, "texts")
+
+    def new_texts(self, ref_id: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The pairs whose text the stored reference lacks; InputError if it is not stored."""
+        point = self.store.get([ref_id])[0]
+        if point is None:
+            raise InputError(f"no reference with id {ref_id!r}", field="id")
+        have = {t for t, _ in split_payload(point.payload)[1]}
+        return [(t, k) for t, k in pairs if t not in have]
+
+    def embed_texts(self, pairs: list[tuple[str, str]]) -> dict[str, np.ndarray]:
+        """{text: its row} of checked pairs (a server embeds them outside its write lock)."""
+        rows = np.asarray(self.model.embed([t for t, _ in pairs]))
+        return {t: row for (t, _), row in zip(pairs, rows, strict=True)}
+
+    def write_texts(self, ref_id: str, pairs: list[tuple[str, str]],
+                    rows: dict[str, np.ndarray]) -> int:
+        """Append the pairs the reference lacks, with their embedded `rows` (a pair without
+        a row is left out); how many."""
         point = self.store.get([ref_id], with_vectors=True)[0]
         if point is None:
             raise InputError(f"no reference with id {ref_id!r}", field="id")
@@ -180,12 +256,13 @@ class ReferenceIndex:
             raise SurematchError(_one_vector_index(self.target, ref_id))
         payload, stored = split_payload(point.payload)
         have = {t for t, _ in stored}
-        new = [(t, k) for t, k in pairs if t not in have]
+        new = [(t, k) for t, k in pairs if t not in have and t in rows]
         if not new:
             return 0
-        rows = np.asarray(self.model.embed([t for t, _ in new]))
+        check_count(stored + new, ref_id, "texts")
         assert point.vector is not None
-        self._write([ref_id], [stored + new], [payload], np.vstack([point.vector, rows]))
+        self._write([ref_id], [stored + new], [payload],
+                    np.vstack([point.vector, *(rows[t][None] for t, _ in new)]))
         return len(new)
 
     def delete_text(self, ref_id: str, text: str) -> bool:
@@ -221,9 +298,18 @@ class ReferenceIndex:
         """Embed each rule's trigger and excluded text once and store the rules; their ids."""
         rules = list(rules)
         if rules:
-            self.rules.add(rules, self.model.embed([r.trigger for r in rules]),
-                           self.model.embed([r.exclude for r in rules]))
+            self.write_rules(rules, *self.embed_rules(rules))
         return [r.id for r in rules]
+
+    def embed_rules(self, rules: Sequence[Rule]) -> tuple[np.ndarray, np.ndarray]:
+        """(triggers [N, D], excluded texts [N, D]) embedded, for `write_rules`."""
+        return (np.asarray(self.model.embed([r.trigger for r in rules])),
+                np.asarray(self.model.embed([r.exclude for r in rules])))
+
+    def write_rules(self, rules: Sequence[Rule], triggers: np.ndarray,
+                    excludes: np.ndarray) -> None:
+        """Store rules with their embedded texts (`embed_rules`)."""
+        self.rules.add(rules, triggers, excludes)
 
     def add_rule(self, trigger: str, exclude: str, **options: Any) -> str:
         """One rule (options: id, trigger_similarity, exclude_similarity, note); its id."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -15,9 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.service import routes_data, routes_feedback, routes_match, routes_ops
 from surematch.service.guard import Guard
-from surematch.service.limits import BodyLimit
+from surematch.service.limits import BodyLimit, ClientLimit
 from surematch.service.observe import install_error_handlers, install_metrics
-from surematch.service.security import named_keys
+from surematch.service.security import check_roles, named_keys
 from surematch.service.state import ServiceState
 from surematch.workflows.verify import Verifier
 
@@ -31,7 +31,10 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
                qdrant_api_key: str | None = None, search_ef: int | None = None,
                runtime: str = DEFAULT_RUNTIME, docs: bool = True, batch_window_ms: float = 3.0,
                audit_fraction: float = 0.02,
-               labelled_queries: str | Path | None = None) -> FastAPI:
+               labelled_queries: str | Path | None = None,
+               key_roles: Mapping[str, str] | None = None,
+               allowed_hosts: Iterable[str] | None = None,
+               client_requests: int | None = None) -> FastAPI:
     """Load the model, open the index (a folder, or the collection at qdrant_url) and serve;
     api_key: one key, or named keys {name: key} (feedback records the reviewer's name);
     read_key_required: reads need a key too; search_ef: candidates each search examines
@@ -40,8 +43,13 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
     audit_fraction: the share of all top matches (any band) the review queue samples for audit
     (a random sample of the traffic; its auto-accepted part is the precision audit);
     labelled_queries: a labelled-queries file the calibration refit (POST
-    /v1/calibration/refit) adds to the stored reviews."""
+    /v1/calibration/refit) adds to the stored reviews; key_roles: {key name: read | review |
+    admin} (a key not named there is admin); allowed_hosts: the Host names answered (None:
+    any; `surematch serve` defaults to the localhost names and the bound address);
+    client_requests: requests one client address may have in flight (None:
+    LIMITS.client_requests; 0: no limit)."""
     keys = named_keys(api_key)
+    roles = check_roles(key_roles, keys)
     if read_key_required and not keys:
         raise ValueError("read_key_required needs an API key")
     if not 0.0 <= audit_fraction <= 1.0:
@@ -59,7 +67,7 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
     app = FastAPI(title="surematch", version="1", lifespan=lifespan, docs_url=None,
                   redoc_url=None, description="Similarity matching with calibrated confidence.")
     app.state.service, app.state.verifier = state, Verifier(state.model, Path(model_dir))
-    app.state.api_key, app.state.api_keys = api_key, keys
+    app.state.api_key, app.state.api_keys, app.state.key_roles = api_key, keys, roles
     app.state.read_key_required = read_key_required
     app.state.max_batch = max_batch
     install_metrics(app)
@@ -76,7 +84,8 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
         return FileResponse(STATIC / "index.html")
 
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
-    app.add_middleware(Guard)
+    app.add_middleware(ClientLimit, limit=client_requests)
+    app.add_middleware(Guard, allowed_hosts=allowed_hosts)
     return app
 
 

@@ -1,5 +1,7 @@
-"""The outermost ASGI layer: a request id and security headers on every answer, and a JSON 500
-for whatever escaped every handler (a Rust panic is a BaseException, which they never see)."""
+"""The outermost ASGI layer: a request id and security headers on every answer, a cheap 405 for
+a method HTTP does not have and a 400 for a Host not allowed (DNS rebinding), both before any
+logging or routing, and a JSON 500 for whatever escaped every handler (a Rust panic is a
+BaseException, which they never see)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,11 @@ import asyncio
 import json
 import logging
 import uuid
+from collections.abc import Iterable
 from typing import Any
+
+from surematch.service.limits import answer
+from surematch.service.observe import METHODS
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +28,11 @@ HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"
 
 
 class Guard:
-    def __init__(self, app: Any) -> None:
+    """allowed_hosts: the Host header names (any port) answered; None: any."""
+
+    def __init__(self, app: Any, allowed_hosts: Iterable[str] | None = None) -> None:
         self.app = app
+        self.hosts = None if allowed_hosts is None else {h.lower() for h in allowed_hosts}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -43,6 +52,14 @@ class Guard:
                                       (b"x-request-id", rid.encode())]
             await send(message)
 
+        if scope["method"] not in METHODS:  # answered without a log line: a made-up method
+            await answer(scope, send_with_headers, 405, "method not allowed", None,
+                         [(b"allow", b"GET, POST, DELETE")])  # may be thousands of bytes long
+            return
+        if self.hosts is not None and host_name(scope) not in self.hosts:
+            await answer(scope, send_with_headers, 400, "this Host is not served here; "
+                         "the operator can allow it with --allowed-host", "host")
+            return
         try:
             await self.app(scope, receive, send_with_headers)
         except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
@@ -58,3 +75,11 @@ class Guard:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
+
+
+def host_name(scope: dict[str, Any]) -> str:
+    """The Host header's name, lower case, without the port ("[::1]:8000" -> "::1")."""
+    raw = dict(scope.get("headers", [])).get(b"host", b"").decode("latin-1").strip().lower()
+    if raw.startswith("["):
+        return raw[1:raw.find("]")] if "]" in raw else raw
+    return raw.rpartition(":")[0] if raw.count(":") == 1 else raw

@@ -25,6 +25,10 @@ from surematch.errors import DiskFullError, EngineError, InputError, SurematchEr
 log = logging.getLogger(__name__)
 
 
+# metrics labels take a closed set of values: any other method is counted as "other"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def install_metrics(app: FastAPI) -> None:
     """Request counts by route, method and status; latency histograms by route."""
     registry = CollectorRegistry()
@@ -58,7 +62,8 @@ class Metrics:
             await self.app(scope, receive, send_status)
         finally:
             name = getattr(scope.get("route"), "path", "unmatched")
-            self.count.labels(name, scope["method"], str(status[0])).inc()
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            self.count.labels(name, method, str(status[0])).inc()
             self.latency.labels(name).observe(time.perf_counter() - start)
 
 
@@ -74,14 +79,27 @@ def scrub(message: str) -> str:
     return _PATH.sub("<path>", message)
 
 
+def where(request: Request) -> tuple[str, str]:
+    """(method, path) for a log line, each cut short: a client chooses their length, and a
+    long line costs the log handler far more than its length."""
+    return request.method[:16], request.url.path[:200]
+
+
 def request_id(request: Request) -> str:
     return str(getattr(request.state, "request_id", None) or uuid.uuid4().hex[:12])
+
+
+def clean(text: str) -> str:
+    """text with lone surrogates escaped ("\\udfff"), so an answer naming a client's key or
+    value can always be sent as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def error(request: Request, status: int, detail: str, field: str | None = None,
           headers: dict[str, str] | None = None) -> JSONResponse:
     """The one error shape: {"detail", "field", "request_id"} (field: where, or null)."""
-    return JSONResponse({"detail": detail, "field": field, "request_id": request_id(request)},
+    return JSONResponse({"detail": clean(detail), "field": None if field is None else
+                         clean(field), "request_id": request_id(request)},
                         status_code=status, headers=headers)
 
 
@@ -97,25 +115,26 @@ def install_error_handlers(app: FastAPI) -> None:
         message = f'field "{field(first)}": {first["msg"]}'
         if first.get("type") == "json_invalid":
             message += f" (at character {first['loc'][-1]})"
-        log.info("422 %s %s: %s", request.method, request.url.path, message)
+        log.info("422 %s %s: %s", *where(request), message)
         response = error(request, 422, message, field(first))
         body = json.loads(bytes(response.body))
-        body["errors"] = [{"field": field(e), "message": e["msg"]} for e in errors]
+        body["errors"] = [{"field": clean(field(e)), "message": clean(e["msg"])}
+                          for e in errors]
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(InputError)
     async def bad_input(request: Request, exc: InputError) -> JSONResponse:
-        log.info("422 %s %s: %s", request.method, request.url.path, exc)
+        log.info("422 %s %s: %s", *where(request), exc)
         return error(request, 422, scrub(str(exc)), exc.field)
 
     @app.exception_handler(RecursionError)
     async def too_deep(request: Request, exc: RecursionError) -> JSONResponse:
-        log.info("422 %s %s: nested too deeply", request.method, request.url.path)
+        log.info("422 %s %s: nested too deeply", *where(request))
         return error(request, 422, "the request is nested too deeply", "body")
 
     @app.exception_handler(DiskFullError)
     async def disk_full(request: Request, exc: DiskFullError) -> JSONResponse:
-        log.error("507 %s %s: %s", request.method, request.url.path, exc)
+        log.error("507 %s %s: %s", *where(request), exc)
         return error(request, 507, "the server's disk is full: writes are refused until the "
                      "operator frees space; reads keep working")
 
@@ -129,23 +148,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(SurematchError)
     async def refused(request: Request, exc: SurematchError) -> JSONResponse:
-        log.info("400 %s %s: %s", request.method, request.url.path, exc)
+        log.info("400 %s %s: %s", *where(request), exc)
         return error(request, 400, scrub(str(exc)))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
-            # FastAPI's answer when json.loads itself fails, e.g. RecursionError on a body
-            # nested tens of thousands of levels deep
-            log.info("422 %s %s: body not parsed", request.method, request.url.path)
-            return error(request, 422, "the body could not be read as JSON (nested too "
-                         "deeply?)", "body")
-        log.info("%d %s %s: %s", exc.status_code, request.method, request.url.path, exc.detail)
+            # FastAPI's answer when json.loads itself fails: RecursionError on a body nested
+            # tens of thousands of levels deep, or a body that is not JSON (or UTF-8) at all
+            log.info("422 %s %s: body not parsed", *where(request))
+            deep = isinstance(exc.__cause__ or exc.__context__, RecursionError)
+            return error(request, 422, "the body is nested too deeply to read as JSON" if deep
+                         else "the body is not JSON (send an object, as UTF-8)", "body")
+        log.info("%d %s %s: %s", exc.status_code, *where(request), exc.detail)
         return error(request, exc.status_code, str(exc.detail),
                      headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> JSONResponse:
         rid = request_id(request)
-        log.error("500 request %s %s %s", rid, request.method, request.url.path, exc_info=exc)
+        log.error("500 request %s %s %s", rid, *where(request), exc_info=exc)
         return error(request, 500, "internal error; quote this request id to the operator")

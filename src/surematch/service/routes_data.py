@@ -1,4 +1,7 @@
-"""References (bulk upsert, get, delete) and rules (add, list, delete)."""
+"""References (bulk upsert, get, delete) and rules (add, list, delete).
+
+Writes embed their texts outside the write lock and hold it only for the engine's write;
+payload indexes for new keys are made afterwards, off the request path (service/indexer.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from surematch.data import References
+from surematch.index.rules import new_rule
+from surematch.limits import LIMITS
 from surematch.service.schemas import (
     ReferenceIn,
     ReferencesRequest,
@@ -27,10 +32,26 @@ def add_references(body: ReferencesRequest, request: Request) -> dict[str, Any]:
         raise HTTPException(422, f'"references" holds {len(refs)} items; at most '
                             f"{request.app.state.max_batch} per request")
     batch = _references(refs)
+    _texts_per_request(sum(len(p) for p in batch.extra_texts or []) + len(refs))
+    prepared = state.index.prepare(batch, reading=state.lock.read())  # embeds, no lock held
     with state.lock.write():
-        written = state.index.add(batch, progress=False)
+        written = state.index.write_prepared(prepared)
         count = state.index.count()
+    state.indexer.submit(prepared.payloads)
     return {"written": written, "count": count}
+
+
+def _texts_per_request(n: int) -> None:
+    if n > LIMITS.texts_per_request:
+        raise HTTPException(422, f"the request holds {n} texts; at most "
+                            f"{LIMITS.texts_per_request} per request (a second each, about)")
+
+
+def _texts_route(request: Request) -> bool:
+    """Whether the URL really ends in /texts: "odd%2Ftexts" is the id "odd/texts", which the
+    router (matching the decoded path) sends to the texts routes too."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    return bytes(raw).rstrip(b"/").endswith(b"/texts")
 
 
 def _references(refs: list[ReferenceIn]) -> References:
@@ -46,20 +67,33 @@ def _references(refs: list[ReferenceIn]) -> References:
 @router.post("/references/{ref_id:path}/texts", dependencies=[Depends(write_key)])
 def add_texts(ref_id: str, body: TextsRequest, request: Request) -> dict[str, Any]:
     """Append texts to a stored reference (one it holds already is skipped)."""
+    ref_id = ref_id.strip()  # as ids are stripped on the way in
     state = request.app.state.service
     pairs = [t if isinstance(t, str) else (t.text, t.kind or "synonym") for t in body.texts]
-    with state.lock.write():
+    _texts_per_request(len(pairs))
+    ref_id, checked = state.index.check_texts(ref_id, pairs)
+    with state.lock.read():
         if state.index.get([ref_id])[0] is None:
             raise HTTPException(404, f"no reference with id {ref_id!r}")
-        added = state.index.add_texts(ref_id, pairs)
+        new = state.index.new_texts(ref_id, checked)
+    rows = state.index.embed_texts(new) if new else {}  # no lock held
+    with state.lock.write():
+        if state.index.get([ref_id])[0] is None:  # deleted meanwhile
+            raise HTTPException(404, f"no reference with id {ref_id!r}")
+        added = state.index.write_texts(ref_id, new, rows)
         found = state.index.get([ref_id])[0]
     return {"added": added, **found.to_dict()}
 
 
 @router.delete("/references/{ref_id:path}/texts", dependencies=[Depends(write_key)])
-def delete_text(ref_id: str, text: str, request: Request) -> dict[str, Any]:
+def delete_text(ref_id: str, request: Request, text: str | None = None) -> dict[str, Any]:
     """Remove one text of a reference: DELETE /v1/references/{id}/texts?text=... (a query
     parameter). Its last text cannot go: delete the reference instead (422)."""
+    if not _texts_route(request):  # DELETE /v1/references/odd%2Ftexts: the reference
+        return delete_reference(f"{ref_id}/texts", request)
+    if text is None:
+        raise HTTPException(422, 'give the text to delete: "?text=..."')
+    ref_id = ref_id.strip()
     state = request.app.state.service
     with state.lock.write():
         if state.index.get([ref_id])[0] is None:
@@ -97,9 +131,11 @@ def delete_reference(ref_id: str, request: Request) -> dict[str, Any]:
 def add_rule(body: RuleRequest, request: Request) -> dict[str, Any]:
     state = request.app.state.service
     options = body.model_dump(exclude={"trigger", "exclude"}, exclude_none=True)
+    rule = new_rule(body.trigger, body.exclude, **options)
+    embedded = state.index.embed_rules([rule])  # no lock held
     with state.lock.write():
-        rule_id = state.index.add_rule(body.trigger, body.exclude, **options)
-    return {"id": rule_id}
+        state.index.write_rules([rule], *embedded)
+    return {"id": rule.id}
 
 
 @router.get("/rules", dependencies=[Depends(read_key)])

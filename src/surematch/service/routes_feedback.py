@@ -17,7 +17,7 @@ from surematch.errors import InputError
 from surematch.feedback import DECISIONS
 from surematch.service.observe import error
 from surematch.service.schemas import FeedbackRequest, RefitRequest
-from surematch.service.security import read_key, write_key
+from surematch.service.security import read_key, review_key, write_key
 
 router = APIRouter(prefix="/v1")
 log = logging.getLogger("surematch.service")
@@ -41,7 +41,7 @@ def _decision(body: FeedbackRequest) -> tuple[str, str | None, str | None, str]:
     return body.decision, body.shown_id, body.corrected_id, "shown_id"
 
 
-@router.post("/feedback", dependencies=[Depends(write_key)])
+@router.post("/feedback", dependencies=[Depends(review_key)])
 def feedback(body: FeedbackRequest, request: Request) -> Any:
     """Store a reviewer's decision durably (feedback.sqlite3 beside the index)."""
     state = request.app.state.service
@@ -73,7 +73,7 @@ def feedback(body: FeedbackRequest, request: Request) -> Any:
 @router.get("/feedback/export", dependencies=[Depends(read_key)])
 def export(request: Request, format: str = "jsonl") -> Response:
     """The reviews as labelled queries (text, expected_id, rejected_id), a query's latest
-    decision only: JSONL (`format=jsonl`) or CSV (`format=csv`)."""
+    decision only: JSONL (`format=jsonl`) or CSV (`format=csv`, formulas defused)."""
     if format not in ("jsonl", "csv"):
         raise InputError(f"must be jsonl or csv, got {format!r}", field="format")
     labelled = request.app.state.service.feedback.labelled_queries()
@@ -86,8 +86,14 @@ def export(request: Request, format: str = "jsonl") -> Response:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=["text", "expected_id", "rejected_id"])
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+
+
+def _cell(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs as a formula: one that starts with
+    = + - @, a tab or a carriage return gets a leading ' (JSONL keeps the exact text)."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 @router.post("/calibration/refit", dependencies=[Depends(write_key)])

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Security
 from starlette.concurrency import run_in_threadpool
 
+from surematch.limits import LIMITS
 from surematch.service.schemas import MatchRequest, VerifyRequest
-from surematch.service.security import read_key
+from surematch.service.security import API_KEY, read_key, role_of
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(read_key)])
 
 
 @router.post("/match")
-async def match(body: MatchRequest, request: Request) -> dict[str, Any]:
-    """`{"query", "k", "filter"}` -> one result; `{"queries": [...]}` -> `{"results": [...]}`."""
+async def match(body: MatchRequest, request: Request,
+                given: str | None = Security(API_KEY)) -> dict[str, Any]:
+    """`{"query", "k", "filter"}` -> one result; `{"queries": [...]}` -> `{"results": [...]}`.
+    Sent without a key, texts x k is at most LIMITS.open_match_budget (422 beyond)."""
     state = request.app.state.service
     if (body.query is None) == (body.queries is None):
         raise HTTPException(422, 'give exactly one of "query" (a text) or "queries" (a list)')
@@ -23,12 +26,18 @@ async def match(body: MatchRequest, request: Request) -> dict[str, Any]:
     if len(queries) > request.app.state.max_batch:
         raise HTTPException(422, f'"queries" holds {len(queries)} texts; at most '
                             f"{request.app.state.max_batch} per request")
+    if len(queries) * body.k > LIMITS.open_match_budget and (
+            not request.app.state.api_keys or role_of(request, given) is None):
+        raise HTTPException(422, f"{len(queries)} queries x k {body.k} is over the "
+                            f"{LIMITS.open_match_budget} a request without a key may ask; "
+                            "send fewer queries or a smaller k (or a key)")
+    since = state.deletions()
     if body.query is not None:  # micro-batched with other single queries arriving meanwhile
         results = [await state.batcher.submit((body.query, body.k, body.filter))]
     else:  # a batch request is its own batch, in a worker thread
         results = await run_in_threadpool(
             state.match_many, [(q, body.k, body.filter) for q in queries])
-    state.remember_reviews(results)
+    state.remember_reviews(results, since)
     return results[0] if body.query is not None else {"results": results}
 
 

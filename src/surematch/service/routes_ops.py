@@ -4,19 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, Security
 from fastapi.responses import FileResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from surematch.confidence.store import calibration_document
-from surematch.service.security import read_key
+from surematch.service.security import API_KEY, key_of, read_key, role_of
 
 router = APIRouter()
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
+    """On the event loop: answers while every worker thread waits on the index."""
     return {"status": "ok"}
+
+
+@router.get("/v1/key")
+def key(request: Request, given: str | None = Security(API_KEY)) -> dict[str, Any]:
+    """What the X-API-Key sent may do: {"name", "role": read | review | admin | null (no key,
+    or a wrong one), "keys": whether the server has keys}; the page shows what the role allows."""
+    role = role_of(request, given)
+    name = key_of(request, given) if request.app.state.api_keys else None
+    return {"name": name or None, "role": role, "keys": bool(request.app.state.api_keys)}
 
 
 @router.get("/readyz")

@@ -1,4 +1,5 @@
-"""Request bodies of the HTTP API, with their limits (k 1..100, texts up to 2000 characters).
+"""Request bodies of the HTTP API, with the limits of the one table (`surematch/limits.py`:
+ids, texts, k, texts per reference), refused with the messages the Python API gives.
 
 Payloads and filters are checked by the store layer (index/stores/limits.py) before the
 engine sees them; ids are stripped of surrounding spaces here and in the URL routes."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -16,10 +18,43 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-K = Annotated[StrictInt, Field(ge=1, le=100)]  # true and "5" are not numbers
+from surematch.limits import LIMITS, long_id, long_text
+
+
+def _unicode(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError("unicode", "holds a lone surrogate (not valid Unicode)"
+                                  ) from None
+    return value
+
+
+def _text(value: str) -> str:
+    if (too_long := long_text(value)) is not None:
+        raise PydanticCustomError("too_long", too_long)
+    return _unicode(value)
+
+
+def _id(value: str) -> str:
+    if (too_long := long_id(value)) is not None:
+        raise PydanticCustomError("too_long", too_long)
+    return _unicode(value)
+
+
+def _k(value: int) -> int:
+    if value > LIMITS.k:
+        raise PydanticCustomError("too_large", "k is {k}, the most is {most}",
+                                  {"k": value, "most": LIMITS.k})
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1),
+                 AfterValidator(_text)]
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_id)]
+K = Annotated[StrictInt, Field(ge=1), AfterValidator(_k)]  # true and "5" are not numbers
 
 
 class Strict(BaseModel):
@@ -52,7 +87,7 @@ class ReferenceIn(Strict):
 
     id: Id
     text: Text | None = None
-    texts: list[Text | TextIn] | None = Field(default=None, min_length=1, max_length=1000)
+    texts: list[Text | TextIn] | None = Field(default=None, min_length=1)
     payload: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -70,7 +105,7 @@ class ReferenceIn(Strict):
 
 
 class TextsRequest(Strict):
-    texts: list[Text | TextIn] = Field(min_length=1, max_length=1000)
+    texts: list[Text | TextIn] = Field(min_length=1)
 
 
 class ReferencesRequest(Strict):
@@ -83,7 +118,7 @@ class RuleRequest(Strict):
     id: Id | None = None
     trigger_similarity: float | None = Field(default=None, ge=-1.0, le=1.0)
     exclude_similarity: float | None = Field(default=None, ge=-1.0, le=1.0)
-    note: str | None = Field(default=None, max_length=2000)
+    note: Text | None = None
 
 
 class FeedbackRequest(Strict):

@@ -3,6 +3,7 @@ and the running audit of auto-accept precision."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
@@ -17,6 +18,7 @@ from surematch.index.reference_index import ReferenceIndex
 from surematch.index.stores import IndexLocation
 from surematch.loader import load_model
 from surematch.service.batching import MicroBatcher
+from surematch.service.indexer import PayloadIndexer
 from surematch.service.rwlock import ReadWriteLock
 from surematch.workflows.feedback import calibration_id
 
@@ -38,6 +40,7 @@ class ServiceState:
         self.location = IndexLocation.of(index_dir, qdrant_url, qdrant_api_key)
         self.index = ReferenceIndex.open(self.location, self.model, search_ef=search_ef)
         self.lock = ReadWriteLock()
+        self.indexer = PayloadIndexer(self.index, self.lock)  # payload indexes, off the path
         self.audit_fraction = audit_fraction
         self.labelled_queries = labelled_queries
         feedback_dir = self.location.folder or self.model_dir
@@ -46,6 +49,7 @@ class ServiceState:
         self.calibration_id = calibration_id(self.model_dir)
         self.review: deque[dict[str, Any]] = deque(maxlen=REVIEW_QUEUE_SIZE)
         self._review_lock = threading.Lock()
+        self._deletions, self._deleted = 0, deque[tuple[int, str]](maxlen=10_000)
         self.refit_lock = threading.Lock()
         self.audit = self.check_audit(log_alarm=False)
         # concurrent single-query matches arriving within the window run as one batch
@@ -95,17 +99,20 @@ class ServiceState:
                     out[n] = {**result.to_dict(), "warnings": warnings}
         return out
 
-    def remember_reviews(self, results: list[dict[str, Any]]) -> None:
+    def remember_reviews(self, results: list[dict[str, Any]], since: int | None = None,
+                         ) -> None:
         """Keep the review-band matches of these match results, newest first, no duplicates,
         and an audit sample (`audit_draw`, `audit_fraction`) of all top matches, whatever
         their band: a random sample of the traffic certifies bands at any cut-off, below the
         current one too; its auto-accepted part is the running audit (`check_audit`)."""
         with self._review_lock:
+            gone = {i for _, i in itertools.takewhile(
+                lambda e: since is not None and e[0] > since, reversed(self._deleted))}
             for result in results:
                 for rank, m in enumerate(result["matches"]):
                     audit = (rank == 0 and audit_draw(f"{result['query']}\x00{m['id']}",
                                                       self.audit_fraction))
-                    if m.get("band") != "review" and not audit:
+                    if (m.get("band") != "review" and not audit) or m["id"] in gone:
                         continue
                     item = {"query": result["query"], "id": m["id"], "text": m.get("text"),
                             "probability": m.get("probability"), "band": m["band"],
@@ -119,6 +126,11 @@ class ServiceState:
                         if (old["query"], old["id"]) == key:
                             self.review.remove(old)
                     self.review.appendleft(item)
+
+    def deletions(self) -> int:
+        """A mark taken before a match: `remember_reviews(since=mark)` leaves out the
+        references deleted after it (the match may have found them before the delete)."""
+        return self._deletions
 
     def review_items(self) -> list[dict[str, Any]]:
         """The queue: audit items first (each a random draw, none to skip), then review items
@@ -142,14 +154,18 @@ class ServiceState:
                     self.review.remove(old)
 
     def forget_reference(self, ref_id: str) -> None:
-        """Drop a deleted reference from the review queue."""
+        """Drop a deleted reference from the review queue, and from in-flight matches' results
+        (see `deletions`)."""
         with self._review_lock:
+            self._deletions += 1
+            self._deleted.append((self._deletions, ref_id))
             for old in list(self.review):
                 if old["id"] == ref_id:
                     self.review.remove(old)
 
     def close(self) -> None:
         self.batcher.close()
+        self.indexer.close()
         self.feedback.close()
         self.index.close()
 

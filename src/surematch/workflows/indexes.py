@@ -126,8 +126,15 @@ def match(model_dir: Path, location: IndexLocation, queries: list[str], k: int =
           filter: dict[str, Any] | None = None, search_ef: int | None = None,
           runtime: str = DEFAULT_RUNTIME) -> list[MatchResult]:
     """Match each query against the index: calibrated matches after rules."""
+    return match_warned(model_dir, location, queries, k, filter, search_ef, runtime)[0]
+
+
+def match_warned(model_dir: Path, location: IndexLocation, queries: list[str], k: int = 10,
+                 filter: dict[str, Any] | None = None, search_ef: int | None = None,
+                 runtime: str = "torch") -> tuple[list[MatchResult], list[str]]:
+    """`match`, and the filter's type warnings (a value whose type its key never holds)."""
     from surematch.index.stores.filters import parse_filter
 
     parse_filter(filter)  # a bad filter fails before the model is loaded
     with open_index(location, model_dir, search_ef=search_ef, runtime=runtime) as index:
-        return list(index.match_batch(queries, k, filter))
+        return list(index.match_batch(queries, k, filter)), index.filter_warnings(filter)

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from surematch.errors import InputError
 from surematch.index.stores.limits import LIMITS, json_depth
-from surematch.index.stores.points import RESERVED_KEY
+from surematch.index.stores.points import RESERVED_KEY, encodable, fits_int64
 
 _BOOL_KEYS = ("must", "must_not", "should")
 _BOUNDS = ("gte", "gt", "lte", "lt")
@@ -135,6 +135,7 @@ def _condition(spec: Any, where: str, budget: _Budget, depth: int) -> Condition 
                              f"{LIMITS.filter_any_values}", field=at)
         for v in value:
             _check_string(v, at)
+            _check_int(v, at)
         if not (all(type(v) is str for v in value) or all(type(v) is int for v in value)):
             raise InputError("any values must be all strings or all integers, got "
                              f"{_short(value)}", field=at)
@@ -143,7 +144,9 @@ def _condition(spec: Any, where: str, budget: _Budget, depth: int) -> Condition 
         raise InputError(f"range needs an object with some of {list(_BOUNDS)}, got "
                          f"{_short(value)}", field=at)
     for bound, number in value.items():
-        if type(number) not in (int, float) or not math.isfinite(number):
+        if type(number) is int:
+            _check_int(number, f"{at}.{bound}")
+        elif type(number) is not float or not math.isfinite(number):
             raise InputError(f"range bound must be a finite number, got {number!r}",
                              field=f"{at}.{bound}")
     return Condition(key, "range", dict(value))
@@ -156,6 +159,8 @@ def check_key(key: Any, where: str) -> str:
     if len(key) > LIMITS.filter_key_chars:
         raise InputError(f"key {key[:40]!r}... is {len(key)} characters long, the most is "
                          f"{LIMITS.filter_key_chars}", field=where)
+    if not encodable(key):
+        raise InputError("a key holds a lone surrogate (not valid Unicode)", field=where)
     if key == RESERVED_KEY:
         raise InputError(f"{key!r} is reserved; look points up by id instead", field=where)
     if not _PATH.fullmatch(key):
@@ -186,11 +191,21 @@ def _check_string(value: Any, where: str) -> None:
     if isinstance(value, str) and len(value) > LIMITS.filter_string_chars:
         raise InputError(f"a filter value is {len(value)} characters long, the most is "
                          f"{LIMITS.filter_string_chars}", field=where)
+    if isinstance(value, str) and not encodable(value):
+        raise InputError("a filter value holds a lone surrogate (not valid Unicode)",
+                         field=where)
+
+
+def _check_int(value: Any, where: str) -> None:
+    if type(value) is int and not fits_int64(value):
+        raise InputError(f"an integer of {value.bit_length()} bits lies outside the engine's "
+                         "signed 64-bit range", field=where)
 
 
 def _match(key: str, value: Any, where: str) -> Condition:
     check_key(key, where)
     _check_string(value, where)
+    _check_int(value, where)
     if type(value) is float:
         if not math.isfinite(value):
             raise InputError(f"cannot match {value}", field=where)

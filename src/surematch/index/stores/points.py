@@ -12,12 +12,14 @@ import numpy as np
 
 from surematch.errors import InputError
 from surematch.index.stores.limits import LIMITS, json_depth
+from surematch.limits import long_id
 
 RESERVED_KEY = "_surematch_id"  # payload key holding the user's id; stripped on the way out
+INTERNAL_PREFIX = "_surematch_"  # keys surematch keeps in a payload (ids, texts, kinds)
 MAX_PAYLOAD_BYTES = LIMITS.payload_bytes  # the defaults; LIMITS holds the ones in force
 MAX_ID_CHARS = LIMITS.id_chars
 _NAMESPACE = uuid.UUID("6f1c2a5e-9d3b-5c47-8e21-3a4b5c6d7e8f")  # fixed forever: ids map through it
-_INT64 = 2**63
+INT64 = 2**63
 
 
 def point_uuid(point_id: str) -> str:
@@ -32,9 +34,8 @@ def check_id(point_id: object, field: str = "id") -> str:
                          field=field)
     if not point_id:
         raise InputError("an id must not be empty", field=field)
-    if len(point_id) > LIMITS.id_chars:
-        raise InputError(f"id {point_id[:40]!r}... is {len(point_id)} characters long, the most "
-                         f"is {LIMITS.id_chars}", field=field)
+    if (too_long := long_id(point_id)) is not None:
+        raise InputError(too_long, field=field)
     if not point_id.isprintable():
         raise InputError(f"id {point_id!r} holds a control or non-printable character",
                          field=field)
@@ -54,6 +55,20 @@ def check_ids(ids: Sequence[str], *, unique: bool = False) -> list[str]:
                                  field=f"ids[{n}]")
             seen.add(i)
     return out
+
+
+def encodable(text: str) -> bool:
+    """Whether text is valid Unicode for storage: a lone surrogate ("\\udfff") is not."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def fits_int64(value: int) -> bool:
+    """Whether an integer fits the engine's signed 64 bits."""
+    return -INT64 <= value < INT64
 
 
 def check_positive_int(value: Any, field: str) -> int:
@@ -92,10 +107,13 @@ def _check_json(value: Any, where: str, point_id: str) -> None:
     def fail(why: str) -> InputError:
         return InputError(f"payload of id {point_id!r}: {why}", field=where)
 
-    if value is None or isinstance(value, bool | str):
+    if value is None or isinstance(value, bool):
         return
-    if isinstance(value, int):
-        if not -_INT64 <= value < _INT64:
+    if isinstance(value, str):
+        if not encodable(value):
+            raise fail("a string holds a lone surrogate (not valid Unicode)")
+    elif isinstance(value, int):
+        if not fits_int64(value):
             raise fail(f"integer {value} does not fit in 64 bits")
     elif isinstance(value, float):
         if not math.isfinite(value):
@@ -107,6 +125,8 @@ def _check_json(value: Any, where: str, point_id: str) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise fail(f"key {key!r} is not a string")
+            if not encodable(key):
+                raise fail(f"key {key!r} holds a lone surrogate (not valid Unicode)")
             _check_json(item, f"{where}.{key}", point_id)
     else:
         hint = " (convert numpy values with .tolist() or float())" if isinstance(
@@ -130,12 +150,15 @@ def check_payload(point_id: str, payload: Any) -> dict[str, Any]:
         raise InputError(f"payload of id {point_id!r} is nested more than "
                          f"{LIMITS.payload_depth} levels deep", field="payload")
     _check_json(payload, "payload", point_id)
-    keys = _count_keys(payload)
+    # the limits bound what the user stores: the texts a reference index keeps under its
+    # own keys are bounded by the text limits instead
+    own = {k: v for k, v in payload.items() if not k.startswith(INTERNAL_PREFIX)}
+    keys = _count_keys(own)
     if keys > LIMITS.payload_keys:
         raise InputError(f"payload of id {point_id!r} holds {keys} keys, the most is "
                          f"{LIMITS.payload_keys}", field="payload")
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    size = len(text.encode("utf-8"))
+    size = len(json.dumps(own, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
     if size > LIMITS.payload_bytes:
         raise InputError(f"payload of id {point_id!r} is {size} bytes as JSON, the most is "
                          f"{LIMITS.payload_bytes}", field="payload")

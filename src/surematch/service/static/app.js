@@ -2,7 +2,17 @@
 // calibration view with the audit of auto-accept precision and a refit button. No build step.
 const $ = (id) => document.getElementById(id);
 $("apikey").value = localStorage.getItem("surematchKey") || "";
-$("apikey").addEventListener("change", () => localStorage.setItem("surematchKey", $("apikey").value));
+$("apikey").addEventListener("change", () => {
+  localStorage.setItem("surematchKey", $("apikey").value); showRole();
+});
+
+// The page shows only what the key's role allows (style.css hides the rest): read keys see
+// no review buttons, only admin keys see the refit.
+async function showRole() {
+  const r = await fetch("/v1/key", { headers: headers() }).catch(() => null);
+  const who = r && r.ok ? await r.json() : { role: null };
+  document.body.dataset.role = who.role || "none";
+}
 
 function headers() {
   const h = { "Content-Type": "application/json" };
@@ -192,6 +202,7 @@ $("refit").addEventListener("click", async () => {
 });
 
 (async () => {
+  showRole();
   $("reliability").src = "/v1/calibration/reliability.png";
   refreshCalibration();
   loadQueue().catch(() => {});
