@@ -191,12 +191,12 @@ def probe(url: str, port: int) -> list[tuple[str, str, str, str]]:
     answers.clear()
 
     def within() -> None:
-        answers.append(http.post("/v1/match", json={"queries": long_texts, "k": 10}
+        answers.append(http.post("/v1/match", json={"queries": long_texts[:50], "k": 10}
                                  ).status_code)
 
     with Watch(url, match=False) as w:
         took, _ = timed(lambda: parallel(within, 3))
-    row("3 open matches of 256 x 2,000 characters at k 10 (within the budget)", "",
+    row("3 open matches of 50 x 2,000 characters at k 10 (within the budget)", "",
         took, sorted(set(answers)), w)
 
     # 3. slow clients
@@ -231,8 +231,8 @@ def main() -> None:
         size = disk_mib(index)
     lines = ["| case | before (issue #22) | now: the answer | worst meanwhile |",
              "| --- | --- | --- | --- |", *(f"| {' | '.join(r)} |" for r in rows)]
-    table = "\n".join(lines) + f"\n\nIndex on disk: {before:.0f} MiB before the probe, " \
-        f"{size:.0f} MiB after (the issue's probe: 113 MiB grew to 438 MiB)."
+    table = "\n".join(lines) + f"\n\nThe index grew by {size - before:.0f} MiB on disk " \
+        "(the issue's probe: 113 MiB grew to 438 MiB)."
     print(table)
     if args.write:
         write_section("hardening_probe", "## What a request may cost the server "
