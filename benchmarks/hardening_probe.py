@@ -33,6 +33,11 @@ KEY = "probe-key"
 W = {"X-API-Key": KEY}
 
 
+def disk_mib(folder: Path) -> float:
+    """Disk used (blocks, as du counts them: the engine's files are sparse)."""
+    return sum(f.stat().st_blocks * 512 for f in folder.rglob("*") if f.is_file()) / 2**20
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -148,8 +153,8 @@ def probe(url: str, port: int) -> list[tuple[str, str, str, str]]:
     texts = [f"occupation number {n} in the harbour" for n in range(1_000)]
     with Watch(url, match=True) as w:
         took, r = timed(lambda: http.post("/v1/references", headers=W, json={"references": [
-            {"id": "many", "texts": texts}]}))
-    row("one reference of 1,000 texts (the most per request)",
+            {"id": "many", "texts": texts[:256]}]}))
+    row("one reference of 256 texts (the most one write embeds)",
         "8 x 1,000 texts: 21 s, a match waited 20.8 s", took, r.status_code, w)
     eight = {"references": [{"id": f"m{n}", "texts": texts} for n in range(8)]}
     took, r = timed(lambda: http.post("/v1/references", headers=W, json=eight))
@@ -186,12 +191,12 @@ def probe(url: str, port: int) -> list[tuple[str, str, str, str]]:
     answers.clear()
 
     def within() -> None:
-        answers.append(http.post("/v1/match", json={"queries": long_texts, "k": 10}
+        answers.append(http.post("/v1/match", json={"queries": long_texts[:50], "k": 10}
                                  ).status_code)
 
     with Watch(url, match=False) as w:
         took, _ = timed(lambda: parallel(within, 3))
-    row("3 open matches of 256 x 2,000 characters at k 10 (within the budget)", "",
+    row("3 open matches of 50 x 2,000 characters at k 10 (within the budget)", "",
         took, sorted(set(answers)), w)
 
     # 3. slow clients
@@ -215,6 +220,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "index"
         shutil.copytree(args.index, index)
+        before = disk_mib(index)
         port = free_port()
         proc = start_server(args.model, index, port)
         try:
@@ -222,11 +228,11 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=60)
-        size = sum(f.stat().st_size for f in index.rglob("*") if f.is_file()) / 2**20
+        size = disk_mib(index)
     lines = ["| case | before (issue #22) | now: the answer | worst meanwhile |",
              "| --- | --- | --- | --- |", *(f"| {' | '.join(r)} |" for r in rows)]
-    table = "\n".join(lines) + f"\n\nIndex size after the probe: {size:.0f} MiB (before: 113 " \
-        "MiB; the issue's probe grew it to 438 MiB)."
+    table = "\n".join(lines) + f"\n\nThe index grew by {size - before:.0f} MiB on disk " \
+        "(the issue's probe: 113 MiB grew to 438 MiB)."
     print(table)
     if args.write:
         write_section("hardening_probe", "## What a request may cost the server "

@@ -16,9 +16,10 @@ class Limits:
     id_chars: int = 256              # one id (reference, rule, review), in characters
     text_chars: int = 2_000          # one text: a query, a reference's text, a rule's text
     texts_per_reference: int = 1_000  # texts of one reference (HTTP: in one request)
-    texts_per_request: int = 1_000   # texts one HTTP write embeds: about a second on 2 cores
+    texts_per_request: int = 256     # texts one HTTP write embeds: under a second on 2 cores
     k: int = 100                     # matches asked per query
     open_match_budget: int = 2_560   # texts x k of one match request sent without a key
+    open_match_chars: int = 100_000  # characters of the texts of one such request
     client_requests: int = 16        # requests one client address has in flight at once
     head_bytes: int = 8 * 1024       # an HTTP request line and headers, together
     read_seconds: float = 10.0       # to send a request's head, and then again its body

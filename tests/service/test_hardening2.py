@@ -222,6 +222,9 @@ def test_open_match_requests_have_a_compute_budget(tiny: tuple[Path, Path],
         assert c.post("/v1/match", json=big, headers=W).status_code == 200
         assert c.post("/v1/match", json={"queries": ["nurse"] * 25, "k": 100}
                       ).status_code == 200
+        long = {"queries": ["nurse " * 333] * 51, "k": 1}  # 101,898 characters
+        assert "100,000 characters" in is_error(c.post("/v1/match", json=long), 422)["detail"]
+        assert c.post("/v1/match", json=long, headers=W).status_code == 200
 
 
 def test_a_client_past_its_requests_in_flight_gets_429() -> None:

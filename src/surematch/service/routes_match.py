@@ -18,7 +18,8 @@ router = APIRouter(prefix="/v1", dependencies=[Depends(read_key)])
 async def match(body: MatchRequest, request: Request,
                 given: str | None = Security(API_KEY)) -> dict[str, Any]:
     """`{"query", "k", "filter"}` -> one result; `{"queries": [...]}` -> `{"results": [...]}`.
-    Sent without a key, texts x k is at most LIMITS.open_match_budget (422 beyond)."""
+    Sent without a key, texts x k is at most LIMITS.open_match_budget and the texts hold at
+    most LIMITS.open_match_chars characters (422 beyond): the embedding's cost per request."""
     state = request.app.state.service
     if (body.query is None) == (body.queries is None):
         raise HTTPException(422, 'give exactly one of "query" (a text) or "queries" (a list)')
@@ -26,11 +27,14 @@ async def match(body: MatchRequest, request: Request,
     if len(queries) > request.app.state.max_batch:
         raise HTTPException(422, f'"queries" holds {len(queries)} texts; at most '
                             f"{request.app.state.max_batch} per request")
-    if len(queries) * body.k > LIMITS.open_match_budget and (
+    chars = sum(len(q) for q in queries)
+    if (len(queries) * body.k > LIMITS.open_match_budget
+            or chars > LIMITS.open_match_chars) and (
             not request.app.state.api_keys or role_of(request, given) is None):
-        raise HTTPException(422, f"{len(queries)} queries x k {body.k} is over the "
-                            f"{LIMITS.open_match_budget} a request without a key may ask; "
-                            "send fewer queries or a smaller k (or a key)")
+        raise HTTPException(422, f"{len(queries)} queries x k {body.k} ({chars:,} characters)"
+                            f" is over what a request without a key may ask: queries x k "
+                            f"{LIMITS.open_match_budget}, {LIMITS.open_match_chars:,} "
+                            "characters; send fewer or shorter queries, a smaller k, or a key")
     since = state.deletions()
     if body.query is not None:  # micro-batched with other single queries arriving meanwhile
         results = [await state.batcher.submit((body.query, body.k, body.filter))]
