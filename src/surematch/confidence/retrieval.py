@@ -37,7 +37,12 @@ from surematch.confidence.certify import Procedure, check_procedure
 from surematch.confidence.checks import as_labels, same_length
 from surematch.confidence.evidence import EVIDENCE
 from surematch.confidence.logistic import LogisticCalibrator, fit_logit
-from surematch.confidence.match_features import FEATURES, candidate_features, top1_features
+from surematch.confidence.match_features import (
+    DEPTH,
+    FEATURES,
+    candidate_features,
+    top1_features,
+)
 from surematch.confidence.metrics import aurc, brier, ece
 from surematch.confidence.registry import calibrator_from_dict
 from surematch.confidence.selection import select_calibrator
@@ -61,6 +66,12 @@ class MatchCalibration:
     @property
     def features(self) -> tuple[str, ...]:
         return (FEATURES if self.uses_confidence else FEATURES[:2]) + self.evidence
+
+    @property
+    def candidate_depth(self) -> int:
+        """Candidates a match must be ranked among for its features (`DEPTH`): fewer would
+        leave the top match without its runner-up."""
+        return DEPTH
 
     def probabilities(self, similarities: ArrayLike, confidence: ArrayLike | None = None,
                       evidence: Mapping[str, ArrayLike] | None = None) -> np.ndarray:

@@ -24,6 +24,12 @@ class Calibration:
         return tuple(getattr(self._cal, "evidence", ()) or ())
 
     @property
+    def depth(self) -> int:
+        """Candidates a match's evidence needs: 2 when calibrated (the margin to the best
+        other reference), else 1."""
+        return 1 if self._cal is None else int(getattr(self._cal, "candidate_depth", 2))
+
+    @property
     def calibrated(self) -> bool:
         return self._cal is not None
 
