@@ -12,13 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from tests.tiny_text_model import save_tiny_text_model
+from tests.tiny_text_model import save_calibrated_tiny_index
 from typer.testing import CliRunner
 
 from surematch.cli import load_commands
-from surematch.confidence.retrieval import fit_match_calibration
-from surematch.confidence.store import save_calibration
-from surematch.data import References
 from surematch.index.reference_index import ReferenceIndex
 from surematch.index.stores import IndexLocation
 from surematch.model import SimilarityModel
@@ -27,29 +24,13 @@ from surematch.service.batching import MicroBatcher
 from surematch.workflows.match_file import match_file
 
 KS = (1, 2, 5, 100)
-WORDS = ["nurse", "baker", "truck driver", "welder", "pilot", "chef", "tailor", "miner"]
 QUERIES = ["nurse", "a baker of bread", "driver", "pilot chef", "zz"]
 
 
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(model folder with a calibration read at depth 2, index of 24 references)."""
-    root = tmp_path_factory.mktemp("depth")
-    folder = save_tiny_text_model(root)
-    model = SimilarityModel.load(folder)
-    texts = [f"{a} {b}" for a in WORDS for b in WORDS[:3]]
-    with ReferenceIndex.create(root / "index", model) as index:
-        index.add(References([f"r{n}" for n in range(len(texts))], texts,
-                             [{} for _ in texts]), progress=False)
-        top = np.array([[m.similarity for m in r.matches] for r in
-                        index.match_batch([f"{w} {n}" for w in WORDS for n in range(40)], 2)])
-    # a calibration on this model's own similarities, where the margin decides
-    rng = np.random.default_rng(0)
-    right = rng.random(len(top)) < 1 / (1 + np.exp(-(400 * (top[:, 0] - top[:, 1]) - 1)))
-    cal = fit_match_calibration(top, right, groups=[f"g{n % 80}" for n in range(len(top))],
-                                precision_target=0.8, miss_target=0.2)
-    save_calibration(folder, cal, model.identity(), "torch")
-    return folder, root / "index"
+    return save_calibrated_tiny_index(tmp_path_factory.mktemp("depth"))
 
 
 def _evidence(matches: list[dict[str, Any]]) -> list[tuple[str, float, str]]:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from surematch.confidence.bands import TriageBands, certify_bands
+from surematch.confidence.bands import MIN_PROBABILITY, TriageBands, certify_bands
 from surematch.confidence.calibration import Calibrator
 from surematch.confidence.certify import Procedure, check_procedure
 from surematch.confidence.checks import as_labels, same_length
@@ -148,6 +148,7 @@ def fit_match_calibration(
     seed: int = 0,
     evidence: Mapping[str, ArrayLike] | None = None,
     split: tuple[ArrayLike, ArrayLike] | None = None,
+    min_probability: float = MIN_PROBABILITY,
 ) -> MatchCalibration:
     """Fit on similarities [Q, k] (k >= 2, best first), top-1 right/wrong [Q] (open-set
     queries: wrong), embedding confidence [Q] or None, groups [Q] (expected ids; None for
@@ -156,7 +157,8 @@ def fit_match_calibration(
     calibrator reads (none, all, or one) is chosen by cross-validated log loss on the guide
     part. `split`: (guide indices, certify indices) to use instead of the seeded split by
     groups, e.g. to certify the bands on a random sample only. See the module text for the
-    protocol; `procedure` names the accept test (`certify`)."""
+    protocol; `procedure` names the accept test (`certify`); `min_probability` is the
+    per-match floor of the accept band, certified with it (`bands.certify_bands`)."""
     check_procedure(procedure)
     y = as_labels(correct, "correct")
     sims = np.asarray(similarities)
@@ -192,7 +194,8 @@ def fit_match_calibration(
     try:
         bands = certify_bands(score[band_idx], yb, p[band_idx], score, p, precision_target,
                               miss_target, confidence_level, procedure=procedure,
-                              guide=(score[fit_idx], y[fit_idx]))
+                              guide=(score[fit_idx], y[fit_idx]),
+                              min_probability=min_probability)
         threshold = choose_threshold(p, y, criterion)
     except InputError as exc:
         raise InputError(f"band part ({len(band_idx)} of {len(y)} queries): {exc}") from None

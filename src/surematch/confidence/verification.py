@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from surematch.confidence.bands import TriageBands, certify_bands
+from surematch.confidence.bands import MIN_PROBABILITY, TriageBands, certify_bands
 from surematch.confidence.calibration import Calibrator
 from surematch.confidence.certify import Procedure, check_procedure
 from surematch.confidence.checks import as_finite, as_labels, same_length
@@ -86,9 +86,11 @@ def fit_pair_calibration(
     criterion: Criterion = "accuracy", target_fmr: float | None = None,
     precision_target: float = 0.99, miss_target: float = 0.01, confidence_level: float = 0.95,
     band_fraction: float = 0.75, procedure: Procedure = "guided", seed: int = 0,
+    min_probability: float = MIN_PROBABILITY,
 ) -> PairCalibration:
     """Fit on values [N] of `distance` (e.g. cosine distances) and labels [N] (1 = same);
-    `band_fraction` of the pairs certify the bands, the rest guide the test (`procedure`)."""
+    `band_fraction` of the pairs certify the bands, the rest guide the test (`procedure`);
+    `min_probability`: the per-match floor of the accept band (`bands`)."""
     check_procedure(procedure)
     measure = distance_named(distance)
     x, y = as_finite(values, "values"), as_labels(labels)
@@ -109,7 +111,8 @@ def fit_pair_calibration(
         thr = choose_threshold(score, y, criterion, target_fmr)
         bands = certify_bands(cert[band_idx], yb, p[band_idx], cert, p, precision_target,
                               miss_target, confidence_level, procedure=procedure,
-                              guide=(cert[fit_idx], y[fit_idx]))
+                              guide=(cert[fit_idx], y[fit_idx]),
+                              min_probability=min_probability)
         roc = auroc(score[band_idx], yb)
     except InputError as exc:
         raise InputError(f"band part ({len(band_idx)} of {len(y)} pairs): {exc}") from None

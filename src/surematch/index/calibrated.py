@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -13,10 +14,17 @@ logger = logging.getLogger(__name__)
 
 
 class Calibration:
-    """The model's calibration, or none: then probabilities and bands are None."""
+    """The model's calibration, or none: then probabilities and bands are None.
 
-    def __init__(self, calibration: Any | None) -> None:
+    `min_probability` sets another per-match floor for the accept band than the one it was
+    calibrated with (`TriageBands.with_floor`; None: the calibrated one)."""
+
+    def __init__(self, calibration: Any | None, min_probability: float | None = None) -> None:
+        if calibration is not None and min_probability is not None:
+            calibration = replace(calibration,
+                                  bands=calibration.bands.with_floor(min_probability))
         self._cal = calibration
+        self.min_probability = min_probability
 
     @property
     def evidence(self) -> tuple[str, ...]:
@@ -39,8 +47,9 @@ class Calibration:
         return self._cal
 
     @classmethod
-    def of(cls, model: Embedder) -> Calibration:
-        """The calibration saved in the model's folder, if the model has a folder and one."""
+    def of(cls, model: Embedder, min_probability: float | None = None) -> Calibration:
+        """The calibration saved in the model's folder, if the model has a folder and one
+        (with another per-match floor if given)."""
         if model.folder is None:
             return cls(None)
         from surematch.confidence.store import calibration_for_model
@@ -49,7 +58,7 @@ class Calibration:
                                                   model.runtime)
         if note:
             logger.warning("%s", note)
-        return cls(calibration)
+        return cls(calibration, min_probability)
 
     def apply(self, similarities: np.ndarray, confidence: np.ndarray,
               evidence: dict[str, np.ndarray] | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from surematch.confidence.bands import MIN_PROBABILITY
 from surematch.confidence.retrieval import MatchCalibration
 from surematch.confidence.thresholds import CRITERIA, Criterion
 from surematch.confidence.verification import PairCalibration, distance_named
@@ -15,11 +16,12 @@ from surematch.workflows.data import load_matching_data
 @dataclass(frozen=True)
 class Targets:
     """What the bands must certify: precision among auto-accepted, share of right matches
-    auto-rejected, at this confidence level."""
+    auto-rejected, at this confidence level, and the per-match floor of the accept band."""
 
     precision: float = 0.99
     max_miss: float = 0.01
     confidence: float = 0.95
+    min_probability: float = MIN_PROBABILITY
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
     `workflows.feedback`). The model's
     embeddings come from `runtime` ("torch", "onnx", "onnx-int8", "auto"), which the
     calibration records: matching with another runtime runs uncalibrated."""
+    from surematch.confidence.certificate import file_source
     from surematch.confidence.store import save_calibration
     from surematch.confidence.verification import fit_pair_calibration
 
@@ -52,7 +55,7 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
     crit: Criterion = criterion  # type: ignore[assignment]
     distance_named(distance)
     cal: MatchCalibration | PairCalibration
-    model_id = None
+    model_id, source = None, None
     if feedback is not None:
         return _calibrate_on_feedback(model_dir, feedback, references, queries, fmt, targets,
                                       crit, seed, runtime)
@@ -64,8 +67,10 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
                                    target_fmr=target_fmr, seed=seed,
                                    precision_target=targets.precision,
                                    miss_target=targets.max_miss,
-                                   confidence_level=targets.confidence)
+                                   confidence_level=targets.confidence,
+                                   min_probability=targets.min_probability)
         model_dir.mkdir(parents=True, exist_ok=True)
+        source = file_source(scores)
     else:
         from surematch.embedder import load_embedder
 
@@ -80,7 +85,9 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
                                        criterion=crit, target_fmr=target_fmr, seed=seed,
                                        precision_target=targets.precision,
                                        miss_target=targets.max_miss,
-                                       confidence_level=targets.confidence)
+                                       confidence_level=targets.confidence,
+                                       min_probability=targets.min_probability)
+            source = file_source(pairs)
         else:
             from surematch.confidence.retrieval import fit_match_calibration
             from surematch.evaluation.ranked import rank_queries
@@ -92,13 +99,16 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
                                         precision_target=targets.precision,
                                         miss_target=targets.max_miss,
                                         confidence_level=targets.confidence,
-                                        evidence=r.evidence)
-    return CalibrateResult(save_calibration(model_dir, cal, model_id, runtime), cal)
+                                        evidence=r.evidence,
+                                        min_probability=targets.min_probability)
+            source = file_source(queries) if queries is not None else None
+    return CalibrateResult(save_calibration(model_dir, cal, model_id, runtime, source), cal)
 
 
 def _calibrate_on_feedback(model_dir: Path, feedback: Path, references: Path | None,
                            queries: Path | None, fmt: str, targets: Targets, criterion: str,
                            seed: int, runtime: str) -> CalibrateResult:
+    from surematch.confidence.certificate import reviews_source
     from surematch.confidence.store import save_calibration
     from surematch.embedder import load_embedder
     from surematch.workflows.feedback import (
@@ -121,6 +131,8 @@ def _calibrate_on_feedback(model_dir: Path, feedback: Path, references: Path | N
     fit = fit_feedback_calibration(model, refs, reviews, labelled,
                                    precision=targets.precision, max_miss=targets.max_miss,
                                    confidence=targets.confidence, criterion=criterion,
-                                   seed=seed)
-    path = save_calibration(model_dir, fit.calibration, model.identity(), model.runtime)
+                                   seed=seed, min_probability=targets.min_probability)
+    source = reviews_source(fit.counts["reviews"], fit.counts["audit_reviews"],
+                            [r.time for r in reviews], queries)
+    path = save_calibration(model_dir, fit.calibration, model.identity(), model.runtime, source)
     return CalibrateResult(path, fit.calibration, tuple(fit.warnings), fit.counts)
