@@ -86,8 +86,7 @@ def test_int8_ranks_the_same_top_match_on_esco(plain):
     top_fp32 = sims.argmax(1)
     top_int8 = (int8.embed(queries) @ int8.embed(refs.texts).T).argmax(1)
     best2 = np.sort(sims, axis=1)[:, -2:]
-    # int8 moves a similarity by up to ~0.02 (activations are quantised per batch, so a
-    # text's embedding also depends on what it is batched with): near ties may swap
+    # int8 moves a similarity by up to ~0.02: near ties may swap
     clear = best2[:, 1] - best2[:, 0] > 0.05
     assert clear.sum() >= 20
     np.testing.assert_array_equal(top_int8[clear], top_fp32[clear])
