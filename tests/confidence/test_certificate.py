@@ -16,6 +16,7 @@ from surematch.confidence.certificate import (
     file_source,
     guarantee_sentence,
     guarantees,
+    named_source,
     reviews_source,
 )
 from surematch.confidence.retrieval import MatchCalibration, fit_match_calibration
@@ -61,6 +62,9 @@ def test_reviews_pairs_and_nothing_accepted_each_have_their_sentence(
     said = guarantees(calibration_document(tmp_path))["retrieval"]
     assert "for queries like the 1,200 from 412 reviews (120 audit, 2026-11-02 to " \
            "2026-12-03), " in said
+    save_calibration(tmp_path, fitted, "m1", "onnx", named_source("ESCO's new titles"))
+    assert "for queries like the 1,200 of ESCO's new titles, " in \
+        guarantees(calibration_document(tmp_path))["retrieval"]
     rng = np.random.default_rng(1)
     labels = (rng.random(400) < 0.5).astype(int)
     dist = np.where(labels == 1, rng.normal(0.3, 0.1, 400), rng.normal(0.7, 0.1, 400))

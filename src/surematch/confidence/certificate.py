@@ -3,9 +3,10 @@
 The record (`certificate`) holds the targets and confidence, the per-match floor, how many
 calibration queries (or pairs) there were and where they came from (`file_source`: a file's
 name and sha256; `reviews_source`: the service's reviews, audit ones counted, with their
-dates), the candidate depth a match's evidence reads, the runtime whose embeddings were
-calibrated, and the date. `guarantee_sentence` turns a calibration document's entry into
-the sentence that `calibrate`, `GET /v1/calibration` and the page show, e.g.
+dates; `named_source`: built-in data, in words), the candidate depth a match's evidence
+reads, the runtime whose embeddings were calibrated, and the date. `guarantee_sentence`
+turns a calibration document's entry into the sentence that `calibrate`,
+`GET /v1/calibration` and the page show, e.g.
 
     auto-accept certified at precision ≥ 0.95 with 95 % confidence, each accepted match
     p ≥ 0.5, for queries like the 3,202 of calib.csv (sha256 1a2b3c4d5e6f…), 2026-12-03,
@@ -36,6 +37,12 @@ def file_source(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     return {"kind": "file", "file": path.name,
             "sha256": _sha256(path) if path.is_file() else None}
+
+
+def named_source(name: str) -> dict[str, Any]:
+    """Where calibration data came from, in words (built-in data: "ESCO's calibration
+    titles"), for sources that are no file."""
+    return {"kind": "named", "name": name}
 
 
 def reviews_source(reviews: int, audit_reviews: int, times: list[float],
@@ -73,6 +80,8 @@ def _covered(record: dict[str, Any]) -> str:
     count = f"{n:,}" if isinstance(n, int) else "?"
     if src.get("kind") == "file":
         return f"the {count} of {src.get('file')}{_sha(src.get('sha256'))}"
+    if src.get("kind") == "named":
+        return f"the {count} of {src.get('name')}"
     if src.get("kind") == "reviews":
         dates = f", {src['from']} to {src['to']}" if src.get("from") else ""
         text = (f"the {count} from {src.get('reviews', 0):,} reviews ("
