@@ -32,7 +32,8 @@ def test_folder_holds_both_graphs_the_tokenizer_and_their_checksums(plain):
         assert entry["file"] == name and entry["model_id"] == model.identity()
         assert entry["sha256"] == sha256_file(folder / name)
     assert (folder / "tokenizer.json").is_file()
-    assert (folder / "model.int8.onnx").stat().st_size < (folder / "model.onnx").stat().st_size / 3
+    # int8 weights, but the feed-forward down-projections stay fp32 (after_gelu)
+    assert (folder / "model.int8.onnx").stat().st_size < (folder / "model.onnx").stat().st_size / 2
 
 
 @pytest.mark.slow
