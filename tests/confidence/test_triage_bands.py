@@ -170,3 +170,10 @@ def test_a_floor_set_later_only_narrows_the_auto_bands():
     assert TriageBands.from_dict(json.loads(json.dumps(raised.to_dict()))) == raised
     with pytest.raises(InputError, match="min_probability"):
         b.with_floor(1.0)
+
+
+def test_floor_zero_is_the_band_as_before():
+    p, y = mostly_sure(2)
+    b = fit_bands(p, y, 0.9, 0.05, 0.95, min_probability=0.0)
+    assert b.reject_below is not None and b.reject_below > 0  # rejects as without a floor
+    assert b.band(np.array([b.reject_below / 2]))[0] == "reject"

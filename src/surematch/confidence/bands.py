@@ -29,8 +29,9 @@ MIN_PROBABILITY = 0.5
 
 def reject_ceiling(min_probability: float | None) -> float:
     """Probability from which no match is auto-rejected: half the per-match floor, so the
-    review band always holds [floor / 2, floor) (1.0, no ceiling, without a floor)."""
-    return 1.0 if min_probability is None else min_probability / 2.0
+    review band always holds [floor / 2, floor) (1.0, no ceiling, without a floor: None or
+    0, the bands as before the floor)."""
+    return min_probability / 2.0 if min_probability else 1.0
 
 
 @dataclass(frozen=True)
