@@ -38,10 +38,19 @@ def scores_file(tmp_path: Path, n: int = 300, seed: int = 0) -> Path:
 
 def test_calibrate_from_your_own_distances(tmp_path, monkeypatch, capsys):
     code, out, err = run(monkeypatch, capsys, "calibrate", tmp_path / "cal", "--scores",
-                         scores_file(tmp_path), "--distance", "euclidean", "--json")
+                         scores_file(tmp_path), "--distance", "euclidean", "--json",
+                         "--min-probability", "0.6")
     assert code == 0, err
     result = json.loads(out)
-    assert result["report"]["n_pairs"] == 300 and 0.3 < result["threshold"] < 0.7
+    cut = result["cut_offs"]  # one place names every cut-off and what it does
+    assert "threshold" not in result and "matching does not use" not in cut["threshold"]["use"]
+    assert result["report"]["n_pairs"] == 300 and 0.3 < cut["threshold"]["value"] < 0.7
+    assert "verify" in cut["threshold"]["use"] and cut["min_probability"] == 0.6
+    assert cut["accept_at"] is None or cut["accept_at"] >= 0.6
+    assert result["guarantee"].startswith("auto-accept certified at precision ≥ 0.99 with "
+                                          "95 % confidence, each accepted match p ≥ 0.6, for "
+                                          "pairs like the 300 of scores.csv (sha256 ") or \
+        result["guarantee"].startswith("nothing is auto-accepted")
     saved = json.loads((tmp_path / "cal" / "calibration.json").read_text())
     assert saved["verification"]["distance"] == "euclidean" and saved["retrieval"] is None
 
@@ -116,6 +125,7 @@ def test_calibrate_evaluate_verify_on_a_tiny_model(esco_files, monkeypatch, caps
                          "--target-precision", "0.9", "--max-miss", "0.05")
     assert code == 0, err
     assert "calibration.json" in out and ("auto-" in out or "not supported" in out)
+    assert "guarantee: " in out and "queries.csv (sha256 " in out  # what it covers
     code, out, err = run(monkeypatch, capsys, "evaluate", model, "--references",
                          root / "refs.csv", "--queries", root / "queries.csv", "--json",
                          "--report", root / "report")

@@ -129,3 +129,51 @@ def test_bounds_by_hand():
     assert fixed_sequence([0.01, 0.02, 0.2, 0.01], 0.05) == 2
     assert fixed_sequence([0.5, 0.01], 0.05) == 0
     assert fixed_sequence([0.01, 0.01], 0.05) == 2
+
+
+def mostly_sure(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated probabilities where most matches are near-certain: a set precision target
+    is met even with unlikely matches in the set (the record-linkage case of issue #21)."""
+    rng = np.random.default_rng(seed)
+    p = np.r_[np.full(3000, 0.999), rng.uniform(0.0, 1.0, 400)]
+    return p, (rng.random(len(p)) < p).astype(int)
+
+
+def test_no_accepted_match_has_probability_under_the_floor():
+    p, y = mostly_sure()
+    unfloored = fit_bands(p, y, 0.9, 0.05, 0.95, min_probability=0.0)
+    assert unfloored.accept_at is not None and unfloored.accept_at < 0.5  # what the floor stops
+    for floor in (0.5, 0.8):
+        b = fit_bands(p, y, 0.9, 0.05, 0.95, min_probability=floor)
+        assert b.min_probability == floor and b.accept_at is not None and b.accept_at >= floor
+        bands = b.band(p)
+        assert (bands == "accept").any() and p[bands == "accept"].min() >= floor
+        assert not (p[bands == "reject"] >= floor / 2).any()  # nor is a likely one rejected
+        # certified on the band as applied, so the set guarantee holds for it too
+        assert b.precision_bound is not None and b.precision_bound >= 0.9
+        assert y[bands == "accept"].mean() == pytest.approx(b.empirical_precision)
+        assert b.reject_below is None or b.reject_below <= floor / 2  # review: [floor/2, floor)
+        assert ((p >= floor / 2) & (p < floor) == (bands == "review")).all()
+    default = fit_bands(p, y, 0.9, 0.05, 0.95)
+    assert default.min_probability == 0.5 and default.accept_at >= 0.5
+
+
+def test_a_floor_set_later_only_narrows_the_auto_bands():
+    p, y = mostly_sure(1)
+    b = fit_bands(p, y, 0.9, 0.05, 0.95)
+    raised, lowered = b.with_floor(0.9), b.with_floor(0.1)
+    assert p[raised.band(p) == "accept"].min() >= 0.9
+    assert set(np.flatnonzero(raised.band(p) == "accept")) <= set(
+        np.flatnonzero(b.band(p) == "accept"))
+    assert (lowered.band(p) == "accept").sum() == (b.band(p) == "accept").sum()
+    assert not (p[lowered.band(p) == "reject"] >= 0.05).any()
+    assert TriageBands.from_dict(json.loads(json.dumps(raised.to_dict()))) == raised
+    with pytest.raises(InputError, match="min_probability"):
+        b.with_floor(1.0)
+
+
+def test_floor_zero_is_the_band_as_before():
+    p, y = mostly_sure(2)
+    b = fit_bands(p, y, 0.9, 0.05, 0.95, min_probability=0.0)
+    assert b.reject_below is not None and b.reject_below > 0  # rejects as without a floor
+    assert b.band(np.array([b.reject_below / 2]))[0] == "reject"

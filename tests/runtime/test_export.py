@@ -32,7 +32,8 @@ def test_folder_holds_both_graphs_the_tokenizer_and_their_checksums(plain):
         assert entry["file"] == name and entry["model_id"] == model.identity()
         assert entry["sha256"] == sha256_file(folder / name)
     assert (folder / "tokenizer.json").is_file()
-    assert (folder / "model.int8.onnx").stat().st_size < (folder / "model.onnx").stat().st_size / 3
+    # int8 weights, but the feed-forward down-projections stay fp32 (after_gelu)
+    assert (folder / "model.int8.onnx").stat().st_size < (folder / "model.onnx").stat().st_size / 2
 
 
 @pytest.mark.slow
@@ -86,8 +87,7 @@ def test_int8_ranks_the_same_top_match_on_esco(plain):
     top_fp32 = sims.argmax(1)
     top_int8 = (int8.embed(queries) @ int8.embed(refs.texts).T).argmax(1)
     best2 = np.sort(sims, axis=1)[:, -2:]
-    # int8 moves a similarity by up to ~0.02 (activations are quantised per batch, so a
-    # text's embedding also depends on what it is batched with): near ties may swap
+    # int8 moves a similarity by up to ~0.02: near ties may swap
     clear = best2[:, 1] - best2[:, 0] > 0.05
     assert clear.sum() >= 20
     np.testing.assert_array_equal(top_int8[clear], top_fp32[clear])

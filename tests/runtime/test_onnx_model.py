@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -102,14 +103,14 @@ model = load_model({str(plain[1])!r}, "onnx-int8")
 texts = ["a much longer text about welding pipes", "nurse", "baker of bread"] * 30
 rows = model.embed(texts, batch_size=64)
 alone = np.stack([model.embed([t])[0] for t in texts[:3]])
-sims = rows[:3] @ alone.T  # int8 quantises activations per run: close, not equal
-assert (sims.argmax(axis=1) == [0, 1, 2]).all() and (np.diag(sims) > 0.98).all(), sims
+assert np.abs(rows[:3] - alone).max() < 1e-5  # fixed int8 scales: the same vector
 with ReferenceIndex.create({str(tmp_path / "ix")!r}, model) as index:
     index.add(References(["w", "n"], ["welder", "nurse"], [{{}}, {{}}]), progress=False)
     assert index.match("nurse", k=1).matches[0].id == "n"
 print("torch" in sys.modules)
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+                          timeout=300, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin",
+                                            "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"

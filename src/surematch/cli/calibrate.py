@@ -17,13 +17,36 @@ from surematch.logs import setup_logging
 out = Console()
 
 
+THRESHOLD_USE = {
+    "retrieval": "the best single cut-off by --criterion on the calibration data, no "
+                 "guarantee; matching does not use it (the bands decide), reports draw it",
+    "verification": "the best single cut-off by --criterion on the calibration pairs, no "
+                    "guarantee, on the distance measure's closeness: `surematch verify` "
+                    "answers verified = closeness >= it; the bands decide accept/review/reject",
+}
+
+
+def cut_offs(cal: Any) -> dict[str, Any]:
+    """The cut-offs in one place, each saying what it does (`calibrate --json`)."""
+    b = cal.bands
+    mode = "verification" if hasattr(cal, "distance") else "retrieval"
+    return {"accept_at": b.accept_at, "min_probability": b.min_probability,
+            "reject_below": b.reject_below,
+            "rule": "auto-accept when p >= accept_at and p >= min_probability (certified "
+                    "together), auto-reject when p < reject_below, review in between",
+            "threshold": {"value": cal.threshold, "criterion": cal.report.get(
+                "threshold", {}).get("criterion"), "use": THRESHOLD_USE[mode]}}
+
+
 def _bands_text(b: Any) -> str:
     pct = f"{b.confidence * 100:g} %"
     parts = []
     if b.accept_at is not None:
-        parts.append(f"auto-accept p >= {b.accept_at:.4f}: precision >= {b.precision_bound:.4f} "
-                     f"guaranteed at {pct} confidence ({b.accept_coverage:.1%} of calibration "
-                     "matches)")
+        floor = "" if b.min_probability is None else \
+            f" (each accepted match p >= {b.min_probability:g})"
+        parts.append(f"auto-accept p >= {b.accept_at:.4f}{floor}: precision >= "
+                     f"{b.precision_bound:.4f} guaranteed at {pct} confidence "
+                     f"({b.accept_coverage:.1%} of calibration matches)")
     if b.reject_below is not None:
         parts.append(f"auto-reject p < {b.reject_below:.4f}: at most {b.miss_bound:.4f} of right "
                      f"matches rejected ({b.reject_coverage:.1%} of calibration matches)")
@@ -47,6 +70,9 @@ def calibrate(
     target_precision: Annotated[float, typer.Option(help="precision among auto-accepted")] = 0.99,
     max_miss: Annotated[float, typer.Option(help="share of right matches auto-rejected")] = 0.01,
     confidence: Annotated[float, typer.Option(help="confidence level of the guarantee")] = 0.95,
+    min_probability: Annotated[float, typer.Option(
+        help="per-match floor: no match below it is auto-accepted (certified with the band)")]
+    = 0.5,
     criterion: Annotated[str, typer.Option(help="threshold: accuracy, f1, eer or fmr")] =
     "accuracy",
     target_fmr: Annotated[float | None, typer.Option(help="with --criterion fmr")] = None,
@@ -60,20 +86,25 @@ def calibrate(
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
     """Calibrate MODEL on labelled data and save the calibration into its folder."""
+    from surematch.confidence.certificate import guarantees
+    from surematch.confidence.store import calibration_document
     from surematch.confidence.targets import Targets
     from surematch.workflows.calibrate import calibrate_model
 
     setup_logging(verbose)
     result = calibrate_model(model, references=references, queries=queries, pairs=pairs,
                              scores=scores, distance=distance, fmt=fmt,
-                             targets=Targets(target_precision, max_miss, confidence),
+                             targets=Targets(target_precision, max_miss, confidence,
+                                             min_probability),
                              criterion=criterion, target_fmr=target_fmr, seed=seed,
                              runtime=runtime, feedback=feedback)
     cal, path = result.calibration, result.path
+    sentence = guarantees(calibration_document(path.parent))[
+        "verification" if hasattr(cal, "distance") else "retrieval"]
     if json_out:
-        print(json.dumps({"file": str(path), "threshold": cal.threshold,
+        print(json.dumps({"file": str(path), "guarantee": sentence, "cut_offs": cut_offs(cal),
                           "bands": cal.bands.to_dict(), "report": cal.report,
-                          "warnings": list(result.warnings)}))
+                          "warnings": list(result.warnings)}, ensure_ascii=False))
         return
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/] {warning}", highlight=False)
@@ -85,5 +116,6 @@ def calibrate(
                   f"bands certified on: {fb['bands_certified_on']}", highlight=False)
     rep = cal.report
     out.print(f"wrote [bold]{path}[/] ({rep['calibrator']} calibrator; held-out ECE "
-              f"{rep['held_out']['ece']:.4f}, threshold {cal.threshold:.4f})")
+              f"{rep['held_out']['ece']:.4f})")
     out.print(_bands_text(cal.bands), highlight=False)
+    out.print(f"guarantee: {sentence}", highlight=False)

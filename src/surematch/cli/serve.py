@@ -90,6 +90,11 @@ def serve(
     labelled_queries: Annotated[Path | None, typer.Option(
         "--labelled-queries", help="labelled queries (text, expected_id) the calibration "
         "refit adds to the stored reviews")] = None,
+    min_probability: Annotated[float | None, typer.Option(
+        "--min-probability", min=0.0, max=0.999999,
+        help="per-match floor of the accept band: no match below it is auto-accepted "
+             "(default: the calibration's own, 0.5 unless calibrated with another; refits "
+             "are certified with it)")] = None,
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
     """Serve MODEL's index over HTTP (JSON API under /v1, review page at /)."""
@@ -110,6 +115,8 @@ def serve(
         options["audit_fraction"] = audit_fraction
     if labelled_queries is not None:
         options["labelled_queries"] = labelled_queries
+    if min_probability is not None:
+        options["min_probability"] = min_probability
     if roles:
         options["key_roles"] = roles
     hosts = allowed_hosts(host, allowed_host)

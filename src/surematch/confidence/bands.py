@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -18,11 +18,19 @@ from surematch.confidence.certify import (
     misses_below,
 )
 from surematch.confidence.checks import as_finite, as_labels, as_probs, same_length
+from surematch.confidence.targets import MIN_PROBABILITY
 from surematch.errors import InputError, ModelFormatError
 
 Band = Literal["accept", "review", "reject"]
-OPTIONAL = frozenset({"procedure", "n_certify"})
+OPTIONAL = frozenset({"procedure", "n_certify", "min_probability"})
 """Fields of `TriageBands` that files written before they existed lack."""
+
+
+def reject_ceiling(min_probability: float | None) -> float:
+    """Probability from which no match is auto-rejected: half the per-match floor, so the
+    review band always holds [floor / 2, floor) (1.0, no ceiling, without a floor: None or
+    0, the bands as before the floor)."""
+    return min_probability / 2.0 if min_probability else 1.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,13 @@ class TriageBands:
     examples the cut-offs were certified on (`n_certify` of them; None in files written before
     it was recorded); `message` says in words what could not be certified. `procedure` names
     how the accept cut-off was tested (see `certify`; files without it used "label_free").
+
+    `min_probability` is the per-match floor: a match is auto-accepted only when its own
+    probability is at least the floor, and auto-rejected only below half of it
+    (`reject_ceiling`). Bands are certified on the accept band as it is applied
+    (`accept_at` >= the floor), so the set precision and the floor hold together, and the
+    review band always holds [floor / 2, floor). A floor set later (`with_floor`) only
+    narrows the auto bands. None (files written before the floor existed): no floor.
     """
 
     accept_at: float | None
@@ -59,16 +74,27 @@ class TriageBands:
     message: str
     procedure: str = "label_free"
     n_certify: int | None = None
+    min_probability: float | None = None
 
     def band(self, probs: ArrayLike) -> Band | np.ndarray:
         """"accept" / "review" / "reject" for one probability, or an array of them for [N]."""
         p = as_finite(probs, "probabilities", ndim=(0, 1))
         out = np.full(p.shape, "review", dtype="<U6")
+        floor = self.min_probability
         if self.reject_below is not None:
-            out[p < self.reject_below] = "reject"
+            out[(p < self.reject_below) & (p < reject_ceiling(floor))] = "reject"
         if self.accept_at is not None:
-            out[p >= self.accept_at] = "accept"
+            out[(p >= self.accept_at) & (p >= (0.0 if floor is None else floor))] = "accept"
         return str(out) if out.ndim == 0 else out  # type: ignore[return-value]
+
+    def with_floor(self, min_probability: float | None) -> TriageBands:
+        """These bands with another per-match floor (None: keep this one). A floor above the
+        certified accept cut-off accepts only the matches above it (a subset of the certified
+        set); one below it accepts nothing more, and rejects only matches below it."""
+        if min_probability is None:
+            return self
+        _check_floor(min_probability)
+        return replace(self, min_probability=float(min_probability))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-serialisable dict of every field."""
@@ -87,6 +113,12 @@ class TriageBands:
         return cls(**d)
 
 
+
+
+def _check_floor(min_probability: float) -> None:
+    if not 0.0 <= min_probability < 1.0:
+        raise InputError(f"min_probability: must lie in [0, 1), got {min_probability}",
+                         field="min_probability")
 
 
 def _check_targets(precision_target: float, miss_target: float, confidence: float,
@@ -132,6 +164,7 @@ def certify_bands(
     *,
     procedure: Procedure = "guided",
     guide: tuple[np.ndarray, np.ndarray] | None = None,
+    min_probability: float = MIN_PROBABILITY,
 ) -> TriageBands:
     """Triage bands certified on a ranking score, expressed as cut-offs on probabilities.
 
@@ -144,26 +177,40 @@ def certify_bands(
     exactly a set {p >= λ} (or {p < r}) on all calibration examples is kept, so `band()` on
     the saved calibrator's probabilities gives exactly the certified set. `guide` =
     (scores [K], outcomes [K]) of independent examples is needed by the "guided" procedure.
+
+    `min_probability`, the per-match floor, is part of the band certified: only cut-offs whose
+    set lies at or above it are tested (the candidates are still fixed before any label is
+    read), so the certified precision is that of the band as applied. Rejection stops at
+    half the floor and at the accept cut-off (fewer rejections keep the miss guarantee).
     """
     _check_targets(precision_target, miss_target, confidence, procedure)
+    _check_floor(min_probability)
     s, y, p = scores, correct, probs
     delta, n_right = (1.0 - confidence) / 2.0, int(y.sum())
-    acc = certify_accept(s, y, 1.0 - precision_target, delta, procedure, guide)
+    floored = p >= min_probability  # the accept band as applied: never below the floor
+    acc = certify_accept(s[floored], y[floored], 1.0 - precision_target, delta, procedure,
+                         guide) if floored.any() else None
     rej = certify_reject(s, y, miss_target, delta)
-    a = _accept_on_probs(acc, all_scores, all_probs) if acc.passed else None
+    a = _accept_on_probs(acc, all_scores, all_probs) if acc and acc.passed else None
     r = _reject_on_probs(rej, all_scores, all_probs) if rej.passed else None
-    accept_at = None if a is None else a[1]
-    precision_bound = None if a is None else 1.0 - acc.bounds[a[0]]
+    accept_at = None if a is None or acc is None else max(a[1], min_probability)
+    precision_bound = None if a is None or acc is None else 1.0 - acc.bounds[a[0]]
     reject_below = None if r is None else r[1]
     miss_bound = None if r is None else rej.bounds[r[0]]
-    if reject_below is not None and accept_at is not None and reject_below > accept_at:
-        reject_below = accept_at  # fewer rejections: the miss guarantee still holds
+    ceiling = reject_ceiling(min_probability)
+    if accept_at is not None:
+        ceiling = min(ceiling, accept_at)
+    if reject_below is not None and reject_below > ceiling:
+        reject_below = ceiling  # fewer rejections: the miss guarantee still holds
         miss_bound = float(cp_upper(misses_below(p, y, reject_below), n_right, delta))
     accepted = p >= accept_at if accept_at is not None else np.zeros(len(p), dtype=bool)
     rejected = p < reject_below if reject_below is not None else np.zeros(len(p), dtype=bool)
     pct = f"{confidence * 100:g} %"
     notes = []
-    if accept_at is None:
+    if acc is None:
+        notes.append(f"no calibration match has a probability of at least the per-match "
+                     f"floor {min_probability:g} — nothing is auto-accepted")
+    elif accept_at is None:
         notes.append(_accept_note(acc, a is None and bool(acc.passed), n_right, len(y),
                                   precision_target, delta, pct, procedure))
     if reject_below is None:
@@ -180,7 +227,7 @@ def certify_bands(
         empirical_miss_rate=float(np.sum(rejected & (y == 1)) / n_right) if n_right else None,
         accept_coverage=float(accepted.mean()), reject_coverage=float(rejected.mean()),
         feasible=not notes, message="; ".join(notes) or "all targets certified",
-        procedure=procedure, n_certify=len(y),
+        procedure=procedure, n_certify=len(y), min_probability=float(min_probability),
     )
 
 
@@ -220,6 +267,7 @@ def fit_bands(
     *,
     procedure: Procedure = "label_free",
     guide: tuple[ArrayLike, ArrayLike] | None = None,
+    min_probability: float = MIN_PROBABILITY,
 ) -> TriageBands:
     """Choose cut-offs on held-out calibrated probabilities [N] with outcomes [N] (1 = right).
 
@@ -241,4 +289,4 @@ def fit_bands(
         g = (as_probs(guide[0]), as_labels(guide[1], "guide outcomes"))
         same_length(g[0], g[1], "guide probabilities", "guide outcomes")
     return certify_bands(p, y, p, p, p, precision_target, miss_target, confidence,
-                         procedure=procedure, guide=g)
+                         procedure=procedure, guide=g, min_probability=min_probability)

@@ -29,6 +29,8 @@ from surematch.confidence.evidence import EVIDENCE
 from surematch.errors import InputError
 
 FEATURES = ("similarity", "margin", "confidence")
+DEPTH = 2
+"""Candidates the features of any candidate read: its own, the best and the runner-up."""
 MARGIN_SCALE = 0.01
 
 

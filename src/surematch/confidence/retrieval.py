@@ -37,11 +37,17 @@ from surematch.confidence.certify import Procedure, check_procedure
 from surematch.confidence.checks import as_labels, same_length
 from surematch.confidence.evidence import EVIDENCE
 from surematch.confidence.logistic import LogisticCalibrator, fit_logit
-from surematch.confidence.match_features import FEATURES, candidate_features, top1_features
+from surematch.confidence.match_features import (
+    DEPTH,
+    FEATURES,
+    candidate_features,
+    top1_features,
+)
 from surematch.confidence.metrics import aurc, brier, ece
 from surematch.confidence.registry import calibrator_from_dict
 from surematch.confidence.selection import select_calibrator
 from surematch.confidence.split import enough_to_split, fit_band_split
+from surematch.confidence.targets import MIN_PROBABILITY
 from surematch.confidence.thresholds import Criterion, choose_threshold
 from surematch.errors import InputError, ModelFormatError
 
@@ -61,6 +67,12 @@ class MatchCalibration:
     @property
     def features(self) -> tuple[str, ...]:
         return (FEATURES if self.uses_confidence else FEATURES[:2]) + self.evidence
+
+    @property
+    def candidate_depth(self) -> int:
+        """Candidates a match must be ranked among for its features (`DEPTH`): fewer would
+        leave the top match without its runner-up."""
+        return DEPTH
 
     def probabilities(self, similarities: ArrayLike, confidence: ArrayLike | None = None,
                       evidence: Mapping[str, ArrayLike] | None = None) -> np.ndarray:
@@ -137,6 +149,7 @@ def fit_match_calibration(
     seed: int = 0,
     evidence: Mapping[str, ArrayLike] | None = None,
     split: tuple[ArrayLike, ArrayLike] | None = None,
+    min_probability: float = MIN_PROBABILITY,
 ) -> MatchCalibration:
     """Fit on similarities [Q, k] (k >= 2, best first), top-1 right/wrong [Q] (open-set
     queries: wrong), embedding confidence [Q] or None, groups [Q] (expected ids; None for
@@ -145,7 +158,8 @@ def fit_match_calibration(
     calibrator reads (none, all, or one) is chosen by cross-validated log loss on the guide
     part. `split`: (guide indices, certify indices) to use instead of the seeded split by
     groups, e.g. to certify the bands on a random sample only. See the module text for the
-    protocol; `procedure` names the accept test (`certify`)."""
+    protocol; `procedure` names the accept test (`certify`); `min_probability` is the
+    per-match floor of the accept band, certified with it (`bands.certify_bands`)."""
     check_procedure(procedure)
     y = as_labels(correct, "correct")
     sims = np.asarray(similarities)
@@ -181,7 +195,8 @@ def fit_match_calibration(
     try:
         bands = certify_bands(score[band_idx], yb, p[band_idx], score, p, precision_target,
                               miss_target, confidence_level, procedure=procedure,
-                              guide=(score[fit_idx], y[fit_idx]))
+                              guide=(score[fit_idx], y[fit_idx]),
+                              min_probability=min_probability)
         threshold = choose_threshold(p, y, criterion)
     except InputError as exc:
         raise InputError(f"band part ({len(band_idx)} of {len(y)} queries): {exc}") from None

@@ -1,7 +1,9 @@
 """`calibration.json` inside a model folder: retrieval and pair calibrations travel with the model.
 
 The file holds {"format": 1, "model_id": ..., "retrieval": {...} | null, "verification":
-{...} | null}; saving one mode keeps the other. `SimilarityModel.save` keeps the file.
+{...} | null}; saving one mode keeps the other. Each calibration carries its "certificate"
+(what its guarantee covers; older files lack it and still load). `SimilarityModel.save`
+keeps the file.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from surematch.confidence.certificate import certificate
 from surematch.confidence.retrieval import MatchCalibration
 from surematch.confidence.verification import PairCalibration
 from surematch.errors import ModelFormatError
@@ -54,11 +57,20 @@ def _write(folder: Path, key: str, value: dict[str, Any], model_id: str | None,
 
 
 def save_calibration(folder: str | Path, calibration: MatchCalibration | PairCalibration,
-                     model_id: str | None = None, runtime: str | None = None) -> Path:
+                     model_id: str | None = None, runtime: str | None = None,
+                     source: dict[str, Any] | None = None) -> Path:
     """Write the retrieval or the pair calibration into `folder`/calibration.json, with the
-    model id and the runtime ("torch", "onnx", "onnx-int8") whose embeddings it was fitted on."""
-    key = "retrieval" if isinstance(calibration, MatchCalibration) else "verification"
-    return _write(Path(folder), key, calibration.to_dict(), model_id, runtime)
+    model id, the runtime ("torch", "onnx", "onnx-int8") whose embeddings it was fitted on,
+    and its certificate (`confidence.certificate`): what its guarantee covers, the
+    calibration data's `source` included (`file_source`, `reviews_source`)."""
+    retrieval = isinstance(calibration, MatchCalibration)
+    key = "retrieval" if retrieval else "verification"
+    n = calibration.report.get("n_queries" if retrieval else "n_pairs", 0)
+    depth = calibration.candidate_depth if isinstance(calibration, MatchCalibration) else None
+    record = certificate(calibration.bands, n=int(n), source=source, runtime=runtime or "torch",
+                         candidate_depth=depth, unit="queries" if retrieval else "pairs")
+    return _write(Path(folder), key, {**calibration.to_dict(), "certificate": record},
+                  model_id, runtime)
 
 
 def load_calibration(folder: str | Path) -> MatchCalibration | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -13,15 +14,28 @@ logger = logging.getLogger(__name__)
 
 
 class Calibration:
-    """The model's calibration, or none: then probabilities and bands are None."""
+    """The model's calibration, or none: then probabilities and bands are None.
 
-    def __init__(self, calibration: Any | None) -> None:
+    `min_probability` sets another per-match floor for the accept band than the one it was
+    calibrated with (`TriageBands.with_floor`; None: the calibrated one)."""
+
+    def __init__(self, calibration: Any | None, min_probability: float | None = None) -> None:
+        if calibration is not None and min_probability is not None:
+            calibration = replace(calibration,
+                                  bands=calibration.bands.with_floor(min_probability))
         self._cal = calibration
+        self.min_probability = min_probability
 
     @property
     def evidence(self) -> tuple[str, ...]:
         """The evidence names the calibration reads (none when uncalibrated)."""
         return tuple(getattr(self._cal, "evidence", ()) or ())
+
+    @property
+    def depth(self) -> int:
+        """Candidates a match's evidence needs: 2 when calibrated (the margin to the best
+        other reference), else 1."""
+        return 1 if self._cal is None else int(getattr(self._cal, "candidate_depth", 2))
 
     @property
     def calibrated(self) -> bool:
@@ -33,8 +47,9 @@ class Calibration:
         return self._cal
 
     @classmethod
-    def of(cls, model: Embedder) -> Calibration:
-        """The calibration saved in the model's folder, if the model has a folder and one."""
+    def of(cls, model: Embedder, min_probability: float | None = None) -> Calibration:
+        """The calibration saved in the model's folder, if the model has a folder and one
+        (with another per-match floor if given)."""
         if model.folder is None:
             return cls(None)
         from surematch.confidence.store import calibration_for_model
@@ -43,7 +58,7 @@ class Calibration:
                                                   model.runtime)
         if note:
             logger.warning("%s", note)
-        return cls(calibration)
+        return cls(calibration, min_probability)
 
     def apply(self, similarities: np.ndarray, confidence: np.ndarray,
               evidence: dict[str, np.ndarray] | None = None,

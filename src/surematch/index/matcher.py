@@ -73,6 +73,13 @@ def overfetch(k: int) -> int:
     return 2 * k + 16
 
 
+def candidate_depth(k: int, calibration: Calibration) -> int:
+    """Candidates fetched for a query whose caller wants k: at least the calibration's
+    evidence depth (2: the top match's margin is to the best *other* reference), so a
+    match's probability and band do not depend on k; the top k of them are returned."""
+    return max(k, calibration.depth)
+
+
 def match_vectors(store: BaseStore, rules: RuleBook, calibration: Calibration,
                   queries: Sequence[Any], vectors: np.ndarray, confidence: np.ndarray, k: int,
                   filter: dict[str, Any] | None, text_rows: TextRows | None = None,
@@ -85,8 +92,9 @@ def match_vectors(store: BaseStore, rules: RuleBook, calibration: Calibration,
     returns them."""
     if not len(vectors):
         return []
+    depth = candidate_depth(k, calibration)
     fired = rules.fired(vectors)
-    fetch = overfetch(k) if any(fired) else k
+    fetch = overfetch(depth) if any(fired) else depth
     # which text matched is read off a hit's rows: kept ones, or returned by the search
     rows_kept = text_rows if store.multivector else None
     need = rows_kept is None and (store.multivector or any(fired))
@@ -95,14 +103,14 @@ def match_vectors(store: BaseStore, rules: RuleBook, calibration: Calibration,
     rule_hits: list[tuple[Rule, np.ndarray]]
     for n, (row, rule_hits) in enumerate(zip(rows, fired, strict=True)):
         found = _found(row, vectors[n], rows_kept)
-        kept, fetched = _apply_rules(found, rule_hits, k), fetch
-        while rule_hits and len(kept) < k and len(row) == fetched and fetched < MAX_FETCH:
+        kept, fetched = _apply_rules(found, rule_hits, depth), fetch
+        while rule_hits and len(kept) < depth and len(row) == fetched and fetched < MAX_FETCH:
             fetched = min(fetched * 4, MAX_FETCH)
             row = store.search(vectors[n:n + 1], fetched, filter,
                                with_vectors=rows_kept is None)[0]
-            kept = _apply_rules(_found(row, vectors[n], rows_kept), rule_hits, k)
+            kept = _apply_rules(_found(row, vectors[n], rows_kept), rule_hits, depth)
         results.append(_result(queries[n], float(confidence[n]), kept,
-                               [rule.id for rule, _ in rule_hits], calibration))
+                               [rule.id for rule, _ in rule_hits], calibration, k))
     return results
 
 
@@ -119,7 +127,8 @@ def _apply_rules(row: list[Found], rule_hits: list[tuple[Rule, np.ndarray]], k: 
 
 
 def _result(query: Any, confidence: float, found: list[Found], fired: list[str],
-            calibration: Calibration) -> MatchResult:
+            calibration: Calibration, k: int) -> MatchResult:
+    """The top k of `found` (the candidate depth: the evidence read) with probabilities."""
     sims = np.array([[f.hit.score for f in found]], dtype=np.float64)
     evidence = None
     if calibration.evidence:  # computed only when the calibration reads it
@@ -128,7 +137,7 @@ def _result(query: Any, confidence: float, found: list[Found], fired: list[str],
                                        [[f.texts for f in found]])}
     probs, bands = calibration.apply(sims, np.array([confidence]), evidence)
     matches = []
-    for j, f in enumerate(found):
+    for j, f in enumerate(found[:k]):
         matches.append(Match(f.hit.id, f.text, f.payload, float(f.hit.score),
                              None if probs is None else float(probs[0, j]),
                              None if bands is None else bands[0][j], f.kind))

@@ -74,10 +74,12 @@ class ReferenceIndex:
     """References and exclusion rules in two collections, bound to the model that embeds them."""
 
     def __init__(self, location: IndexLocation, model: Embedder, *,
-                 search_ef: int | None = None, create: bool) -> None:
+                 search_ef: int | None = None, create: bool,
+                 min_probability: float | None = None) -> None:
         self.location, self.model = location, model
         self.target = location.target
-        self.calibration = Calibration.of(model)  # a damaged calibration fails before any lock
+        # a damaged calibration fails before any lock
+        self.calibration = Calibration.of(model, min_probability)
         if not create:
             location.require()
         self.store = open_store(location, model.dim if create else None, multivector=True)
@@ -102,9 +104,13 @@ class ReferenceIndex:
 
     @classmethod
     def open(cls, where: IndexLocation | str | Path, model: Embedder, *,
-             api_key: str | None = None, search_ef: int | None = None) -> ReferenceIndex:
-        """Open an existing index; SurematchError if none is there or another model built it."""
-        return cls(_location(where, api_key), model, search_ef=search_ef, create=False)
+             api_key: str | None = None, search_ef: int | None = None,
+             min_probability: float | None = None) -> ReferenceIndex:
+        """Open an existing index; SurematchError if none is there or another model built it.
+        `min_probability`: another per-match floor for the accept band than the calibrated
+        one (a higher floor auto-accepts fewer)."""
+        return cls(_location(where, api_key), model, search_ef=search_ef, create=False,
+                   min_probability=min_probability)
 
     @property
     def model_id(self) -> str:

@@ -70,6 +70,11 @@ class OnnxModel:
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFormatError(f"{self.folder}/runtime.json is damaged ({exc!r}); "
                                    "export the model again") from None
+        # an int8 graph with dynamic activation scales (exported before issue #21) takes
+        # them from each run: run it one text at a time so a text's vector is its own
+        dynamic = runtime == "onnx-int8" and (manifest.get("int8_activations") or {}).get(
+            "scales") != "static"
+        self.run_batch = 1 if dynamic else RUN_BATCH
         self._sessions: dict[int, Any] = {}
         self._lock = threading.Lock()
 
@@ -99,10 +104,12 @@ class OnnxModel:
         self, items: Sequence[str], batch_size: int = 256
     ) -> tuple[np.ndarray, np.ndarray]:
         """Embeddings [N, D] (L2-normalised) and embedding confidence [N] from one pass, in
-        the order of `items` (run in graph runs of RUN_BATCH, shortest texts first)."""
+        the order of `items` (run in graph runs of `run_batch`, shortest texts first). A
+        text's vector does not depend on the others, its position or padding, to float
+        rounding (the int8 graph's activation scales are fixed at export)."""
         if len(items) == 0:
             return np.zeros((0, self.dim), np.float32), np.zeros(0, np.float32)
-        step = max(1, min(batch_size, RUN_BATCH))
+        step = max(1, min(batch_size, self.run_batch))
         order = sorted(range(len(items)), key=lambda i: len(str(items[i])))
         parts = [self.run([items[i] for i in order[s : s + step]])
                  for s in range(0, len(items), step)]

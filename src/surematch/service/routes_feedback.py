@@ -101,7 +101,9 @@ def refit(request: Request, body: RefitRequest | None = None) -> dict[str, Any]:
     """Refit the retrieval calibration on the stored reviews (and the labelled file the
     server was given), save it in the model folder and match with it from now on. Too few
     reviews: 422 naming why, and the calibration in use stays."""
-    from surematch.confidence.store import calibration_document, save_calibration
+    from surematch.confidence.certificate import reviews_source
+    from surematch.confidence.store import save_calibration
+    from surematch.service.routes_ops import calibration_view
     from surematch.workflows.feedback import fit_feedback_calibration, references_from_index
 
     state = request.app.state.service
@@ -119,23 +121,26 @@ def refit(request: Request, body: RefitRequest | None = None) -> dict[str, Any]:
 
             labelled = read_queries(state.labelled_queries)
         try:
+            reviews = state.feedback.reviews()
             fit = fit_feedback_calibration(
-                state.model, refs, state.feedback.reviews(), labelled,
+                state.model, refs, reviews, labelled,
                 precision=body.target_precision or (bands.precision_target if bands else 0.99),
                 max_miss=body.max_miss or (bands.miss_target if bands else 0.01),
                 confidence=body.confidence or (bands.confidence if bands else 0.95),
-                seed=body.seed)
+                seed=body.seed, min_probability=_floor(state.min_probability, bands))
         except InputError as exc:
             raise InputError(f"refit failed, the calibration in use is unchanged: "
                              f"{exc.message}", field=exc.field or "feedback") from None
         save_calibration(state.model_dir, fit.calibration, state.model.identity(),
-                         state.model.runtime)
+                         state.model.runtime, reviews_source(
+                             fit.counts["reviews"], fit.counts["audit_reviews"],
+                             [r.time for r in reviews], state.labelled_queries))
         state.swap_calibration(fit.calibration)
     finally:
         state.refit_lock.release()
     for warning in fit.warnings:
         log.warning("refit: %s", warning)
-    return {"calibration": calibration_document(state.model_dir),
+    return {"calibration": calibration_view(state.model_dir),
             "calibration_id": state.calibration_id, "warnings": fit.warnings,
             "counts": fit.counts}
 
@@ -171,3 +176,14 @@ def install_audit_metrics(app: FastAPI) -> None:
          lambda: float(state.audit.alarm)),
     ):
         Gauge(name, doc, registry=registry).set_function(read)
+
+
+def _floor(serving: float | None, bands: Any | None) -> float:
+    """The per-match floor a refit is certified with: the one the server was started with,
+    else the calibration's in use, else the default."""
+    from surematch.confidence.targets import MIN_PROBABILITY
+
+    if serving is not None:
+        return serving
+    floor = getattr(bands, "min_probability", None)
+    return MIN_PROBABILITY if floor is None else float(floor)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, Security
 from fastapi.responses import FileResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from surematch.confidence.certificate import guarantees
 from surematch.confidence.store import calibration_document
 from surematch.service.security import API_KEY, key_of, read_key, role_of
 
@@ -51,8 +53,20 @@ def review_queue(request: Request) -> dict[str, Any]:
 
 @router.get("/v1/calibration", dependencies=[Depends(read_key)])
 def calibration(request: Request) -> dict[str, Any]:
-    """The model's calibration (bands, thresholds, statistics); {} when uncalibrated."""
-    return calibration_document(request.app.state.service.model_dir)
+    """The model's calibration (bands, thresholds, statistics, what each certifies); {} when
+    uncalibrated."""
+    return calibration_view(request.app.state.service.model_dir)
+
+
+def calibration_view(model_dir: Path) -> dict[str, Any]:
+    """The calibration document with its guarantee sentences: "guarantees" {kind: sentence}
+    and "guarantee", the one matching applies (retrieval's, else verification's)."""
+    document = calibration_document(model_dir)
+    if not document:
+        return {}
+    said = guarantees(document)
+    return {**document, "guarantees": said,
+            "guarantee": said.get("retrieval") or said.get("verification")}
 
 
 @router.get("/v1/calibration/reliability.png", dependencies=[Depends(read_key)])

@@ -34,11 +34,14 @@ class ServiceState:
     def __init__(self, model_dir: Path, index_dir: str | None, qdrant_url: str | None = None,
                  qdrant_api_key: str | None = None, search_ef: int | None = None,
                  runtime: str = DEFAULT_RUNTIME, audit_fraction: float = AUDIT_FRACTION,
-                 labelled_queries: Path | None = None, batch_window_ms: float = 3.0) -> None:
+                 labelled_queries: Path | None = None, batch_window_ms: float = 3.0,
+                 min_probability: float | None = None) -> None:
         self.model_dir = Path(model_dir)
         self.model = load_model(self.model_dir, runtime)
         self.location = IndexLocation.of(index_dir, qdrant_url, qdrant_api_key)
-        self.index = ReferenceIndex.open(self.location, self.model, search_ef=search_ef)
+        self.min_probability = min_probability  # None: each calibration's own floor
+        self.index = ReferenceIndex.open(self.location, self.model, search_ef=search_ef,
+                                         min_probability=min_probability)
         self.lock = ReadWriteLock()
         self.indexer = PayloadIndexer(self.index, self.lock)  # payload indexes, off the path
         self.audit_fraction = audit_fraction
@@ -62,7 +65,7 @@ class ServiceState:
 
     def swap_calibration(self, calibration: Any) -> None:
         """Match with `calibration` from now on (already saved in the model folder)."""
-        self.index.calibration = Calibration(calibration)
+        self.index.calibration = Calibration(calibration, self.min_probability)
         self.calibration_id = calibration_id(self.model_dir)
         with self._review_lock:
             self.review.clear()  # their probabilities and bands were the old calibration's

@@ -36,6 +36,7 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
     `workflows.feedback`). The model's
     embeddings come from `runtime` ("torch", "onnx", "onnx-int8", "auto"), which the
     calibration records: matching with another runtime runs uncalibrated."""
+    from surematch.confidence.certificate import file_source
     from surematch.confidence.store import save_calibration
     from surematch.confidence.verification import fit_pair_calibration
 
@@ -46,6 +47,7 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
     cal: MatchCalibration | PairCalibration
     model_id: str | None = None
     fitted_on: str | None = None  # no model, no runtime, for distances brought as scores
+    source = None
     if feedback is not None:
         return _calibrate_on_feedback(model_dir, feedback, references, queries, fmt, targets,
                                       crit, seed, runtime)
@@ -57,8 +59,10 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
                                    target_fmr=target_fmr, seed=seed,
                                    precision_target=targets.precision,
                                    miss_target=targets.max_miss,
-                                   confidence_level=targets.confidence)
+                                   confidence_level=targets.confidence,
+                                   min_probability=targets.min_probability)
         model_dir.mkdir(parents=True, exist_ok=True)
+        source = file_source(scores)
     else:
         from surematch.loader import load_model
 
@@ -73,7 +77,9 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
                                        criterion=crit, target_fmr=target_fmr, seed=seed,
                                        precision_target=targets.precision,
                                        miss_target=targets.max_miss,
-                                       confidence_level=targets.confidence)
+                                       confidence_level=targets.confidence,
+                                       min_probability=targets.min_probability)
+            source = file_source(pairs)
         else:
             from surematch.confidence.retrieval import fit_match_calibration
             from surematch.evaluation.ranked import rank_queries
@@ -85,13 +91,16 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
                                         precision_target=targets.precision,
                                         miss_target=targets.max_miss,
                                         confidence_level=targets.confidence,
-                                        evidence=r.evidence)
-    return CalibrateResult(save_calibration(model_dir, cal, model_id, fitted_on), cal)
+                                        evidence=r.evidence,
+                                        min_probability=targets.min_probability)
+            source = file_source(queries) if queries is not None else None
+    return CalibrateResult(save_calibration(model_dir, cal, model_id, fitted_on, source), cal)
 
 
 def _calibrate_on_feedback(model_dir: Path, feedback: Path, references: Path | None,
                            queries: Path | None, fmt: str, targets: Targets, criterion: str,
                            seed: int, runtime: str) -> CalibrateResult:
+    from surematch.confidence.certificate import reviews_source
     from surematch.confidence.store import save_calibration
     from surematch.loader import load_model
     from surematch.workflows.feedback import (
@@ -114,6 +123,8 @@ def _calibrate_on_feedback(model_dir: Path, feedback: Path, references: Path | N
     fit = fit_feedback_calibration(model, refs, reviews, labelled,
                                    precision=targets.precision, max_miss=targets.max_miss,
                                    confidence=targets.confidence, criterion=criterion,
-                                   seed=seed)
-    path = save_calibration(model_dir, fit.calibration, model.identity(), model.runtime)
+                                   seed=seed, min_probability=targets.min_probability)
+    source = reviews_source(fit.counts["reviews"], fit.counts["audit_reviews"],
+                            [r.time for r in reviews], queries)
+    path = save_calibration(model_dir, fit.calibration, model.identity(), model.runtime, source)
     return CalibrateResult(path, fit.calibration, tuple(fit.warnings), fit.counts)

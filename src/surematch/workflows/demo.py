@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from surematch.confidence.store import calibration_for_model, save_calibration
+from surematch.confidence.certificate import guarantees, named_source
+from surematch.confidence.store import (
+    calibration_document,
+    calibration_for_model,
+    save_calibration,
+)
 from surematch.config import Config
 from surematch.data.esco import known_occupations, read_esco, unseen_occupations
 from surematch.evaluation.ranked import rank_queries
@@ -83,8 +88,11 @@ def run_demo(workdir: Path, retrain: bool = False, precision_target: float = 0.9
              f"strings that are no occupation, for precision {precision_target:g} "
              f"({model.runtime} runtime)")
         calibration = calibrate_protocol(model, known, ood_cal, precision_target, vectors)
-        save_calibration(workdir / "model", calibration, model.identity(), model.runtime)
+        save_calibration(workdir / "model", calibration, model.identity(), model.runtime,
+                         named_source("ESCO's new titles of known occupations and bundled "
+                                      "strings that are no occupation"))
     step(f"2/4 calibration: {calibration.bands.message}")
+    step("2/4 guarantee: " + guarantees(calibration_document(workdir / "model"))["retrieval"])
 
     index_dir = workdir / "index"
     with ReferenceIndex.create(index_dir, model) as index:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from surematch.confidence.checks import MIN_SAMPLES
+from surematch.confidence.targets import MIN_PROBABILITY
 from surematch.data.samples import GroupedTexts, LabelledQueries, References
 from surematch.errors import InputError, SurematchError
 from surematch.feedback.store import FILENAME, FeedbackStore, Review
@@ -152,7 +153,8 @@ def fit_feedback_calibration(model: Any, references: References, reviews: Iterab
                              queries: LabelledQueries | None = None, *,
                              precision: float = 0.99, max_miss: float = 0.01,
                              confidence: float = 0.95, criterion: str = "accuracy",
-                             seed: int = 0) -> FeedbackFit:
+                             seed: int = 0, min_probability: float = MIN_PROBABILITY,
+                             ) -> FeedbackFit:
     """Fit a retrieval calibration on the reviews (and the labelled `queries`, if any), ranked
     against `references` by `model`. InputError when there are too few to fit one."""
     from surematch.evaluation.ranked import rank_queries
@@ -171,14 +173,15 @@ def fit_feedback_calibration(model: Any, references: References, reviews: Iterab
     ranked = rank_queries(model, references, LabelledQueries(texts, expected), k=10)
     return fit_ranked_feedback(ranked, sources, rejected, precision=precision,
                                max_miss=max_miss, confidence=confidence, criterion=criterion,
-                               seed=seed)
+                               seed=seed, min_probability=min_probability)
 
 
 def fit_ranked_feedback(ranked: Any, sources: Sequence[str],
                         rejected: Sequence[str | None] | None = None, *,
                         precision: float = 0.99, max_miss: float = 0.01,
                         confidence: float = 0.95, criterion: str = "accuracy",
-                        seed: int = 0) -> FeedbackFit:
+                        seed: int = 0, min_probability: float = MIN_PROBABILITY,
+                        ) -> FeedbackFit:
     """`fit_feedback_calibration` on rows ranked already: `ranked` (RankedQueries), each row's
     source ("queue", "audit" or "file") and rejected id (None: none; default all None). The
     calibrator is fitted on every row, the bands certified on the random-sample rows (audit
@@ -222,6 +225,7 @@ def fit_ranked_feedback(ranked: Any, sources: Sequence[str],
             None if ranked.confidence is None else ranked.confidence[idx], groups,
             precision_target=precision, miss_target=max_miss, confidence_level=confidence,
             criterion=criterion, seed=seed, split=split,  # type: ignore[arg-type]
+            min_probability=min_probability,
             evidence={name: values[idx] for name, values in ranked.evidence.items()})
 
     warnings: list[str] = []

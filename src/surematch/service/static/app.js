@@ -167,7 +167,9 @@ function showCalibration(cal) {
       .map(([k, v]) => `<tr><td>${esc(k)}</td><td class="v-${esc(k)}">${esc(typeof v === "number" ? +v.toFixed(4) : v)}</td></tr>`);
     const fb = (c.report || {}).feedback;
     const from = fb ? `<p>fitted on ${fb.reviews} reviews (${fb.audit_reviews} audit); bands certified on: ${esc(fb.bands_certified_on)}</p>` : "";
-    parts.push(`<h3>${kind} (threshold ${(+c.threshold).toFixed(3)})</h3>${from}<table>${rows.join("")}</table>`);
+    const said = (cal.guarantees || {})[kind];
+    const guarantee = said ? `<p class="guarantee">${esc(said)}</p>` : "";
+    parts.push(`<h3>${kind}</h3>${guarantee}${from}<table>${rows.join("")}</table>`);
   }
   $("calibration").innerHTML = parts.join("") || "the model is not calibrated (run surematch calibrate)";
 }

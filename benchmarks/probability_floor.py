@@ -1,0 +1,114 @@
+"""What the per-match floor costs: auto-accept coverage with and without `min_probability`.
+
+    python benchmarks/probability_floor.py [--model MODEL] [--runtime onnx-int8] [--no-write]
+
+For both ESCO protocols (surematch.data.esco, as `auto_accept_esco.py`: calibration titles
+plus half the bundled out-of-domain strings calibrate, the test titles and the other half
+measure), the queries are ranked once, then the calibration is fitted at precision 0.95
+(95 % confidence, reject band for at most 2 % of right matches) with each floor. Per floor:
+the accept cut-off, the share of test queries auto-accepted and their precision, how many
+accepted test matches have p < 0.5, the review and reject shares, and the share of the
+out-of-domain test strings rejected. The model (default: frozen all-MiniLM-L6-v2 with a skip
+head at identity, exported) runs on --runtime. Writes the "probability_floor" section of
+BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import write_section
+from runtime_bench import baseline_model
+
+from surematch.confidence.retrieval import fit_match_calibration
+from surematch.data.esco import known_occupations, read_esco, unseen_occupations
+from surematch.data.samples import LabelledQueries
+from surematch.evaluation.ranked import rank_queries
+from surematch.evaluation.summary import top1_probabilities
+from surematch.loader import load_model
+from surematch.model import SimilarityModel
+from surematch.runtime.export import export_model
+from surematch.workflows.protocols import (
+    MAX_MISS,
+    out_of_domain_texts,
+    split_out_of_domain,
+    with_negatives,
+)
+
+FLOORS = (0.0, 0.5, 0.7)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", type=Path, help="a saved model (default: baseline, exported)")
+    ap.add_argument("--runtime", default="onnx-int8")
+    ap.add_argument("--target", type=float, default=0.95)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    occupations = read_esco()
+    ood_cal, ood_test = split_out_of_domain(out_of_domain_texts())
+    rows = []
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.model
+        if folder is None:
+            folder = baseline_model(Path(tmp) / "model")
+            export_model(SimilarityModel.load(folder), folder)
+        model = load_model(folder, args.runtime)
+        for protocol in (known_occupations(occupations), unseen_occupations(occupations)):
+            _, texts, _ = protocol.references.flat()
+            vectors = model.embed(texts)
+            cal = rank_queries(model, protocol.references,
+                               with_negatives(protocol.calibration, ood_cal),
+                               reference_vectors=vectors)
+            test = rank_queries(model, protocol.references, protocol.test,
+                                reference_vectors=vectors)
+            ood = rank_queries(model, protocol.references,
+                               LabelledQueries(ood_test, [None] * len(ood_test)),
+                               reference_vectors=vectors)
+            for floor in FLOORS:
+                fitted = fit_match_calibration(
+                    cal.similarity, cal.correct, cal.confidence, cal.expected,
+                    precision_target=args.target, miss_target=MAX_MISS, evidence=cal.evidence,
+                    min_probability=floor)
+                p, y = top1_probabilities(test, fitted), test.correct
+                band = np.asarray(fitted.bands.band(p))
+                acc = band == "accept"
+                ood_band = np.asarray(fitted.bands.band(top1_probabilities(ood, fitted)))
+                b = fitted.bands
+                rows.append(
+                    f"| {protocol.name} | {floor:g} | "
+                    f"{'none' if b.accept_at is None else f'{b.accept_at:.3f}'} | "
+                    f"{acc.mean():.3f} | {y[acc].mean() if acc.any() else float('nan'):.3f} | "
+                    f"{int((acc & (p < 0.5)).sum())} | {(band == 'review').mean():.3f} | "
+                    f"{(band == 'reject').mean():.3f} | {(ood_band == 'reject').mean():.3f} |")
+                print(rows[-1], flush=True)
+    took = time.perf_counter() - t0
+    body = ("## The per-match floor on ESCO (`benchmarks/probability_floor.py`)\n\n"
+            f"Command: `flock /tmp/heavy.lock .venv/bin/python benchmarks/probability_floor.py"
+            f"{' --model ' + str(args.model) if args.model else ''} --runtime {args.runtime}`"
+            f" ({took:.0f} s; 2 cores, 24 GiB, no GPU, shared). Model: "
+            f"{args.model or 'frozen all-MiniLM-L6-v2, skip head at identity'}, runtime "
+            f"{args.runtime}. {__doc__.split(chr(10), 4)[4].split('The model')[0].strip()} "
+            f"Precision target {args.target}; floor 0 is the band before issue #21.\n\n"
+            "| protocol | floor | accept_at | accepted (test) | precision | accepted with "
+            "p < 0.5 | review | reject | out-of-domain rejected |\n"
+            "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+    print(body)
+    if not args.no_write:
+        write_section("probability_floor", body)
+
+
+if __name__ == "__main__":
+    main()
