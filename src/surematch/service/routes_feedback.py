@@ -124,6 +124,7 @@ def refit(request: Request, body: RefitRequest | None = None) -> dict[str, Any]:
                              f"{exc.message}", field=exc.field or "feedback") from None
         save_calibration(state.model_dir, fit.calibration, state.model.identity(),
                          state.model.runtime)
+        state.drift.keep_recent()  # the shift monitor's reference: the traffic audited
         state.swap_calibration(fit.calibration)
     finally:
         state.refit_lock.release()

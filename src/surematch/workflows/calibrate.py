@@ -93,6 +93,11 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
                                         miss_target=targets.max_miss,
                                         confidence_level=targets.confidence,
                                         evidence=r.evidence)
+            path = save_calibration(model_dir, cal, model_id, runtime)
+            from surematch.workflows.drift import record_reference
+
+            record_reference(model_dir, qs.texts, r, cal, str(queries or references))
+            return CalibrateResult(path, cal)
     return CalibrateResult(save_calibration(model_dir, cal, model_id, runtime), cal)
 
 
