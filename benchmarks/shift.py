@@ -396,12 +396,13 @@ def render(stats: dict[str, Any], null: dict[str, Any], rows: list[dict[str, Any
         f"({args.runtime}) and calibration (accept from p ≥ {stats['accept_at']:.3f}, "
         f"precision target {TARGET}); {stats['references']:,} references "
         f"({stats['texts']:,} texts); reference = the {stats['n_reference']:,} calibration "
-        f"queries (titles and out-of-domain strings); `ShiftMonitor` with alpha 0.05 over "
-        f"{stats['features']} features (alarm at log-wealth {stats['threshold']:.2f}), checked "
+        "queries (titles and out-of-domain strings); `ShiftMonitor` with alpha "
+        f"{stats['alpha']} over {stats['features']} features (alarm at log-wealth {stats['threshold']:.2f}), checked "
         "after every query.",
         "",
         f"In-distribution: {null['alarms']} of {null['runs']} streams of {null['stream']:,} "
-        f"queries alarmed (false-alarm rate {null['rate']:.3f}; the bound is 0.05), each "
+        f"queries alarmed (false-alarm rate {null['rate']:.3f}; the bound is "
+        f"{stats['alpha']}), each "
         f"with its own reference of {stats['n_reference']:,} queries drawn from the same "
         f"{stats['n_population']:,} (calibration and test titles, out-of-domain strings).",
         "",
@@ -458,7 +459,7 @@ def main() -> None:
     monitor = ShiftMonitor(reference)
     stats = {**sizes, "n_reference": len(cal_pool), "n_population": len(population),
              "features": len(monitor.features), "threshold": monitor.threshold,
-             "accept_at": cal.bands.accept_at}
+             "accept_at": cal.bands.accept_at, "alpha": monitor.alpha}
     t0 = time.perf_counter()
     null = null_runs(cal, population, len(cal_pool), args.stream, args.null_runs, progress)
     progress(f"null: {null['alarms']}/{null['runs']} ({time.perf_counter() - t0:.0f}s)")
