@@ -397,8 +397,8 @@ def render(stats: dict[str, Any], null: dict[str, Any], rows: list[dict[str, Any
         f"precision target {TARGET}); {stats['references']:,} references "
         f"({stats['texts']:,} texts); reference = the {stats['n_reference']:,} calibration "
         "queries (titles and out-of-domain strings); `ShiftMonitor` with alpha "
-        f"{stats['alpha']} over {stats['features']} features (alarm at log-wealth {stats['threshold']:.2f}), checked "
-        "after every query.",
+        f"{stats['alpha']} over {stats['features']} features (alarm at log-wealth "
+        f"{stats['threshold']:.2f}), checked after every query.",
         "",
         f"In-distribution: {null['alarms']} of {null['runs']} streams of {null['stream']:,} "
         f"queries alarmed (false-alarm rate {null['rate']:.3f}; the bound is "

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from surematch.confidence.drift import (
+    ALPHA,
     FEATURES,
     ShiftMonitor,
     form_sketch,
@@ -59,7 +60,7 @@ def test_a_shift_is_found_within_a_few_hundred_queries_and_named() -> None:
 def test_the_alarm_latches_and_the_threshold_counts_the_features() -> None:
     rng = np.random.default_rng(1)
     monitor = ShiftMonitor(draw(rng, 500))
-    assert monitor.threshold == pytest.approx(np.log(3 / 0.05))
+    assert monitor.threshold == pytest.approx(np.log(3 / ALPHA)) and ALPHA <= 0.05
     monitor.update(draw(rng, 300, shift=2.0))
     at = monitor.alarm_at
     assert at is not None and at < 100
