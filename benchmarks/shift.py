@@ -524,8 +524,8 @@ def main() -> None:
     parser.add_argument("--null-runs", type=int, default=200)
     parser.add_argument("--stream", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=100, help="seeded streams per shift")
-    parser.add_argument("--max-queries", type=int, default=2000)
-    parser.add_argument("--recert-runs", type=int, default=20)
+    parser.add_argument("--max-queries", type=int, default=1000)
+    parser.add_argument("--recert-runs", type=int, default=10)
     parser.add_argument("--audits", type=int, default=1000)
     parser.add_argument("--live", type=int, default=1000)
     parser.add_argument("--classifier-runs", type=int, default=50,
