@@ -239,7 +239,10 @@ def first_alarm(reference: dict[str, np.ndarray], live: dict[str, np.ndarray], s
     from surematch.confidence.drift import ShiftMonitor
 
     monitor = ShiftMonitor(reference, seed=seed)
-    monitor.update(live)
+    n = len(next(iter(live.values())))
+    for start in range(0, n, 50):  # the alarm latches: stop at the first
+        if monitor.update({k: v[start:start + 50] for k, v in live.items()}):
+            break
     return monitor.alarm_at
 
 
