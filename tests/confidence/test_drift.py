@@ -57,15 +57,35 @@ def test_a_shift_is_found_within_a_few_hundred_queries_and_named() -> None:
     assert "SHIFT" in shift_message(result) and "similarity" in shift_message(result)
 
 
-def test_the_alarm_latches_and_the_threshold_counts_the_features() -> None:
+def test_the_alarm_latches_at_a_threshold_of_log_one_over_alpha() -> None:
     rng = np.random.default_rng(1)
     monitor = ShiftMonitor(draw(rng, 500))
-    assert monitor.threshold == pytest.approx(np.log(3 / ALPHA)) and ALPHA <= 0.05
+    assert monitor.threshold == pytest.approx(np.log(1 / ALPHA)) and ALPHA <= 0.05
     monitor.update(draw(rng, 300, shift=2.0))
     at = monitor.alarm_at
     assert at is not None and at < 100
+    # the rank test's part: the largest log-wealth less log(2 J), J = 3 features
+    wealth = max(d["log_wealth"] for d in monitor.top_differences())
+    assert monitor.statistic >= wealth - np.log(6) - 1e-3
     monitor.update(draw(rng, 300))  # alike again: the alarm stays, and when it fired
     assert monitor.alarm and monitor.alarm_at == at and monitor.n == 600
+
+
+def test_small_shifts_in_several_features_are_found_by_the_classifier_looks() -> None:
+    found_by_looks = 0
+    for seed in range(10):
+        rng = np.random.default_rng(200 + seed)
+        ref = draw(rng, 1000)
+        live = draw(rng, 1000)
+        live["tokens"] = live["tokens"] + (rng.random(1000) < 0.12)
+        live["upper_share"] = live["upper_share"] + 0.02
+        live["similarity"] = live["similarity"] + 0.12
+        monitor = ShiftMonitor(ref, seed=seed)
+        monitor.update(live)
+        wealth = max(d["log_wealth"] for d in monitor.top_differences())
+        assert monitor.auc is not None and monitor.auc > 0.5
+        found_by_looks += monitor.alarm and wealth < np.log(6 / ALPHA)
+    assert found_by_looks >= 5  # alarmed with no single feature's wealth at its level
 
 
 def test_missing_values_are_skipped_and_thin_features_left_out() -> None:

@@ -14,11 +14,19 @@ the same population, in any number), u_1, u_2, ... are independent and uniform o
 earlier x only (aGRAPA: the running mean over the running second moment, shrunk towards 0
 and capped at `MAX_BET`); its wealth W_t = prod (1 + lambda_s x_s) is then a nonnegative
 martingale with W_0 = 1, and by Ville's inequality P(sup_t W_t >= 1/a) <= a. The alarm fires
-when some feature's log-wealth reaches log(J / alpha) (J features, Bonferroni): however long
-the monitor runs and however often it is read, the chance of any false alarm is at most
-`alpha` (2.5 % by default; measured: `benchmarks/shift.py`). A shift that moves a feature's
-values up or down relative to the calibration's makes E[x] != 0, and the wealth grows
-exponentially in the number of live queries.
+when some feature's log-wealth reaches log(2 J / alpha) (J features, Bonferroni, half of
+alpha). A shift that moves a feature's values up or down relative to the calibration's makes
+E[x] != 0, and the wealth grows exponentially in the number of live queries.
+
+Beside it, for shifts that show in several features at once, a classifier two-sample test
+looks every `LOOK_EVERY` live queries: the last (up to `WINDOW`) live queries against as many
+reference queries drawn at random, a logistic classifier fitted on half of each, and the
+one-sided Mann-Whitney p-value of its scores on the other halves (the held-out AUC). Look j
+alarms below (alpha / 2) / (j (j + 1)), which sums to alpha / 2 over all looks. Each look is
+valid whatever the ones before it said, so the union bound holds: however long the monitor
+runs and however often it is read, the chance of any false alarm is at most `alpha` (2.5 % by
+default; measured: `benchmarks/shift.py`). Both parts report on one scale, `statistic`: the
+evidence in nats, Bonferroni-adjusted, that alarms at `threshold` = log(1 / alpha).
 
 What it cannot see: a change that leaves every feature's ranks centred (a spread-only
 change), and a change in which queries come in bursts (a query repeated many times in a
@@ -28,6 +36,7 @@ row is not an exchangeable draw: it can alarm though each copy is typical).
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -45,6 +54,8 @@ FEATURES = MATCH + FORM
 ALPHA = 0.025  # false alarms over a whole run, however long; BENCHMARKS.md (shift) measures it
 MAX_BET = 0.5
 PRIOR = 20.0  # pseudo-observations of x = 0 (variance 1/3) that each stake starts from
+LOOK_EVERY = 100  # live queries between the classifier test's looks
+WINDOW = 1000  # live queries (at most) the classifier test compares
 
 
 def form_sketch(texts: Sequence[str]) -> dict[str, np.ndarray]:
@@ -89,9 +100,10 @@ def _column(values: ArrayLike, n: int, name: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ShiftResult:
-    """Where the monitor stands: `alarm` (latched once any feature's log-wealth reached
-    `threshold`), `statistic` (the largest log-wealth now), `n` live queries seen, `alarm_at`
-    (the live query at which it fired; None: not fired) and the features that differ most."""
+    """Where the monitor stands: `alarm` (latched once `statistic` reached `threshold`),
+    `statistic` (the evidence now, in nats), `n` live queries seen, `alarm_at` (the live query
+    at which it fired; None: not fired), the features that differ most and the classifier
+    test's last held-out AUC (0.5: alike)."""
 
     alarm: bool
     statistic: float
@@ -100,6 +112,7 @@ class ShiftResult:
     alarm_at: int | None
     alpha: float
     top_differences: list[dict[str, Any]] = field(default_factory=list)
+    auc: float | None = None  # the classifier test's held-out AUC at its last look
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,18 +156,27 @@ class ShiftMonitor:
             raise InputError(f"must lie strictly between 0 and 1, got {alpha}", field="alpha")
         self.alpha = alpha
         self._features: dict[str, _Feature] = {}
+        columns = {}
         for name, values in reference.items():
             v = np.asarray(values, dtype=np.float64).reshape(-1)
-            v = v[np.isfinite(v)]
-            if len(v) >= 20:
-                self._features[name] = _Feature(v)
+            if np.isfinite(v).sum() >= 20:
+                self._features[name] = _Feature(v[np.isfinite(v)])
+                columns[name] = v
         if not self._features:
             raise InputError("the reference holds no feature with 20 values or more",
                              field="reference")
-        self.threshold = math.log(len(self._features) / alpha)
+        self.threshold = math.log(1.0 / alpha)
+        self._rank_offset = math.log(2.0 * len(self._features))
         self._rng = np.random.default_rng(seed)
         self.n = 0
         self.alarm_at: int | None = None
+        # the classifier test reads rows: the reference's, missing values set to the mean
+        self._reference_rows = _rows(columns) if len({len(c) for c in columns.values()}) == 1 \
+            else None
+        self._live: deque[np.ndarray] = deque(maxlen=WINDOW)
+        self._looks = 0
+        self._look_evidence = -math.inf
+        self.auc: float | None = None
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -166,8 +188,11 @@ class ShiftMonitor:
 
     @property
     def statistic(self) -> float:
-        """The largest log-wealth over the features now."""
-        return max(f.log_wealth for f in self._features.values())
+        """The evidence against "alike" now, in nats: the larger of the largest log-wealth
+        less log(2 J) and the last classifier look's -log(p) less log(2 j (j + 1)); the alarm
+        fires when it reaches `threshold` = log(1 / alpha)."""
+        ranks = max(f.log_wealth for f in self._features.values()) - self._rank_offset
+        return max(ranks, self._look_evidence)
 
     def update(self, sketch: Mapping[str, ArrayLike]) -> bool:
         """Feed live queries in order: {feature: values [n]} (a `query_sketch`); features the
@@ -178,6 +203,7 @@ class ShiftMonitor:
         if any(len(c) != n for c in columns.values()):
             raise InputError("the sketch's features have different lengths", field="sketch")
         ties = self._rng.random((n, len(columns)))
+        level = self.threshold + self._rank_offset
         for i in range(n):
             self.n += 1
             for j, (name, column) in enumerate(columns.items()):
@@ -185,9 +211,43 @@ class ShiftMonitor:
                 if value == value:  # not NaN
                     feature = self._features[name]
                     feature.step(float(value), float(ties[i, j]))
-                    if self.alarm_at is None and feature.log_wealth >= self.threshold:
+                    if self.alarm_at is None and feature.log_wealth >= level:
                         self.alarm_at = self.n
+            if self._reference_rows is not None:
+                self._live.append(np.array([columns[name][i] if name in columns else np.nan
+                                            for name in self._features]))
+                if self.n % LOOK_EVERY == 0:
+                    self._look()
         return self.alarm
+
+    def _look(self) -> None:
+        """One look of the classifier test at the last live queries."""
+        from scipy.stats import mannwhitneyu
+
+        from surematch.confidence.logistic import fit_logit
+
+        assert self._reference_rows is not None
+        live = np.array(self._live)
+        mean = self._reference_rows.mean(axis=0)
+        live = np.where(np.isfinite(live), live, mean)
+        m = min(len(live), len(self._reference_rows))
+        live = live[-m:]
+        ref = self._reference_rows[self._rng.choice(len(self._reference_rows), m,
+                                                    replace=False)]
+        half = m // 2
+        if half < 10:
+            return
+        self._looks += 1
+        x = np.vstack([ref[:half], live[:half]])
+        y = np.r_[np.zeros(half), np.ones(half)]
+        coef, _ = fit_logit(x, y)
+        a, b = ref[half:] @ coef, live[half:] @ coef
+        test = mannwhitneyu(b, a, alternative="greater")
+        self.auc = float(test.statistic) / (len(a) * len(b))
+        p = max(float(test.pvalue), 1e-300)
+        self._look_evidence = -math.log(p) - math.log(2.0 * self._looks * (self._looks + 1.0))
+        if self.alarm_at is None and self._look_evidence >= self.threshold:
+            self.alarm_at = self.n
 
     def top_differences(self, m: int = 5) -> list[dict[str, Any]]:
         """The `m` features whose live values differ most from the reference's (highest
@@ -208,13 +268,21 @@ class ShiftMonitor:
 
     def result(self) -> ShiftResult:
         return ShiftResult(self.alarm, round(self.statistic, 4), round(self.threshold, 4),
-                           self.n, self.alarm_at, self.alpha, self.top_differences())
+                           self.n, self.alarm_at, self.alpha, self.top_differences(),
+                           None if self.auc is None else round(self.auc, 4))
+
+
+def _rows(columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Rows [N, F] of equally long columns, missing values set to their column's mean."""
+    x = np.column_stack(list(columns.values()))
+    mean = np.nanmean(np.where(np.isfinite(x), x, np.nan), axis=0)
+    return np.where(np.isfinite(x), x, mean)
 
 
 def shift_message(result: ShiftResult, what: str = "these queries") -> str:
     """One line: whether `what` differ from the calibration queries, and in what."""
     if not result.alarm:
-        return (f"{what} look like the calibration queries ({result.n:,} checked; log-wealth "
+        return (f"{what} look like the calibration queries ({result.n:,} checked; evidence "
                 f"{result.statistic:.1f} < {result.threshold:.1f})")
     top = result.top_differences[0] if result.top_differences else None
     why = (f", most in {top['feature']} ({top['direction']}: mean {top['live_mean']:g} vs "
