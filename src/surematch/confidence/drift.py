@@ -148,10 +148,11 @@ class ShiftMonitor:
     calibration queries), checked after every query; see the module text.
 
     `reference`: {feature: values [N]} (NaN: missing); features with fewer than 20 values
-    are left out. `alpha`: the false-alarm rate over the whole (unbounded) run."""
+    are left out. `alpha`: the false-alarm rate over the whole (unbounded) run. `looks`:
+    False runs the rank test alone, at the whole alpha (for comparison)."""
 
     def __init__(self, reference: Mapping[str, ArrayLike], alpha: float = ALPHA,
-                 seed: int = 0) -> None:
+                 seed: int = 0, looks: bool = True) -> None:
         if not 0.0 < alpha < 1.0:
             raise InputError(f"must lie strictly between 0 and 1, got {alpha}", field="alpha")
         self.alpha = alpha
@@ -166,13 +167,13 @@ class ShiftMonitor:
             raise InputError("the reference holds no feature with 20 values or more",
                              field="reference")
         self.threshold = math.log(1.0 / alpha)
-        self._rank_offset = math.log(2.0 * len(self._features))
+        self._rank_offset = math.log((2.0 if looks else 1.0) * len(self._features))
         self._rng = np.random.default_rng(seed)
         self.n = 0
         self.alarm_at: int | None = None
         # the classifier test reads rows: the reference's, missing values set to the mean
-        self._reference_rows = _rows(columns) if len({len(c) for c in columns.values()}) == 1 \
-            else None
+        same = len({len(c) for c in columns.values()}) == 1
+        self._reference_rows = _rows(columns) if looks and same else None
         self._live: deque[np.ndarray] = deque(maxlen=WINDOW)
         self._looks = 0
         self._look_evidence = -math.inf
