@@ -28,9 +28,9 @@ runs and however often it is read, the chance of any false alarm is at most `alp
 default; measured: `benchmarks/shift.py`). Both parts report on one scale, `statistic`: the
 evidence in nats, Bonferroni-adjusted, that alarms at `threshold` = log(1 / alpha).
 
-What it cannot see: a change that leaves every feature's ranks centred (a spread-only
-change), and a change in which queries come in bursts (a query repeated many times in a
-row is not an exchangeable draw: it can alarm though each copy is typical).
+What it cannot see: a change that leaves every feature's ranks centred and no linear score
+apart (a change of spread only); and queries that come in bursts (a query repeated many
+times in a row is not an exchangeable draw: it can alarm though each copy is typical).
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ class DriftWatch:
             if self.monitor is None:
                 return {"alarm": False, "statistic": None, "threshold": None, "n": 0,
                         "since": self.since, "top_differences": [], "alarm_at": None,
-                        "alpha": None, "reference": self.info,
+                        "alpha": None, "auc": None, "reference": self.info,
                         "message": self.info.get("note", "no drift reference")}
             result = self.monitor.result()
         return {**result.to_dict(), "since": self.since, "reference": self.info,
