@@ -337,34 +337,12 @@ def stream_indices(rng: np.random.Generator, n_shift: int, n_ood: int, ood_share
 
 def weighted_cutoff(p_cal: np.ndarray, y_cal: np.ndarray, x_cal: np.ndarray,
                     x_live: np.ndarray) -> float | None:
-    """The accept cut-off recertified for the live population without its labels:
-    importance weights from a logistic classifier (calibration vs live), the weighted error
-    and its effective sample size in a Clopper-Pearson bound, Bonferroni over 12 cut-offs."""
-    from scipy.stats import beta
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
+    """The accept cut-off recertified for the live population without its labels
+    (`confidence.weighted`)."""
+    from surematch.confidence.weighted import certify_accept_weighted, importance_weights
 
-    x = np.vstack([x_cal, x_live])
-    z = np.r_[np.zeros(len(x_cal)), np.ones(len(x_live))]
-    scaler = StandardScaler().fit(x)
-    clf = LogisticRegression(C=1.0, max_iter=1000).fit(scaler.transform(x), z)
-    odds = np.exp(clf.decision_function(scaler.transform(x_cal)))
-    w = odds * len(x_cal) / len(x_live)
-    w = np.minimum(w, 50.0 * w.mean())
-    order = np.argsort(-p_cal, kind="mergesort")
-    ws, err = w[order], 1.0 - y_cal[order]
-    sizes = np.unique(np.round(np.geomspace(30, len(order), 12)).astype(int))
-    level = (1.0 - CONFIDENCE) / len(sizes)
-    best = None
-    for m in sizes:
-        ww = ws[:m]
-        n_eff = ww.sum() ** 2 / (ww ** 2).sum()
-        rate = float((ww * err[:m]).sum() / ww.sum())
-        k = rate * n_eff
-        upper = 1.0 if k >= n_eff else float(beta.ppf(1.0 - level, k + 1.0, n_eff - k))
-        if upper <= 1.0 - TARGET:
-            best = float(p_cal[order][m - 1])
-    return best
+    w = importance_weights(x_cal, x_live)
+    return certify_accept_weighted(p_cal, y_cal, w, 1.0 - TARGET, 1.0 - CONFIDENCE)
 
 
 def accepted_stats(p: np.ndarray, y: np.ndarray, cut: float | None) -> tuple[float, float | None]:
