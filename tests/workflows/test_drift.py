@@ -100,3 +100,20 @@ def test_evaluate_reports_the_shift(calibrated: Path) -> None:
     assert alike["alarm"] is False and shouted["alarm"] is True
     top = {d["feature"] for d in shouted["top_differences"]}
     assert top & {"upper_share", "lower_case", "characters", "digit_share", "other_share"}
+
+
+def test_a_long_file_is_checked_on_a_bounded_uniform_sample(monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    import numpy as np
+
+    from surematch.confidence.drift import FEATURES
+    from surematch.workflows import drift
+
+    monkeypatch.setattr(drift, "FILE_CHECK_ROWS", 100)
+    check = drift.FileShift(None)
+    check.reference = {name: np.zeros(30) for name in FEATURES}  # as if loaded
+    for batch in range(50):
+        check.add_sketch({name: np.full(37, float(batch)) for name in FEATURES})
+    rows = check._rows[:, 0]
+    assert len(rows) == 100 and check._seen == 50 * 37
+    assert 15 < rows.mean() < 35 and rows.max() > 40  # late batches are as likely as early

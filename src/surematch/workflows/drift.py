@@ -9,10 +9,16 @@ from typing import Any
 
 import numpy as np
 
-from surematch.confidence.drift import ShiftMonitor, ShiftResult, query_sketch, shift_message
+from surematch.confidence.drift import (
+    FEATURES,
+    ShiftMonitor,
+    ShiftResult,
+    query_sketch,
+    shift_message,
+)
 from surematch.confidence.drift_store import load_reference, save_reference
 
-FILE_CHECK_ROWS = 20_000  # a file's check reads at most this many rows, drawn at random
+FILE_CHECK_ROWS = 20_000  # a file's check reads a random sample of at most this many rows
 
 
 def ranked_sketch(texts: Sequence[str], ranked: Any, calibration: Any) -> dict[str, np.ndarray]:
@@ -48,34 +54,44 @@ def results_sketch(results: Sequence[Any]) -> dict[str, np.ndarray]:
 
 
 class FileShift:
-    """Collects the match results of one file; `check` runs the monitor over them in a seeded
-    random order (a file is one look: its order says nothing). Inactive (`check` None) when
-    the model folder holds no drift reference for its calibration."""
+    """Collects the match results of one file: a uniform random sample of at most
+    FILE_CHECK_ROWS of them (reservoir sampling: memory stays bounded whatever the file's
+    length); `check` runs the monitor over them in a random order (a file is one look: its
+    order says nothing). Inactive (`check` None) when the model folder holds no drift
+    reference for its calibration."""
 
     def __init__(self, model_dir: Path | None, seed: int = 0) -> None:
         self.reference, self.info = (None, {}) if model_dir is None else \
             load_reference(model_dir)
         self.seed = seed
-        self._parts: list[dict[str, np.ndarray]] = []
+        self._rng = np.random.default_rng(seed)
+        self._rows = np.zeros((0, len(FEATURES)))
+        self._seen = 0
 
     def add(self, results: Sequence[Any]) -> None:
         if self.reference is not None and results:
-            self._parts.append(results_sketch(results))
+            self.add_sketch(results_sketch(results))
 
     def add_sketch(self, sketch: dict[str, np.ndarray]) -> None:
-        if self.reference is not None:
-            self._parts.append(sketch)
+        if self.reference is None:
+            return
+        rows = np.column_stack([sketch[name] for name in FEATURES])
+        room = max(FILE_CHECK_ROWS - len(self._rows), 0)
+        self._rows = np.vstack([self._rows, rows[:room]])
+        rest = rows[room:]
+        if len(rest):  # each later row replaces a random slot with chance cap / rows seen
+            seen = self._seen + room + np.arange(1, len(rest) + 1)
+            slot = (self._rng.random(len(rest)) * seen).astype(np.int64)
+            kept = slot < FILE_CHECK_ROWS
+            self._rows[slot[kept]] = rest[kept]
+        self._seen += len(rows)
 
     def check(self) -> ShiftResult | None:
-        if self.reference is None or not self._parts:
+        if self.reference is None or not len(self._rows):
             return None
-        sketch = {name: np.concatenate([p[name] for p in self._parts])
-                  for name in self._parts[0]}
-        n = len(next(iter(sketch.values())))
-        rng = np.random.default_rng(self.seed)
-        order = rng.permutation(n)[:FILE_CHECK_ROWS]
+        rows = self._rows[self._rng.permutation(len(self._rows))]
         monitor = ShiftMonitor(self.reference, seed=self.seed)
-        monitor.update({name: v[order] for name, v in sketch.items()})
+        monitor.update({name: rows[:, j] for j, name in enumerate(FEATURES)})
         return monitor.result()
 
 
