@@ -397,7 +397,7 @@ def shift_runs(name: str, cal: Any, reference: dict[str, np.ndarray], cal_pool: 
                                         audited.confidence, audited.expected,
                                         precision_target=TARGET, miss_target=MISS,
                                         confidence_level=CONFIDENCE, seed=seed,
-                                        evidence=audited.evidence)
+                                        evidence=audited.evidence, candidates=("logistic",))
             p_new = probability(new, both)
             cut = new.bands.accept_at
             acc = (p_new >= cut)[rest] if cut is not None else np.zeros(len(rest), bool)
@@ -521,7 +521,7 @@ def main() -> None:
     parser.add_argument("--recert-runs", type=int, default=10)
     parser.add_argument("--audits", type=int, default=1000)
     parser.add_argument("--live", type=int, default=1000)
-    parser.add_argument("--classifier-runs", type=int, default=50,
+    parser.add_argument("--classifier-runs", type=int, default=30,
                         help="runs of the classifier two-sample test compared")
     parser.add_argument("--json", help="also write the numbers here")
     parser.add_argument("--no-write", action="store_true", help="leave BENCHMARKS.md alone")
