@@ -124,6 +124,9 @@ def test_drift_alarms_on_unlike_traffic_and_starts_over_on_refit(
 def test_an_uncalibrated_service_monitors_nothing(built: tuple[Path, Path, list[str]]) -> None:
     app = create_app(built[0], built[1])
     with TestClient(app) as c:
+        page = c.get("/").text  # the page's banner reads /v1/drift
+        assert 'id="drift"' in page and "/static/drift.js" in page
+        assert "/v1/drift" in c.get("/static/drift.js").text
         c.post("/v1/match", json={"query": "nurse"})
         d = c.get("/v1/drift").json()
         assert d["alarm"] is False and d["statistic"] is None and d["n"] == 0
