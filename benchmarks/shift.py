@@ -253,7 +253,8 @@ def take(sketch: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray
 def classifier_pvalues(ref: np.ndarray, live: np.ndarray, looks: list[int],
                        rng: np.random.Generator) -> np.ndarray:
     """The alternative considered: a classifier two-sample test looked at after each of
-    `looks` live queries. At a look of n: n live rows [n, F] against n random reference rows,
+    `looks` live queries. At a look: the last n (at most WINDOW) live rows [n, F] against n
+    random reference rows,
     a logistic classifier fitted on half of each, its AUC on the other half, and the
     one-sided Mann-Whitney p-value of that AUC (normal approximation)."""
     from scipy.stats import norm
@@ -261,10 +262,13 @@ def classifier_pvalues(ref: np.ndarray, live: np.ndarray, looks: list[int],
     from sklearn.metrics import roc_auc_score
     from sklearn.preprocessing import StandardScaler
 
+    from surematch.confidence.drift import WINDOW
+
     out = []
-    for n in looks:
+    for look in looks:
+        n = min(look, WINDOW, len(ref))  # the last live queries, as in the monitor
         r = ref[rng.choice(len(ref), n, replace=False)]
-        lv = live[:n]
+        lv = live[look - n:look]
         half = n // 2
         x_fit = np.vstack([r[:half], lv[:half]])
         z_fit = np.r_[np.zeros(half), np.ones(half)]
