@@ -45,9 +45,15 @@ def evaluate(
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in summary.items():
-        if key not in ("note", "bands_message"):
+        if key not in ("note", "bands_message", "shift"):
             table.add_row(key, "n/a" if value is None else
                           f"{value:.4f}" if isinstance(value, float) else str(value))
     out.print(table)
     if summary.get("note"):
         out.print(summary["note"], highlight=False)
+    from surematch.confidence.drift import ShiftResult
+    from surematch.workflows.drift import shift_line
+
+    if summary.get("shift") and (line := shift_line(ShiftResult(**summary["shift"]),
+                                                    "these queries")):
+        out.print(f"[yellow]{line}[/]", highlight=False)

@@ -129,3 +129,7 @@ def _match_file(model_dir: Path, target: Any, queries_file: Path, out_file: Path
     resumed = f" (resumed after {result.rows_skipped:,} rows)" if result.rows_skipped else ""
     out.print(f"matched {result.rows_written:,} queries into {out_file}{resumed} in "
               f"{result.seconds:.1f}s", highlight=False)
+    from surematch.workflows.drift import shift_line
+
+    if line := shift_line(result.shift, "this file's queries"):
+        out.print(f"[yellow]{line}[/]", highlight=False)

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from surematch.folder import DEFAULT_RUNTIME
-from surematch.service import routes_data, routes_feedback, routes_match, routes_ops
+from surematch.service import drift, routes_data, routes_feedback, routes_match, routes_ops
 from surematch.service.guard import Guard
 from surematch.service.limits import BodyLimit, ClientLimit
 from surematch.service.observe import install_error_handlers, install_metrics
@@ -74,8 +74,9 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
     app.state.max_batch = max_batch
     install_metrics(app)
     routes_feedback.install_audit_metrics(app)
+    drift.install_drift_metrics(app)
     install_error_handlers(app)
-    for module in (routes_match, routes_data, routes_feedback, routes_ops):
+    for module in (routes_match, routes_data, routes_feedback, routes_ops, drift):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if docs:

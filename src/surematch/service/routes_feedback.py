@@ -135,6 +135,7 @@ def refit(request: Request, body: RefitRequest | None = None) -> dict[str, Any]:
                          state.model.runtime, reviews_source(
                              fit.counts["reviews"], fit.counts["audit_reviews"],
                              [r.time for r in reviews], state.labelled_queries))
+        state.drift.keep_recent()  # the shift monitor's reference: the traffic audited
         state.swap_calibration(fit.calibration)
     finally:
         state.refit_lock.release()

@@ -18,6 +18,7 @@ from surematch.index.reference_index import ReferenceIndex
 from surematch.index.stores import IndexLocation
 from surematch.loader import load_model
 from surematch.service.batching import MicroBatcher
+from surematch.service.drift import DriftWatch
 from surematch.service.indexer import PayloadIndexer
 from surematch.service.rwlock import ReadWriteLock
 from surematch.workflows.feedback import calibration_id
@@ -55,6 +56,7 @@ class ServiceState:
         self._deletions, self._deleted = 0, deque[tuple[int, str]](maxlen=10_000)
         self.refit_lock = threading.Lock()
         self.audit = self.check_audit(log_alarm=False)
+        self.drift = DriftWatch(self.model_dir)
         # concurrent single-query matches arriving within the window run as one batch
         self.batcher = MicroBatcher(self.match_many, window_ms=batch_window_ms, name="match")
 
@@ -70,6 +72,7 @@ class ServiceState:
         with self._review_lock:
             self.review.clear()  # their probabilities and bands were the old calibration's
         self.audit = self.check_audit(log_alarm=False)
+        self.drift.reset()
 
     def check_audit(self, log_alarm: bool = True) -> AuditResult:
         """Auto-accept precision from the audit reviews of auto-accepted top matches made under
@@ -100,6 +103,7 @@ class ServiceState:
                 results = self.index.match_batch([items[n][0] for n in rows], k, spec)
                 for n, result in zip(rows, results, strict=True):
                     out[n] = {**result.to_dict(), "warnings": warnings}
+        self.drift.observe(out)
         return out
 
     def remember_reviews(self, results: list[dict[str, Any]], since: int | None = None,

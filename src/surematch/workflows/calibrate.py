@@ -94,6 +94,11 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
                                         evidence=r.evidence,
                                         min_probability=targets.min_probability)
             source = file_source(queries) if queries is not None else None
+            path = save_calibration(model_dir, cal, model_id, fitted_on, source)
+            from surematch.workflows.drift import record_reference
+
+            record_reference(model_dir, qs.texts, r, cal, str(queries or references))
+            return CalibrateResult(path, cal)
     return CalibrateResult(save_calibration(model_dir, cal, model_id, fitted_on, source), cal)
 
 

@@ -91,6 +91,7 @@ def run_demo(workdir: Path, retrain: bool = False, precision_target: float = 0.9
         save_calibration(workdir / "model", calibration, model.identity(), model.runtime,
                          named_source("ESCO's new titles of known occupations and bundled "
                                       "strings that are no occupation"))
+        _record_drift_reference(workdir / "model", model, known, ood_cal, vectors, calibration)
     step(f"2/4 calibration: {calibration.bands.message}")
     step("2/4 guarantee: " + guarantees(calibration_document(workdir / "model"))["retrieval"])
 
@@ -121,3 +122,16 @@ def run_demo(workdir: Path, retrain: bool = False, precision_target: float = 0.9
                           title="surematch demo: known occupations, new titles")
     return DemoResult([known_report, unseen_report], results, titles,
                       calibration.bands.message, report)
+
+
+def _record_drift_reference(folder: Path, model: Any, known: Any,
+                            ood_cal: list[str], vectors: Any, calibration: Any) -> None:
+    """The calibration queries' sketch beside the calibration (the shift monitor's
+    reference)."""
+    from surematch.workflows.drift import record_reference
+    from surematch.workflows.protocols import with_negatives
+
+    queries = with_negatives(known.calibration, ood_cal)
+    ranked = rank_queries(model, known.references, queries, reference_vectors=vectors)
+    record_reference(folder, queries.texts, ranked, calibration,
+                     "ESCO alternative titles (calibration half) and out-of-domain strings")

@@ -31,8 +31,23 @@ def evaluate_model(model_dir: Path, references: Path | None, queries: Path | Non
     refs, qs = load_matching_data(references, queries, fmt)
     ranked = rank_queries(model, refs, qs, k=10)
     summary = match_summary(ranked, calibration)
+    shift = _shift(model_dir if calibration is not None else None, qs.texts, ranked, calibration)
+    if shift is not None:
+        summary["shift"] = shift.to_dict()
     if report is not None:
         from surematch.evaluation.report import write_report
 
         summary["report"] = str(write_report(report, ranked, summary, calibration))
     return EvaluateResult(summary, warning)
+
+
+def _shift(model_dir: Path | None, texts: list[str], ranked: Any, calibration: Any
+           ) -> Any:
+    """The shift monitor over these queries (None: no drift reference for the calibration)."""
+    from surematch.workflows.drift import FileShift, ranked_sketch
+
+    check = FileShift(model_dir)
+    if check.reference is None:
+        return None
+    check.add_sketch(ranked_sketch(texts, ranked, calibration))
+    return check.check()

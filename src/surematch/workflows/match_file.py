@@ -43,6 +43,7 @@ class MatchFileResult:
     rows_written: int  # matched and written by this run
     rows_skipped: int  # already in the output from an earlier run
     seconds: float
+    shift: Any = None  # ShiftResult of this run's queries against the calibration's; or None
 
 
 def output_columns(k: int) -> list[str]:
@@ -86,6 +87,7 @@ def match_file(model_dir: Path, location: IndexLocation, queries_path: Path, out
     so fixing the row and rerunning continues from there.
     """
     from surematch.index.stores.filters import parse_filter
+    from surematch.workflows.drift import FileShift
     from surematch.workflows.indexes import open_index
 
     t0 = time.perf_counter()
@@ -144,6 +146,7 @@ def match_file(model_dir: Path, location: IndexLocation, queries_path: Path, out
 
     with open_index(location, model_dir, search_ef=search_ef, runtime=runtime) as index, \
             ThreadPoolExecutor(1, thread_name_prefix="embed") as embedder:
+        shift = FileShift(model_dir if index.calibration.calibrated else None)
         # the next batch is embedded (onnxruntime releases the GIL) while this one is searched
         queue = batches()
         batch = next(queue, None)
@@ -154,6 +157,7 @@ def match_file(model_dir: Path, location: IndexLocation, queries_path: Path, out
             embedded = embedder.submit(index.embed_queries, following) if following else None
             results = index.match_embedded(batch, vectors, confidence, k, filter)
             writer.write([result_row(r, k) for r in results])
+            shift.add(results)
             written += len(batch)
             batch = following
             if progress:
@@ -162,7 +166,7 @@ def match_file(model_dir: Path, location: IndexLocation, queries_path: Path, out
     if failure is not None:
         raise failure
     writer.finish()
-    return MatchFileResult(written, skipped, time.perf_counter() - t0)
+    return MatchFileResult(written, skipped, time.perf_counter() - t0, shift.check())
 
 
 # ---------------------------------------------------------------- readers: the query texts
