@@ -12,11 +12,12 @@ from typer.testing import CliRunner
 
 from surematch.cli import load_commands
 from surematch.confidence.drift_store import REFERENCE_FILE, load_reference
-from surematch.confidence.targets import Targets, calibrate_model
+from surematch.confidence.targets import Targets
 from surematch.data import read_queries, read_references
 from surematch.index.reference_index import ReferenceIndex
 from surematch.index.stores import IndexLocation
 from surematch.model import SimilarityModel
+from surematch.workflows.calibrate import calibrate_model
 from surematch.workflows.evaluate import evaluate_model
 from surematch.workflows.match_file import match_file
 
