@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,8 @@ from surematch.data import References
 from surematch.embedder import Embedder
 from surematch.errors import InputError, SurematchError
 from surematch.index.calibrated import Calibration
+from surematch.index.embed_ahead import embed_ahead
+from surematch.index.exact_texts import ExactTexts
 from surematch.index.matcher import check_queries, match_vectors
 from surematch.index.model_binding import bind_model
 from surematch.index.payloads import (
@@ -70,6 +71,8 @@ class ReferenceIndex:
                 self.store.search_ef = search_ef
             bind_model(self.store, model, self.target)
             self.text_rows = TextRows(self.store)
+            self.exact = ExactTexts(self.store, self.text_rows)  # queries equal to a text
+            self.version = 0  # writes through this object: a result cache's generation
             self.rules = RuleBook(open_store(location, self.store.dim, collection="rules"))
         except BaseException:
             self.store.close()
@@ -111,33 +114,27 @@ class ReferenceIndex:
             self.store.write_meta({**meta, "payload_indexes": {**meta.get(
                 "payload_indexes", {}), **new}})
         written = done = 0
-        # (references in the batch, those to write, their embedding under way)
-        pending: tuple[int, list[int], Future[np.ndarray] | None] | None = None
-        with progress_bar(progress, len(ids), "embedding references") as advance, \
-                ThreadPoolExecutor(1, thread_name_prefix="embed") as embedder:
-            # the next batch is embedded (onnxruntime and torch release the GIL) while this
-            # one is written
-            for span in [*_batches([len(t) for t in texts], batch_size), None]:
-                following = None
-                if span is not None:
-                    start, end = span
-                    same = self._stored_as(ids[start:end], texts[start:end],
-                                           payloads[start:end])
-                    todo = [n for n, done in zip(range(start, end), same, strict=True)
-                            if not done]
-                    flat = [text for n in todo for text, _ in texts[n]]
-                    following = (end - start, todo, embedder.submit(
-                        self.model.embed, flat, batch_size=batch_size) if todo else None)
-                if pending is not None:
-                    size, todo, embedded = pending
-                    if embedded is not None:
-                        self._write([ids[n] for n in todo], [texts[n] for n in todo],
-                                    [payloads[n] for n in todo],
-                                    np.asarray(embedded.result()))
-                    written, done = written + len(todo), done + size
-                    advance(size)
-                    log.debug("stored %d of %d references", done, len(ids))
-                pending = following
+
+        def todo() -> Iterator[tuple[int, list[int]]]:
+            """(references in the batch, those not stored already with the same texts)."""
+            for start, end in _batches([len(t) for t in texts], batch_size):
+                same = self._stored_as(ids[start:end], texts[start:end], payloads[start:end])
+                yield end - start, [n for n, s in zip(range(start, end), same, strict=True)
+                                    if not s]
+
+        def embed(batch: tuple[int, list[int]]) -> np.ndarray | None:
+            flat = [text for n in batch[1] for text, _ in texts[n]]
+            return np.asarray(self.model.embed(flat, batch_size=batch_size)) if flat else None
+
+        with progress_bar(progress, len(ids), "embedding references") as advance:
+            # the next batch is embedded while this one is written
+            for (size, kept), vectors in embed_ahead(todo(), embed):
+                if vectors is not None:
+                    self._write([ids[n] for n in kept], [texts[n] for n in kept],
+                                [payloads[n] for n in kept], vectors)
+                written, done = written + len(kept), done + size
+                advance(size)
+                log.debug("stored %d of %d references", done, len(ids))
         if written < len(ids):
             log.info("%d of %d references were stored already with the same texts and "
                      "payload: not embedded again", len(ids) - written, len(ids))
@@ -156,12 +153,14 @@ class ReferenceIndex:
         if not self.store.multivector:
             self.store.upsert(ids, vectors, [{**p, TEXT_KEY: pairs[0][0]} for p, pairs in
                                              zip(payloads, texts, strict=True)])
+            self._changed(ids)
             return
         bounds = np.cumsum([0, *(len(pairs) for pairs in texts)])
         rows = [vectors[a:b] for a, b in itertools.pairwise(bounds)]
         self.store.upsert(ids, rows, [
             {**p, TEXTS_KEY: [t for t, _ in pairs], KINDS_KEY: [k for _, k in pairs]}
             for p, pairs in zip(payloads, texts, strict=True)])
+        self._changed(ids)
 
     def add_texts(self, ref_id: str, texts: Sequence[str | tuple[str, str]]) -> int:
         """Append texts to a stored reference: each a text (kind "synonym") or (text, kind).
@@ -191,11 +190,20 @@ class ReferenceIndex:
     def delete_text(self, ref_id: str, text: str) -> bool:
         """Remove one text of a stored reference; False if the reference has no such text.
         Removing its last text is refused: delete the reference instead."""
-        return remove_text(self.store, ref_id, text)
+        removed = remove_text(self.store, ref_id, text)
+        self._changed([ref_id])
+        return removed
 
     def delete(self, ids: Sequence[str]) -> int:
         """Remove references, each with all its texts, by id; returns how many existed."""
-        return self.store.delete(ids)
+        deleted = self.store.delete(ids)
+        self._changed(ids)
+        return deleted
+
+    def _changed(self, ids: Sequence[str]) -> None:
+        """After a write: a new version, and the exact-text lookup read again for ids."""
+        self.version += 1
+        self.exact.refresh(list(ids))
 
     def get(self, ids: Sequence[str]) -> list[Reference | None]:
         """The references in the order asked (each with all its texts and their kinds), None
@@ -223,6 +231,7 @@ class ReferenceIndex:
         if rules:
             self.rules.add(rules, self.model.embed([r.trigger for r in rules]),
                            self.model.embed([r.exclude for r in rules]))
+            self.version += 1
         return [r.id for r in rules]
 
     def add_rule(self, trigger: str, exclude: str, **options: Any) -> str:
@@ -233,6 +242,7 @@ class ReferenceIndex:
         return self.rules.list()
 
     def delete_rules(self, ids: Sequence[str]) -> int:
+        self.version += 1
         return self.rules.delete(ids)
 
     # -- matching --------------------------------------------------------------------------
@@ -263,9 +273,25 @@ class ReferenceIndex:
 
     def embed_queries(self, queries: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
         """Embeddings [Q, D] and embedding confidence [Q] of queries, for `match_embedded`
-        (a batch job embeds the next batch while this one is searched)."""
-        vectors, confidence = self.model.embed_with_confidence(list(queries))
-        return np.asarray(vectors), np.asarray(confidence)
+        (a batch job embeds the next batch while this one is searched). A query equal to a
+        stored text (`ExactTexts`) gets that text's row without running the encoder (for a
+        model without an embedding confidence, whose confidence is always 1)."""
+        queries = list(queries)
+        stored = [None] * len(queries) if self.model.has_confidence else \
+            self.exact.rows(queries)
+        slow = [n for n, row in enumerate(stored) if row is None]
+        if len(slow) == len(queries):
+            vectors, confidence = self.model.embed_with_confidence(queries)
+            return np.asarray(vectors), np.asarray(confidence)
+        out = np.empty((len(queries), self.model.dim), np.float32)
+        sure = np.ones(len(queries), np.float32)
+        if slow:
+            vectors, confidence = self.model.embed_with_confidence([queries[n] for n in slow])
+            out[slow], sure[slow] = vectors, confidence
+        for n, row in enumerate(stored):
+            if row is not None:
+                out[n] = row
+        return out, sure
 
     def match_embedded(self, queries: Sequence[Any], vectors: np.ndarray,
                        confidence: np.ndarray, k: int = 10,
