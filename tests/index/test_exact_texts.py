@@ -9,10 +9,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tests.index.test_multitext import index, make, refs  # noqa: F401 (fixtures)
+from tests.index import test_multitext as multitext
 
 from surematch.index.reference_index import ReferenceIndex
 from surematch.model import SimilarityModel
+
+make, index = multitext.make, multitext.index  # the fixtures: edge and local stores
 
 STORED = ["a", "a_syn", "a_desc", "b", "b_syn", "c"]
 
@@ -101,7 +103,7 @@ def test_texts_added_later_are_found_and_removed_ones_forgotten(
 def test_a_text_added_after_the_lookup_was_built_is_found(
         make: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     first = make()
-    first.add(refs(), progress=False)
+    first.add(multitext.refs(), progress=False)
     assert first.match("c", k=1).matches[0].id == "C"  # builds the first's lookup
     first.add_texts("B", ["t"])
     no_encoder(first, monkeypatch)
