@@ -22,6 +22,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -84,8 +85,10 @@ def match_file(model_dir: Path, location: IndexLocation, queries_path: Path, out
                k: int = 10, *, column: str = "query", filter: dict[str, Any] | None = None,
                search_ef: int | None = None, batch_size: int = 256, restart: bool = False,
                progress: Progress | None = None, runtime: str = "torch",
-               repeat_cache: int = REPEAT_CACHE) -> MatchFileResult:
+               repeat_cache: int = REPEAT_CACHE, index: Any = None) -> MatchFileResult:
     """Match every row of `queries_path` (its `column`) and write one row each to `out_path`.
+    `index`: a ReferenceIndex opened already (kept open), else the one at `location` is
+    opened with the model of `model_dir` for this file.
 
     Raises InputError (with file and line, or row for Parquet) for an unreadable file, a
     missing column or an empty query; the rows before it are matched and kept in the output,
@@ -131,7 +134,8 @@ def match_file(model_dir: Path, location: IndexLocation, queries_path: Path, out
     cache = ResultCache(max(repeat_cache, 4 * batch_size))
     batches = _plan(itertools.chain([first], rows), batch_size, cache, k, filter)
     written = matched = 0
-    with open_index(location, model_dir, search_ef=search_ef, runtime=runtime) as index:
+    with (nullcontext(index) if index is not None else
+          open_index(location, model_dir, search_ef=search_ef, runtime=runtime)) as index:
         def embed(batch: _Batch) -> tuple[np.ndarray, np.ndarray]:
             return index.embed_queries(batch.todo) if batch.todo else _NONE
 
