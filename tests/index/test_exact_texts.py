@@ -108,3 +108,29 @@ def test_a_text_added_after_the_lookup_was_built_is_found(
     first.add_texts("B", ["t"])
     no_encoder(first, monkeypatch)
     assert first.match("t", k=1).matches[0].id == "B"
+
+
+def test_a_model_with_embedding_confidence_gets_the_stored_texts_confidence(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from surematch.encoders.vectors import PrecomputedVectors
+    from surematch.heads import build_head
+
+    table = multitext.TABLE
+    names = list(table)
+    model = SimilarityModel(PrecomputedVectors(8, names, np.array([table[n] for n in names])),
+                            build_head([{"kind": "feature_groups", "groups": 4, "size": 5,
+                                         "skip_dim": 8}], 8))
+    assert model.has_confidence
+    with ReferenceIndex.create(tmp_path / "ix", model) as index:
+        index.add(multitext.refs(), progress=False)
+        index.add_texts("C", ["t"])
+        asked = [*STORED, "t"]
+        slow = index.match_batch(asked, k=3)
+        no_encoder(index, monkeypatch)
+        fast = index.match_batch(asked, k=3)
+    for s, f in zip(slow, fast, strict=True):
+        assert [m.id for m in f.matches] == [m.id for m in s.matches]
+        assert f.embedding_confidence == pytest.approx(s.embedding_confidence, abs=1e-6)
+        assert f.embedding_confidence != 1.0
+        assert [m.similarity for m in f.matches] == pytest.approx(
+            [m.similarity for m in s.matches], abs=1e-6)

@@ -25,11 +25,12 @@ import numpy as np
 
 from surematch.data.text_keys import query_key
 from surematch.index.stores.base import BaseStore
-from surematch.index.text_rows import TextRows, split_payload
+from surematch.index.text_rows import CONFIDENCES_KEY, TextRows, split_payload
 
 MAX_REFERENCES = 2_000_000  # a bigger index keeps no lookup (building it would scan them all)
 
-Entry = tuple[str, tuple[str, ...], int]  # (reference id, its texts, which of them)
+# (reference id, its texts, which of them, its embedding confidence when stored)
+Entry = tuple[str, tuple[str, ...], int, float | None]
 
 
 class ExactTexts:
@@ -41,9 +42,11 @@ class ExactTexts:
         self._keys_of: dict[str, list[str]] = {}
         self._lock = threading.Lock()
 
-    def rows(self, queries: Sequence[Any]) -> list[np.ndarray | None]:
-        """The stored row [D] of the text each query equals, None where it equals none (or
-        is not a text)."""
+    def rows(self, queries: Sequence[Any], confidence: bool = False,
+             ) -> list[tuple[np.ndarray, float] | None]:
+        """The stored row [D] and embedding confidence (1.0 unless `confidence`: then the
+        stored one) of the text each query equals; None where it equals none, is not a text,
+        or (`confidence`) has none stored (an index built before they were kept)."""
         if not self.store.multivector or not any(isinstance(q, str) for q in queries):
             return [None] * len(queries)
         with self._lock:
@@ -51,14 +54,17 @@ class ExactTexts:
             chosen: list[Entry | None] = []
             for q in queries:
                 entries = by_key.get(query_key(q)) if isinstance(q, str) else None
+                if confidence and entries:
+                    entries = [e for e in entries if e[3] is not None]
                 chosen.append(None if not entries else next(
                     (e for e in entries if e[1][e[2]] == q), entries[0]))
         found = [e for e in chosen if e is not None]
-        rows = iter(self.text_rows.rows([(i, texts) for i, texts, _ in found]))
-        out: list[np.ndarray | None] = []
+        rows = iter(self.text_rows.rows([(e[0], e[1]) for e in found]))
+        out: list[tuple[np.ndarray, float] | None] = []
         for entry in chosen:
             stored = next(rows) if entry is not None else None
-            out.append(None if entry is None or stored is None else stored[entry[2]])
+            out.append(None if entry is None or stored is None else (
+                stored[entry[2]], entry[3] if confidence and entry[3] is not None else 1.0))
         return out
 
     def refresh(self, ids: Sequence[str]) -> None:
@@ -83,11 +89,14 @@ class ExactTexts:
     def _put(self, ref_id: str, payload: dict[str, Any]) -> None:
         assert self._by_key is not None
         texts = tuple(t for t, _ in split_payload(payload)[1])
+        sure = payload.get(CONFIDENCES_KEY)
+        if not isinstance(sure, list) or len(sure) != len(texts):
+            sure = [None] * len(texts)
         keys = []
         for n, text in enumerate(texts):
             key = query_key(text)
             entries = self._by_key.setdefault(key, [])
-            entries.append((ref_id, texts, n))
+            entries.append((ref_id, texts, n, sure[n]))
             entries.sort(key=lambda e: (e[0], e[1][e[2]]))
             keys.append(key)
         self._keys_of[ref_id] = keys

@@ -44,6 +44,7 @@ from surematch.index.stores.base import BaseStore
 from surematch.index.stores.filters import parse_filter, type_mismatches
 from surematch.index.stores.points import check_id
 from surematch.index.text_rows import (
+    CONFIDENCES_KEY,
     KINDS_KEY,
     TEXT_KEY,
     TEXT_KEYS,
@@ -122,16 +123,16 @@ class ReferenceIndex:
                 yield end - start, [n for n, s in zip(range(start, end), same, strict=True)
                                     if not s]
 
-        def embed(batch: tuple[int, list[int]]) -> np.ndarray | None:
+        def embed(batch: tuple[int, list[int]]) -> tuple[np.ndarray, np.ndarray | None] | None:
             flat = [text for n in batch[1] for text, _ in texts[n]]
-            return np.asarray(self.model.embed(flat, batch_size=batch_size)) if flat else None
+            return self._embed_texts(flat, batch_size) if flat else None
 
         with progress_bar(progress, len(ids), "embedding references") as advance:
             # the next batch is embedded while this one is written
-            for (size, kept), vectors in embed_ahead(todo(), embed):
-                if vectors is not None:
+            for (size, kept), embedded in embed_ahead(todo(), embed):
+                if embedded is not None:
                     self._write([ids[n] for n in kept], [texts[n] for n in kept],
-                                [payloads[n] for n in kept], vectors)
+                                [payloads[n] for n in kept], *embedded)
                 written, done = written + len(kept), done + size
                 advance(size)
                 log.debug("stored %d of %d references", done, len(ids))
@@ -147,9 +148,19 @@ class ReferenceIndex:
                 for point, pairs, payload in zip(self.store.get(ids), texts, payloads,
                                                  strict=True)]
 
+    def _embed_texts(self, texts: list[str], batch_size: int = 256,
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Rows [n, D] of texts, and their embedding confidence [n] if the model has one."""
+        if not self.model.has_confidence:
+            return np.asarray(self.model.embed(texts, batch_size=batch_size)), None
+        vectors, confidence = self.model.embed_with_confidence(texts, batch_size=batch_size)
+        return np.asarray(vectors), np.asarray(confidence)
+
     def _write(self, ids: list[str], texts: list[list[tuple[str, str]]],
-               payloads: list[dict[str, Any]], vectors: np.ndarray) -> None:
-        """Store references whose texts, in order, are the rows of vectors [sum n_i, D]."""
+               payloads: list[dict[str, Any]], vectors: np.ndarray,
+               confidence: np.ndarray | None = None) -> None:
+        """Store references whose texts, in order, are the rows of vectors [sum n_i, D]
+        (with their embedding confidence [sum n_i], kept in the payload, when given)."""
         if not self.store.multivector:
             self.store.upsert(ids, vectors, [{**p, TEXT_KEY: pairs[0][0]} for p, pairs in
                                              zip(payloads, texts, strict=True)])
@@ -157,9 +168,11 @@ class ReferenceIndex:
             return
         bounds = np.cumsum([0, *(len(pairs) for pairs in texts)])
         rows = [vectors[a:b] for a, b in itertools.pairwise(bounds)]
+        sure = [{} if confidence is None else {CONFIDENCES_KEY: confidence[a:b].tolist()}
+                for a, b in itertools.pairwise(bounds)]
         self.store.upsert(ids, rows, [
-            {**p, TEXTS_KEY: [t for t, _ in pairs], KINDS_KEY: [k for _, k in pairs]}
-            for p, pairs in zip(payloads, texts, strict=True)])
+            {**p, TEXTS_KEY: [t for t, _ in pairs], KINDS_KEY: [k for _, k in pairs], **c}
+            for p, pairs, c in zip(payloads, texts, sure, strict=True)])
         self._changed(ids)
 
     def add_texts(self, ref_id: str, texts: Sequence[str | tuple[str, str]]) -> int:
@@ -182,9 +195,12 @@ class ReferenceIndex:
         new = [(t, k) for t, k in pairs if t not in have]
         if not new:
             return 0
-        rows = np.asarray(self.model.embed([t for t, _ in new]))
+        rows, confidence = self._embed_texts([t for t, _ in new])
         assert point.vector is not None
-        self._write([ref_id], [stored + new], [payload], np.vstack([point.vector, rows]))
+        kept = point.payload.get(CONFIDENCES_KEY)  # (none in an index built before them)
+        self._write([ref_id], [stored + new], [payload], np.vstack([point.vector, rows]),
+                    None if confidence is None or kept is None else
+                    np.concatenate([np.asarray(kept, np.float32), confidence]))
         return len(new)
 
     def delete_text(self, ref_id: str, text: str) -> bool:
@@ -275,10 +291,9 @@ class ReferenceIndex:
         """Embeddings [Q, D] and embedding confidence [Q] of queries, for `match_embedded`
         (a batch job embeds the next batch while this one is searched). A query equal to a
         stored text (`ExactTexts`) gets that text's row without running the encoder (for a
-        model without an embedding confidence, whose confidence is always 1)."""
+        model with an embedding confidence, that of the stored text)."""
         queries = list(queries)
-        stored = [None] * len(queries) if self.model.has_confidence else \
-            self.exact.rows(queries)
+        stored = self.exact.rows(queries, self.model.has_confidence)
         slow = [n for n, row in enumerate(stored) if row is None]
         if len(slow) == len(queries):
             vectors, confidence = self.model.embed_with_confidence(queries)
@@ -290,7 +305,7 @@ class ReferenceIndex:
             out[slow], sure[slow] = vectors, confidence
         for n, row in enumerate(stored):
             if row is not None:
-                out[n] = row
+                out[n], sure[n] = row
         return out, sure
 
     def match_embedded(self, queries: Sequence[Any], vectors: np.ndarray,
@@ -329,8 +344,10 @@ def remove_text(store: BaseStore, ref_id: str, text: str) -> bool:
         raise InputError(f"{text!r} is the last text of reference {ref_id!r}; delete the "
                          "reference instead", field="text")
     assert point.vector is not None and point.vector.ndim == 2  # several texts: multivector
+    sure = point.payload.get(CONFIDENCES_KEY)
     store.upsert([ref_id], [point.vector[keep]], [{
-        **payload, TEXTS_KEY: [texts[n][0] for n in keep], KINDS_KEY: [texts[n][1] for n in keep]}])
+        **payload, TEXTS_KEY: [texts[n][0] for n in keep], KINDS_KEY: [texts[n][1] for n in keep],
+        **({} if sure is None else {CONFIDENCES_KEY: [sure[n] for n in keep]})}])
     return True
 
 
