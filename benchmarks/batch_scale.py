@@ -89,7 +89,8 @@ def main() -> None:
     parser.add_argument("index", type=Path)
     parser.add_argument("--distinct", type=int, default=20_000)
     parser.add_argument("--zipf-rows", type=int, default=100_000)
-    parser.add_argument("--engine-rows", type=int, default=8_000)
+    parser.add_argument("--engine-rows", type=int, default=4_000)
+    parser.add_argument("--references", type=int, default=None, help="(a smoke test: fewer)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="batch_scale_"))
     index = tmp / "index"
@@ -102,6 +103,9 @@ def main() -> None:
     model = load_embedder(args.model, "auto")
     with ReferenceIndex.open(args.index, model) as demo:
         refs = references_from_index(demo)
+    if args.references:
+        refs = type(refs)(refs.ids[: args.references], refs.texts[: args.references],
+                          refs.payloads[: args.references])
     t0 = time.perf_counter()
     with ReferenceIndex.create(index, model) as fresh:
         fresh.add(refs, progress=False)
