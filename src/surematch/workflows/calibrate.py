@@ -67,9 +67,10 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
                                    confidence_level=targets.confidence)
         model_dir.mkdir(parents=True, exist_ok=True)
     else:
+        from surematch.cached_embedder import CachedEmbedder
         from surematch.embedder import load_embedder
 
-        model = load_embedder(model_dir, runtime)
+        model = CachedEmbedder(load_embedder(model_dir, runtime))  # references embedded once
         model_id, runtime = model.identity(), model.runtime
         if pairs is not None:
             from surematch.data import read_pairs
