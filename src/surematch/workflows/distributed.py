@@ -19,6 +19,7 @@ writes, and the same InputError for a bad row after the rows before it.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -174,7 +175,9 @@ def _index(job: dict[str, Any]) -> Any:
     if key not in _OPEN:
         location = IndexLocation(job["target"], job["api_key"])
         if location.folder is not None:
-            copy = Path(tempfile.mkdtemp(prefix="surematch-index-")) / "index"
+            scratch = tempfile.mkdtemp(prefix="surematch-index-")
+            atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+            copy = Path(scratch) / "index"
             shutil.copytree(location.folder, copy, ignore=shutil.ignore_patterns("*.lock"))
             location = IndexLocation(str(copy))
         _OPEN[key] = open_index(location, Path(job["model_dir"]),
