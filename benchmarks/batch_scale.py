@@ -118,7 +118,8 @@ def main() -> None:
     random.Random(0).shuffle(every)
     distinct = every[: args.distinct]
     pool = distinct[:20_000]
-    stored = {" ".join(t.casefold().split()) for t in titles}
+    stored_texts = list(dict.fromkeys(refs.flat()[1]))  # the texts the index holds
+    stored = {" ".join(t.casefold().split()) for t in stored_texts}
     share = sum(" ".join(q.casefold().split()) in stored for q in distinct) / len(distinct)
 
     lines = []
@@ -137,7 +138,7 @@ def main() -> None:
     same_top = sum(row[1] == slow_rows[row[0]][1] for row in z_out)
     z_share = sum(" ".join(q.casefold().split()) in stored for q in z) / len(z)
 
-    bare = titles[:5000]
+    bare = stored_texts[:5000]
     b_path = write(tmp / "bare.csv", bare)
     bare_slow, _ = run(args.model, index, b_path, tmp / "bare_slow.csv", exact=False)
     bare_fast, _ = run(args.model, index, b_path, tmp / "bare_fast.csv")
