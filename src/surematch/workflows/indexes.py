@@ -27,12 +27,13 @@ def open_index(location: IndexLocation, model_dir: Path, *, create: bool = False
     """The ReferenceIndex at `location` with the model of `model_dir` run by `runtime`
     (created if asked); `cached`: texts embedded before by calibrate, evaluate or index are
     read from the reference embedding cache (`cached_embedder.py`)."""
-    from surematch.cached_embedder import CachedEmbedder
     from surematch.embedder import Embedder, load_embedder
     from surematch.index.reference_index import ReferenceIndex
 
     model: Embedder = load_embedder(model_dir, runtime)
-    if cached:
+    if cached:  # (imports the encoders, torch among them: not on the match path)
+        from surematch.cached_embedder import CachedEmbedder
+
         model = CachedEmbedder(model)
     opener = ReferenceIndex.create if create else ReferenceIndex.open
     return opener(location, model, search_ef=search_ef)
