@@ -146,3 +146,18 @@ def test_a_qdrant_server_is_passed_through(workdir: Path, monkeypatch: pytest.Mo
     assert result.exit_code == 0, result.output
     assert seen["location"].target == "http://127.0.0.1:6333" and seen["location"].is_server
     assert seen["k"] == 5 and seen["column"] == "title" and seen["restart"] is True
+
+
+def test_engine_dask_on_a_local_cluster_writes_what_one_process_writes(workdir: Path) -> None:
+    pytest.importorskip("dask.distributed")
+    one = cli(*MATCH, "--out", "one.csv", cwd=workdir)
+    assert one.returncode == 0, one.stderr
+    dist = cli(*MATCH, "--out", "dist.csv", "--engine", "dask", "--workers", "2", cwd=workdir)
+    assert dist.returncode == 0, dist.stderr
+    assert "matched 400 queries into dist.csv in 1 partitions" in dist.stdout
+    one_rows = (workdir / "one.csv").read_text(encoding="utf-8").splitlines()
+    dist_rows = (workdir / "dist.csv").read_text(encoding="utf-8").splitlines()
+    assert len(dist_rows) == N_QUERIES + 1 and dist_rows[0] == one_rows[0]
+    assert [r.split(",")[:2] for r in dist_rows] == [r.split(",")[:2] for r in one_rows]
+    bad = cli(*MATCH, "--out", "x.csv", "--engine", "spark", cwd=workdir)
+    assert bad.returncode == 2 and "the engine is dask" in bad.stderr

@@ -119,7 +119,7 @@ def test_parquet_missing_column(tmp_path: Path) -> None:
      'v.jsonl, line 2, field "vector": NaN, infinite or missing'),
     (['{"id": "a", "vector": [1, 2]}', '{"id": "a", "vector": [3, 4]}'],
      "v.jsonl, line 2, field \"id\": duplicate id 'a' (first at line 1)"),
-    (['{"id": "a", "vector": [1, 2]', ""], "v.jsonl, line 1: not valid JSON"),
+    (['{"id": "a", "vector": [1, 2]', ""], "v.jsonl, line 1: invalid JSON"),
     (['{"id": "a"}'], 'v.jsonl, line 1, field "vector": missing'),
     (['{"id": "", "vector": [1]}'], 'line 1, field "id": expected a non-empty string id'),
     ([""], "v.jsonl: holds no vectors"),

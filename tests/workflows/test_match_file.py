@@ -262,12 +262,82 @@ def test_a_damaged_output_is_reported_not_truncated(setup: tuple[Path, IndexLoca
 def test_parquet_output_joins_batches_into_full_row_groups(
         setup: tuple[Path, IndexLocation], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from surematch.workflows import match_file as module
+    from surematch.data import row_files
 
-    monkeypatch.setattr(module, "ROW_GROUP", 10)
+    monkeypatch.setattr(row_files, "ROW_GROUP", 10)
     queries = write_queries(tmp_path / "q.jsonl", QUERIES[:27])
     run(setup, queries, tmp_path / "out.parquet", batch_size=4)
     f = pq.ParquetFile(tmp_path / "out.parquet")
     assert [f.metadata.row_group(i).num_rows for i in range(f.num_row_groups)] == [10, 10, 7]
     assert [r["query"] for r in read_output(tmp_path / "out.parquet")] == QUERIES[:27]
     assert not (tmp_path / "out.parquet.parts").exists()
+
+
+REPEATED = [QUERIES[i % 7] for i in range(40)] + ["NURSE  nurse 0", " Nurse nurse 0 ", "pilot"]
+
+
+def slow_rows(setup: tuple[Path, IndexLocation], texts: list[str], k: int = 3,
+              ) -> list[dict[str, Any]]:
+    """The output rows of matching each query on its own: the slow path, row by row."""
+    from surematch.workflows.match_file import result_row
+
+    with ReferenceIndex.open(setup[1], SimilarityModel.load(setup[0])) as index:
+        results = [index.match_batch([t], k)[0] for t in texts]
+    path = setup[0].parent / "slow.csv"
+    path.unlink(missing_ok=True)
+    from surematch.data.row_files import open_writer
+
+    writer = open_writer(path, output_columns(k))
+    writer.write([result_row(r, k) for r in results])
+    writer.finish()
+    return read_output(path)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_repeated_queries_are_matched_once_and_written_for_every_row(
+        setup: tuple[Path, IndexLocation], tmp_path: Path, fmt: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    queries = write_queries(tmp_path / "q.jsonl", REPEATED)
+    embedded: list[str] = []
+    real = ReferenceIndex.embed_queries
+
+    def spy(self: ReferenceIndex, texts: Any) -> Any:
+        embedded.extend(texts)
+        return real(self, texts)
+
+    monkeypatch.setattr(ReferenceIndex, "embed_queries", spy)
+    result = run(setup, queries, tmp_path / f"out.{fmt}", batch_size=4)
+    # 7 distinct queries, one of them also in case and spacing variants, and "pilot"
+    assert sorted(embedded) == sorted([*QUERIES[:7], "pilot"])
+    assert (result.rows_written, result.rows_matched) == (len(REPEATED), 8)
+    rows = read_output(tmp_path / f"out.{fmt}")
+    assert [r["query"] for r in rows] == REPEATED  # every row, in order, its own query
+    monkeypatch.setattr(ReferenceIndex, "embed_queries", real)
+    assert rows == slow_rows(setup, REPEATED)
+
+
+def test_repeats_resume_after_an_interruption_losing_and_repeating_nothing(
+        setup: tuple[Path, IndexLocation], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    queries = write_queries(tmp_path / "q.csv", REPEATED)
+    clean = tmp_path / "clean.csv"
+    run(setup, queries, clean, batch_size=4)
+    out = tmp_path / "out.csv"
+    real = ReferenceIndex.match_embedded
+    calls: list[int] = []
+
+    def interrupted(self: ReferenceIndex, texts: Any, *args: Any) -> Any:
+        calls.append(len(texts))
+        if len(calls) == 4:  # batches of repeats match nothing new but are still written
+            raise KeyboardInterrupt
+        return real(self, texts, *args)
+
+    monkeypatch.setattr(ReferenceIndex, "match_embedded", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run(setup, queries, out, batch_size=4)
+    monkeypatch.setattr(ReferenceIndex, "match_embedded", real)
+    assert len(read_output(out)) == 12
+    result = run(setup, queries, out, batch_size=4)
+    assert (result.rows_written, result.rows_skipped) == (len(REPEATED) - 12, 12)
+    # (equal to 5 decimals: a query embedded in another batch may differ in the last bits)
+    assert read_output(out) == read_output(clean)

@@ -52,6 +52,13 @@ def match(
     = 256,
     restart: Annotated[bool, typer.Option(
         "--restart", help="with --queries: start the output over instead of resuming")] = False,
+    engine: Annotated[str | None, typer.Option(
+        "--engine", help="with --queries: match partitions on a cluster (dask; install "
+        "surematch[distributed])")] = None,
+    workers: Annotated[int, typer.Option(
+        min=1, help="with --engine: worker processes of a local cluster")] = 2,
+    address: Annotated[str | None, typer.Option(
+        "--address", help="with --engine: an existing cluster's scheduler instead")] = None,
 ) -> None:
     """Match each QUERY against the index; with --json one object per query (JSON lines).
 
@@ -70,11 +77,18 @@ def match(
         if as_json:
             raise InputError("--json prints single queries; with --queries the format "
                              "follows --out's extension")
+        if engine is not None:
+            _match_dataset(model_dir, index_target(index, qdrant_url, api_key), queries_file,
+                           out_file, k, spec, search_ef, column, batch_size, restart,
+                           runtime, engine, workers, address)
+            return
+        if address is not None:
+            raise InputError("--address goes with --engine dask")
         _match_file(model_dir, index_target(index, qdrant_url, api_key), queries_file,
                     out_file, k, spec, search_ef, column, batch_size, restart, runtime)
         return
-    if out_file is not None or column or restart:
-        raise InputError("--out, --column and --restart go with --queries FILE")
+    if out_file is not None or column or restart or engine or address:
+        raise InputError("--out, --column, --restart and --engine go with --queries FILE")
     if not queries:
         raise InputError("give QUERY arguments or --queries FILE")
     results, warnings = match_warned(model_dir, index_target(index, qdrant_url, api_key),
@@ -95,6 +109,38 @@ def match(
         out.print(table)
 
 
+def _query_column(column: list[str]) -> str:
+    columns = parse_columns(column)
+    unknown = sorted(set(columns) - {"query"})
+    if unknown:
+        raise InputError(f"--column: only query=THEIRS can be remapped here, not "
+                         f"{', '.join(unknown)}")
+    return columns.get("query", "query")
+
+
+def _match_dataset(model_dir: Path, target: Any, queries_file: Path, out_file: Path, k: int,
+                   spec: dict[str, Any] | None, search_ef: int | None, column: list[str],
+                   batch_size: int, restart: bool, runtime: str, engine: str, workers: int,
+                   address: str | None) -> None:
+    if engine != "dask":
+        raise InputError(f"--engine: unknown {engine!r}; the engine is dask", field="--engine")
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError:
+        raise InputError("--engine dask needs Dask: pip install 'surematch[distributed]'",
+                         field="--engine") from None
+    from surematch.workflows.distributed import match_dataset
+
+    result = match_dataset(model_dir, target, queries_file, out_file, k,
+                           column=_query_column(column), filter=spec, search_ef=search_ef,
+                           runtime=runtime, workers=workers, address=address,
+                           batch_size=batch_size, restart=restart)
+    skipped = (f" ({result.partitions_skipped} of {result.partitions} partitions finished "
+               "earlier)") if result.partitions_skipped else ""
+    out.print(f"matched {result.rows:,} queries into {out_file} in {result.partitions} "
+              f"partitions{skipped} in {result.seconds:.1f}s", highlight=False)
+
+
 def _match_file(model_dir: Path, target: Any, queries_file: Path, out_file: Path, k: int,
                 spec: dict[str, Any] | None, search_ef: int | None, column: list[str],
                 batch_size: int, restart: bool, runtime: str) -> None:
@@ -108,11 +154,7 @@ def _match_file(model_dir: Path, target: Any, queries_file: Path, out_file: Path
 
     from surematch.workflows.match_file import match_file
 
-    columns = parse_columns(column)
-    unknown = sorted(set(columns) - {"query"})
-    if unknown:
-        raise InputError(f"--column: only query=THEIRS can be remapped here, not "
-                         f"{', '.join(unknown)}")
+    query_column = _query_column(column)
     bar = Progress(TextColumn("matching"), BarColumn(), MofNCompleteColumn(),
                    TimeRemainingColumn(), console=Console(stderr=True), transient=True,
                    disable=not interactive())
@@ -123,7 +165,7 @@ def _match_file(model_dir: Path, target: Any, queries_file: Path, out_file: Path
 
     with bar:
         result = match_file(model_dir, target, queries_file, out_file, k,
-                            column=columns.get("query", "query"), filter=spec,
+                            column=query_column, filter=spec,
                             search_ef=search_ef, batch_size=batch_size, restart=restart,
                             progress=advance, runtime=runtime)
     resumed = f" (resumed after {result.rows_skipped:,} rows)" if result.rows_skipped else ""

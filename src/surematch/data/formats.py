@@ -1,4 +1,5 @@
-"""Raw row readers for CSV, JSONL and Parquet: rows as dicts, each with the line it starts on."""
+"""Raw row readers for CSV, JSONL and Parquet: rows as dicts, each with the line it starts on,
+and the one map from a file's extension to its format."""
 
 from __future__ import annotations
 
@@ -12,6 +13,21 @@ from pathlib import Path
 from typing import Any
 
 from surematch.errors import InputError
+
+EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
+              ".pq": "parquet"}  # the one extension -> format map (file_format)
+
+
+def file_format(path: Path, what: str = "input", allowed: tuple[str, ...] | None = None) -> str:
+    """"csv", "jsonl" or "parquet", from the path's extension; InputError naming the file and
+    the extensions supported (of `allowed` formats, default all) for any other."""
+    fmt = EXTENSIONS.get(path.suffix.lower())
+    if fmt is None or (allowed is not None and fmt not in allowed):
+        supported = [ext for ext, f in EXTENSIONS.items() if allowed is None or f in allowed]
+        raise InputError(f"unknown {what} file type {path.suffix or '(no extension)'!r}; "
+                         f"supported: {', '.join(supported)}", file=path)
+    return fmt
+
 
 # (the file's column names, or None where each row has its own keys; rows as (line, values))
 RawRows = tuple[list[str] | None, Iterator[tuple[int | None, dict[str, Any]]]]
@@ -101,11 +117,10 @@ def read_csv(path: Path) -> RawRows:
 
 
 def read_jsonl(path: Path) -> RawRows:
-    """One JSON object per line; blank lines are skipped."""
-    lines = read_utf8(path).split("\n")
+    """One JSON object per line, streamed; blank lines are skipped."""
 
     def rows() -> Iterator[tuple[int | None, dict[str, Any]]]:
-        for number, raw in enumerate(lines, start=1):
+        for number, raw in enumerate(utf8_lines(path), start=1):
             if not raw.strip():
                 continue
             try:
@@ -123,18 +138,27 @@ def read_jsonl(path: Path) -> RawRows:
     return None, rows()
 
 
-def read_parquet(path: Path) -> RawRows:
-    """A Parquet table; rows have no line (None), nulls and NaN become None."""
+def read_parquet(path: Path, columns: list[str] | None = None) -> RawRows:
+    """A Parquet table (only `columns` when given), streamed by record batch; rows have no
+    line (None), nulls and NaN become None."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        file = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as e:
         raise InputError(f"not a readable Parquet file: {e}", file=path) from None
-    _check_header(path, table.column_names, None)
-    rows = ((None, {k: _missing_as_none(v) for k, v in row.items()}) for row in table.to_pylist())
-    return list(table.column_names), rows
+    names = list(file.schema_arrow.names)
+    _check_header(path, names, None)
+    wanted = [c for c in columns if c in names] if columns is not None else None
+
+    def rows() -> Iterator[tuple[int | None, dict[str, Any]]]:
+        with file:
+            for batch in file.iter_batches(batch_size=1024, columns=wanted):
+                for row in batch.to_pylist():
+                    yield None, {k: _missing_as_none(v) for k, v in row.items()}
+
+    return names, rows()
 
 
 def _missing_as_none(value: Any) -> Any:

@@ -140,10 +140,10 @@ def read_references(path: str | Path, *, columns: dict[str, str] | None = None,
 def _require_text_column(path: str | Path, record: Record) -> None:
     """No row has a text: a file without a `text` (or `texts`) column gets the missing-column
     error of a required column (the header read again only then)."""
-    from surematch.data.tables import FORMATS
+    from surematch.data.tables import raw_rows
 
     path, names = Path(path), record.columns
-    header = FORMATS[path.suffix.lower()](path)[0]
+    header = raw_rows(path)[0]
     found = header if header is not None else [names["id"], *record.extra]
     if names["text"] not in found and names["texts"] not in found:
         raise _missing_column(path, "text", names["text"], found,

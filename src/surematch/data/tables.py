@@ -7,15 +7,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from surematch.data.formats import RawRows, read_csv, read_jsonl, read_parquet
+from surematch.data.formats import RawRows, file_format, read_csv, read_jsonl, read_parquet
 from surematch.errors import InputError
 
 FORMATS: dict[str, Callable[[Path], RawRows]] = {
-    ".csv": read_csv,
-    ".jsonl": read_jsonl,
-    ".ndjson": read_jsonl,
-    ".parquet": read_parquet,
+    "csv": read_csv,
+    "jsonl": read_jsonl,
+    "parquet": read_parquet,
 }
+
+
+def raw_rows(path: Path) -> RawRows:
+    """The file's raw rows, read as its extension says (InputError for an unknown one)."""
+    return FORMATS[file_format(path)](path)
 
 
 @dataclass(frozen=True)
@@ -55,13 +59,7 @@ def read_records(
     not UTF-8, and (JSONL) a line that is not a JSON object.
     """
     path = Path(path)
-    reader = FORMATS.get(path.suffix.lower())
-    if reader is None:
-        raise InputError(
-            f"unknown file type {path.suffix or '(no extension)'!r}; "
-            f"supported: {', '.join(FORMATS)}",
-            file=path,
-        )
+    reader = FORMATS[file_format(path)]
     if not path.is_file():
         raise InputError("file not found" if not path.exists() else "not a file", file=path)
     names = _column_names(path, [*required, *optional], columns or {})

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from safetensors.numpy import load_file, save_file
 
 log = logging.getLogger(__name__)
@@ -28,7 +27,8 @@ def content_key(item: Any) -> bytes:
     if isinstance(item, str):
         digest.update(b"s" + item.encode("utf-8"))
     else:
-        arr = np.ascontiguousarray(item.detach().cpu().numpy() if torch.is_tensor(item) else item)
+        tensor = hasattr(item, "detach")  # a torch tensor (torch is not imported here)
+        arr = np.ascontiguousarray(item.detach().cpu().numpy() if tensor else item)
         digest.update(f"a{arr.dtype}{arr.shape}".encode() + arr.tobytes())
     return digest.digest()
 

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
 
+from surematch.data.formats import EXTENSIONS, read_jsonl
 from surematch.encoders.base import Encoder
 from surematch.errors import InputError, SurematchError
 
@@ -92,13 +93,13 @@ class PrecomputedVectors(Encoder):
         path = Path(path)
         if not path.is_file():
             raise InputError("no such file", file=path)
-        suffix = path.suffix.lower()
-        if suffix in (".parquet", ".pq"):
-            ids, table = _read_parquet(path, id_column, vector_column)
-        elif suffix in (".jsonl", ".ndjson"):
-            ids, table = _read_jsonl(path, id_column, vector_column)
-        elif suffix == ".npy":
+        fmt = "npy" if path.suffix.lower() == ".npy" else EXTENSIONS.get(path.suffix.lower())
+        if fmt == "npy":
             ids, table = _read_npy(path)
+        elif fmt == "parquet":
+            ids, table = _read_parquet(path, id_column, vector_column)
+        elif fmt == "jsonl":
+            ids, table = _read_jsonl(path, id_column, vector_column)
         else:
             raise InputError("unknown vectors format; use .parquet, .jsonl or .npy", file=path)
         if not ids:
@@ -171,35 +172,27 @@ def _read_jsonl(path: Path, id_col: str, vec_col: str) -> tuple[list[str], np.nd
     ids: list[str] = []
     rows: list[np.ndarray] = []
     line_of: list[int] = []
-    with path.open(encoding="utf-8") as lines:
-        for n, text in enumerate(lines, start=1):
-            if not text.strip():
-                continue
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise InputError(f"not valid JSON: {error.msg}", file=path, line=n) from error
-            if not isinstance(record, dict):
-                raise InputError("expected a JSON object", file=path, line=n)
-            for col in (id_col, vec_col):
-                if col not in record:
-                    raise InputError(f"missing (keys: {sorted(record)})", file=path, line=n,
-                                     field=col)
-            key, value = record[id_col], record[vec_col]
-            if isinstance(key, bool) or not isinstance(key, str | int) or key == "":
-                raise InputError(f"expected a non-empty string id, got {key!r}", file=path,
-                                 line=n, field=id_col)
-            vector = np.asarray(value) if isinstance(value, list) and all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in value) else None
-            if vector is None or vector.size == 0:
-                raise InputError(f"expected a list of numbers, got {value!r:.60}", file=path,
-                                 line=n, field=vec_col)
-            if rows and len(vector) != len(rows[0]):
-                raise InputError(f"{len(vector)} values but line {line_of[0]} has "
-                                 f"{len(rows[0])}", file=path, line=n, field=vec_col)
-            ids.append(str(key))
-            rows.append(vector.astype(np.float64))
-            line_of.append(n)
+    for n, record in read_jsonl(path)[1]:  # (a JSONL row always has its line)
+        assert n is not None
+        for col in (id_col, vec_col):
+            if col not in record:
+                raise InputError(f"missing (keys: {sorted(record)})", file=path, line=n,
+                                 field=col)
+        key, value = record[id_col], record[vec_col]
+        if isinstance(key, bool) or not isinstance(key, str | int) or key == "":
+            raise InputError(f"expected a non-empty string id, got {key!r}", file=path,
+                             line=n, field=id_col)
+        vector = np.asarray(value) if isinstance(value, list) and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in value) else None
+        if vector is None or vector.size == 0:
+            raise InputError(f"expected a list of numbers, got {value!r:.60}", file=path,
+                             line=n, field=vec_col)
+        if rows and len(vector) != len(rows[0]):
+            raise InputError(f"{len(vector)} values but line {line_of[0]} has "
+                             f"{len(rows[0])}", file=path, line=n, field=vec_col)
+        ids.append(str(key))
+        rows.append(vector.astype(np.float64))
+        line_of.append(n)
     table = np.stack(rows) if rows else np.zeros((0, 1))
     return _checked(ids, table, (path, line_of.__getitem__, vec_col),
                     (path, line_of.__getitem__, id_col))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from surematch.data.formats import file_format
 from surematch.data.samples import LabelledQueries
 from surematch.errors import DiskFullError, InputError, ModelFormatError
 from surematch.index.stores.files import check_free_space
@@ -314,13 +315,10 @@ def export_labelled(labelled: LabelledFeedback, path: str | Path) -> int:
     rows = [{"text": t, "expected_id": e or "", "rejected_id": r or ""}
             for t, e, r in zip(labelled.texts, labelled.expected_ids, labelled.rejected_ids,
                                strict=True)]
-    suffix = path.suffix.lower()
-    if suffix not in (".jsonl", ".csv"):
-        raise InputError(f"export format follows the extension: .jsonl or .csv, got "
-                         f"{suffix or 'none'!r}", file=path)
+    fmt = file_format(path, "export", ("jsonl", "csv"))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:
-        if suffix == ".jsonl":
+        if fmt == "jsonl":
             for row in rows:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
         else:

@@ -17,8 +17,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,8 @@ from surematch.data import References
 from surematch.embedder import Embedder
 from surematch.errors import InputError, SurematchError
 from surematch.index.calibrated import Calibration
+from surematch.index.embed_ahead import embed_ahead
+from surematch.index.exact_texts import ExactTexts
 from surematch.index.matcher import check_queries, match_vectors
 from surematch.index.model_binding import bind_model
 from surematch.index.payloads import (
@@ -46,6 +47,7 @@ from surematch.index.stores.base import BaseStore
 from surematch.index.stores.filters import parse_filter, type_mismatches
 from surematch.index.stores.points import check_id
 from surematch.index.text_rows import (
+    CONFIDENCES_KEY,
     KINDS_KEY,
     TEXT_KEY,
     TEXT_KEYS,
@@ -88,6 +90,8 @@ class ReferenceIndex:
                 self.store.search_ef = search_ef
             bind_model(self.store, model, self.target)
             self.text_rows = TextRows(self.store)
+            self.exact = ExactTexts(self.store, self.text_rows)  # queries equal to a text
+            self.version = 0  # writes through this object: a result cache's generation
             self.rules = RuleBook(open_store(location, self.store.dim, collection="rules"))
         except BaseException:
             self.store.close()
@@ -126,33 +130,27 @@ class ReferenceIndex:
         ids, texts, payloads = self._checked(references)
         self.index_payloads(payloads)
         written = done = 0
-        # (references in the batch, those to write, their embedding under way)
-        pending: tuple[int, list[int], Future[np.ndarray] | None] | None = None
-        with progress_bar(progress, len(ids), "embedding references") as advance, \
-                ThreadPoolExecutor(1, thread_name_prefix="embed") as embedder:
-            # the next batch is embedded (onnxruntime and torch release the GIL) while this
-            # one is written
-            for span in [*_batches([len(t) for t in texts], batch_size), None]:
-                following = None
-                if span is not None:
-                    start, end = span
-                    same = self._stored_as(ids[start:end], texts[start:end],
-                                           payloads[start:end])
-                    todo = [n for n, done in zip(range(start, end), same, strict=True)
-                            if not done]
-                    flat = [text for n in todo for text, _ in texts[n]]
-                    following = (end - start, todo, embedder.submit(
-                        self.model.embed, flat, batch_size=batch_size) if todo else None)
-                if pending is not None:
-                    size, todo, embedded = pending
-                    if embedded is not None:
-                        self._write([ids[n] for n in todo], [texts[n] for n in todo],
-                                    [payloads[n] for n in todo],
-                                    np.asarray(embedded.result()))
-                    written, done = written + len(todo), done + size
-                    advance(size)
-                    log.debug("stored %d of %d references", done, len(ids))
-                pending = following
+
+        def todo() -> Iterator[tuple[int, list[int]]]:
+            """(references in the batch, those not stored already with the same texts)."""
+            for start, end in _batches([len(t) for t in texts], batch_size):
+                same = self._stored_as(ids[start:end], texts[start:end], payloads[start:end])
+                yield end - start, [n for n, s in zip(range(start, end), same, strict=True)
+                                    if not s]
+
+        def embed(batch: tuple[int, list[int]]) -> tuple[np.ndarray, np.ndarray | None] | None:
+            flat = [text for n in batch[1] for text, _ in texts[n]]
+            return self._embed_texts(flat, batch_size) if flat else None
+
+        with progress_bar(progress, len(ids), "embedding references") as advance:
+            # the next batch is embedded while this one is written
+            for (size, kept), embedded in embed_ahead(todo(), embed):
+                if embedded is not None:
+                    self._write([ids[n] for n in kept], [texts[n] for n in kept],
+                                [payloads[n] for n in kept], *embedded)
+                written, done = written + len(kept), done + size
+                advance(size)
+                log.debug("stored %d of %d references", done, len(ids))
         if written < len(ids):
             log.info("%d of %d references were stored already with the same texts and "
                      "payload: not embedded again", len(ids) - written, len(ids))
@@ -206,18 +204,32 @@ class ReferenceIndex:
                 for point, pairs, payload in zip(self.store.get(ids), texts, payloads,
                                                  strict=True)]
 
+    def _embed_texts(self, texts: list[str], batch_size: int = 256,
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Rows [n, D] of texts, and their embedding confidence [n] if the model has one."""
+        if not self.model.has_confidence:
+            return np.asarray(self.model.embed(texts, batch_size=batch_size)), None
+        vectors, confidence = self.model.embed_with_confidence(texts, batch_size=batch_size)
+        return np.asarray(vectors), np.asarray(confidence)
+
     def _write(self, ids: list[str], texts: list[list[tuple[str, str]]],
-               payloads: list[dict[str, Any]], vectors: np.ndarray) -> None:
-        """Store references whose texts, in order, are the rows of vectors [sum n_i, D]."""
+               payloads: list[dict[str, Any]], vectors: np.ndarray,
+               confidence: np.ndarray | None = None) -> None:
+        """Store references whose texts, in order, are the rows of vectors [sum n_i, D]
+        (with their embedding confidence [sum n_i], kept in the payload, when given)."""
         if not self.store.multivector:
             self.store.upsert(ids, vectors, [{**p, TEXT_KEY: pairs[0][0]} for p, pairs in
                                              zip(payloads, texts, strict=True)])
+            self._changed(ids)
             return
         bounds = np.cumsum([0, *(len(pairs) for pairs in texts)])
         rows = [vectors[a:b] for a, b in itertools.pairwise(bounds)]
+        sure = [{} if confidence is None else {CONFIDENCES_KEY: confidence[a:b].tolist()}
+                for a, b in itertools.pairwise(bounds)]
         self.store.upsert(ids, rows, [
-            {**p, TEXTS_KEY: [t for t, _ in pairs], KINDS_KEY: [k for _, k in pairs]}
-            for p, pairs in zip(payloads, texts, strict=True)])
+            {**p, TEXTS_KEY: [t for t, _ in pairs], KINDS_KEY: [k for _, k in pairs], **c}
+            for p, pairs, c in zip(payloads, texts, sure, strict=True)])
+        self._changed(ids)
 
     def add_texts(self, ref_id: str, texts: Sequence[str | tuple[str, str]]) -> int:
         """Append texts to a stored reference: each a text (kind "synonym") or (text, kind).
@@ -246,13 +258,16 @@ class ReferenceIndex:
         have = {t for t, _ in split_payload(point.payload)[1]}
         return [(t, k) for t, k in pairs if t not in have]
 
-    def embed_texts(self, pairs: list[tuple[str, str]]) -> dict[str, np.ndarray]:
-        """{text: its row} of checked pairs (a server embeds them outside its write lock)."""
-        rows = np.asarray(self.model.embed([t for t, _ in pairs]))
-        return {t: row for (t, _), row in zip(pairs, rows, strict=True)}
+    def embed_texts(self, pairs: list[tuple[str, str]]
+                    ) -> dict[str, tuple[np.ndarray, float | None]]:
+        """{text: (its row, its embedding confidence or None)} of checked pairs (a server
+        embeds them outside its write lock)."""
+        rows, confidence = self._embed_texts([t for t, _ in pairs])
+        return {t: (row, None if confidence is None else float(confidence[n]))
+                for n, ((t, _), row) in enumerate(zip(pairs, rows, strict=True))}
 
     def write_texts(self, ref_id: str, pairs: list[tuple[str, str]],
-                    rows: dict[str, np.ndarray]) -> int:
+                    rows: dict[str, tuple[np.ndarray, float | None]]) -> int:
         """Append the pairs the reference lacks, with their embedded `rows` (a pair without
         a row is left out); how many."""
         point = self.store.get([ref_id], with_vectors=True)[0]
@@ -267,18 +282,31 @@ class ReferenceIndex:
             return 0
         check_count(stored + new, ref_id, "texts")
         assert point.vector is not None
+        kept = point.payload.get(CONFIDENCES_KEY)  # (none in an index built before them)
+        sure = [rows[t][1] for t, _ in new]
         self._write([ref_id], [stored + new], [payload],
-                    np.vstack([point.vector, *(rows[t][None] for t, _ in new)]))
+                    np.vstack([point.vector, *(rows[t][0][None] for t, _ in new)]),
+                    None if kept is None or any(c is None for c in sure) else
+                    np.asarray([*kept, *sure], np.float32))
         return len(new)
 
     def delete_text(self, ref_id: str, text: str) -> bool:
         """Remove one text of a stored reference; False if the reference has no such text.
         Removing its last text is refused: delete the reference instead."""
-        return remove_text(self.store, ref_id, text)
+        removed = remove_text(self.store, ref_id, text)
+        self._changed([ref_id])
+        return removed
 
     def delete(self, ids: Sequence[str]) -> int:
         """Remove references, each with all its texts, by id; returns how many existed."""
-        return self.store.delete(ids)
+        deleted = self.store.delete(ids)
+        self._changed(ids)
+        return deleted
+
+    def _changed(self, ids: Sequence[str]) -> None:
+        """After a write: a new version, and the exact-text lookup read again for ids."""
+        self.version += 1
+        self.exact.refresh(list(ids))
 
     def get(self, ids: Sequence[str]) -> list[Reference | None]:
         """The references in the order asked (each with all its texts and their kinds), None
@@ -316,6 +344,7 @@ class ReferenceIndex:
                     excludes: np.ndarray) -> None:
         """Store rules with their embedded texts (`embed_rules`)."""
         self.rules.add(rules, triggers, excludes)
+        self.version += 1
 
     def add_rule(self, trigger: str, exclude: str, **options: Any) -> str:
         """One rule (options: id, trigger_similarity, exclude_similarity, note); its id."""
@@ -325,6 +354,7 @@ class ReferenceIndex:
         return self.rules.list()
 
     def delete_rules(self, ids: Sequence[str]) -> int:
+        self.version += 1
         return self.rules.delete(ids)
 
     # -- matching --------------------------------------------------------------------------
@@ -355,9 +385,24 @@ class ReferenceIndex:
 
     def embed_queries(self, queries: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
         """Embeddings [Q, D] and embedding confidence [Q] of queries, for `match_embedded`
-        (a batch job embeds the next batch while this one is searched)."""
-        vectors, confidence = self.model.embed_with_confidence(list(queries))
-        return np.asarray(vectors), np.asarray(confidence)
+        (a batch job embeds the next batch while this one is searched). A query equal to a
+        stored text (`ExactTexts`) gets that text's row without running the encoder (for a
+        model with an embedding confidence, that of the stored text)."""
+        queries = list(queries)
+        stored = self.exact.rows(queries, self.model.has_confidence)
+        slow = [n for n, row in enumerate(stored) if row is None]
+        if len(slow) == len(queries):
+            vectors, confidence = self.model.embed_with_confidence(queries)
+            return np.asarray(vectors), np.asarray(confidence)
+        out = np.empty((len(queries), self.model.dim), np.float32)
+        sure = np.ones(len(queries), np.float32)
+        if slow:
+            vectors, confidence = self.model.embed_with_confidence([queries[n] for n in slow])
+            out[slow], sure[slow] = vectors, confidence
+        for n, row in enumerate(stored):
+            if row is not None:
+                out[n], sure[n] = row
+        return out, sure
 
     def match_embedded(self, queries: Sequence[Any], vectors: np.ndarray,
                        confidence: np.ndarray, k: int = 10,
@@ -395,8 +440,10 @@ def remove_text(store: BaseStore, ref_id: str, text: str) -> bool:
         raise InputError(f"{text!r} is the last text of reference {ref_id!r}; delete the "
                          "reference instead", field="text")
     assert point.vector is not None and point.vector.ndim == 2  # several texts: multivector
+    sure = point.payload.get(CONFIDENCES_KEY)
     store.upsert([ref_id], [point.vector[keep]], [{
-        **payload, TEXTS_KEY: [texts[n][0] for n in keep], KINDS_KEY: [texts[n][1] for n in keep]}])
+        **payload, TEXTS_KEY: [texts[n][0] for n in keep], KINDS_KEY: [texts[n][1] for n in keep],
+        **({} if sure is None else {CONFIDENCES_KEY: [sure[n] for n in keep]})}])
     return True
 
 

@@ -23,7 +23,9 @@ from surematch.index.stores.base import BaseStore
 TEXT_KEY = "_surematch_text"  # one-vector index: payload key holding the reference's text
 TEXTS_KEY = "_surematch_texts"  # multivector index: the texts, aligned with the point's rows
 KINDS_KEY = "_surematch_kinds"  # and their kinds; all three are stripped on the way out
-TEXT_KEYS = (TEXT_KEY, TEXTS_KEY, KINDS_KEY)
+CONFIDENCES_KEY = "_surematch_confidences"  # and their embedding confidence, when the model
+# has one (a query equal to a stored text then needs no encoder: index/exact_texts.py)
+TEXT_KEYS = (TEXT_KEY, TEXTS_KEY, KINDS_KEY, CONFIDENCES_KEY)
 MAX_BYTES = 128 * 2**20  # rows kept: the demo's 2,326 ESCO references (17,807 texts) use 46 MB
 
 Key = tuple[str, tuple[str, ...]]

@@ -8,6 +8,8 @@ import json
 import logging
 import threading
 from collections import deque
+from collections.abc import Hashable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from surematch.feedback import AuditResult, FeedbackStore, audit_draw, audit_rev
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.index.calibrated import Calibration
 from surematch.index.reference_index import ReferenceIndex
+from surematch.index.result_cache import ResultCache
 from surematch.index.stores import IndexLocation
 from surematch.loader import load_model
 from surematch.service.batching import MicroBatcher
@@ -26,6 +29,7 @@ from surematch.workflows.feedback import calibration_id
 REVIEW_QUEUE_SIZE = 200
 AUDIT_FRACTION = 0.02
 LEGACY_LOG = "feedback.jsonl"
+RESULT_CACHE = 10_000  # recent results kept for repeated queries
 log = logging.getLogger("surematch.service")
 
 
@@ -59,6 +63,8 @@ class ServiceState:
         self.drift = DriftWatch(self.model_dir)
         # concurrent single-query matches arriving within the window run as one batch
         self.batcher = MicroBatcher(self.match_many, window_ms=batch_window_ms, name="match")
+        # recent results by (query key, k, filter), while index version and calibration hold
+        self.results = ResultCache(RESULT_CACHE)
 
     @property
     def match_calibration(self) -> Any | None:
@@ -69,6 +75,7 @@ class ServiceState:
         """Match with `calibration` from now on (already saved in the model folder)."""
         self.index.calibration = Calibration(calibration, self.min_probability)
         self.calibration_id = calibration_id(self.model_dir)
+        self.results.clear()
         with self._review_lock:
             self.review.clear()  # their probabilities and bands were the old calibration's
         self.audit = self.check_audit(log_alarm=False)
@@ -97,11 +104,26 @@ class ServiceState:
         for n, (_, k, spec) in enumerate(items):
             groups.setdefault(json.dumps([k, spec], sort_keys=True), []).append(n)
         with self.lock.read():
+            generation = (self.index.version, self.calibration_id)
             for rows in groups.values():
                 k, spec = items[rows[0]][1], items[rows[0]][2]
                 warnings = self.index.filter_warnings(spec)
-                results = self.index.match_batch([items[n][0] for n in rows], k, spec)
-                for n, result in zip(rows, results, strict=True):
+                keys = [self.results.key(items[n][0], k, spec) for n in rows]
+                found = [self.results.get(key, items[n][0], generation)
+                         for n, key in zip(rows, keys, strict=True)]
+                todo: dict[Hashable, int] = {}  # a query repeated in the batch: matched once
+                for n, key, result in zip(rows, keys, found, strict=True):
+                    if result is None:
+                        todo.setdefault(key if key is not None else n, n)
+                new = dict(zip(todo, self.index.match_batch(
+                    [items[n][0] for n in todo.values()], k, spec), strict=True))
+                for slot, result in new.items():
+                    if isinstance(slot, tuple):  # a text's key (not an image's row)
+                        self.results.put(slot, result, generation)
+                for n, key, result in zip(rows, keys, found, strict=True):
+                    result = result or new[key if key is not None else n]
+                    if result.query != items[n][0]:
+                        result = replace(result, query=items[n][0])
                     out[n] = {**result.to_dict(), "warnings": warnings}
         self.drift.observe(out)
         return out

@@ -64,9 +64,10 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
         model_dir.mkdir(parents=True, exist_ok=True)
         source = file_source(scores)
     else:
+        from surematch.cached_embedder import CachedEmbedder
         from surematch.loader import load_model
 
-        model = load_model(model_dir, runtime)
+        model = CachedEmbedder(load_model(model_dir, runtime))  # references embedded once
         model_id, fitted_on = model.identity(), model.runtime
         if pairs is not None:
             from surematch.data import read_pairs

@@ -21,12 +21,13 @@ def evaluate_model(model_dir: Path, references: Path | None, queries: Path | Non
                    runtime: str = DEFAULT_RUNTIME) -> EvaluateResult:
     """Rank the labelled queries against the references; with `report`, write report.md and
     its plots there (its path is then `summary["report"]`)."""
+    from surematch.cached_embedder import CachedEmbedder
     from surematch.confidence.store import calibration_for_model
     from surematch.evaluation.ranked import rank_queries
     from surematch.evaluation.summary import match_summary
     from surematch.loader import load_model
 
-    model = load_model(model_dir, runtime)
+    model = CachedEmbedder(load_model(model_dir, runtime))  # references embedded once
     calibration, warning = calibration_for_model(model_dir, model.identity(), model.runtime)
     refs, qs = load_matching_data(references, queries, fmt)
     ranked = rank_queries(model, refs, qs, k=10)

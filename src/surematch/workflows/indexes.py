@@ -23,13 +23,20 @@ class IndexResult:
 
 
 def open_index(location: IndexLocation, model_dir: Path, *, create: bool = False,
-               search_ef: int | None = None, runtime: str = DEFAULT_RUNTIME) -> Any:
+               search_ef: int | None = None, runtime: str = DEFAULT_RUNTIME,
+               cached: bool = False) -> Any:
     """The ReferenceIndex at `location` with the model of `model_dir` run by `runtime`
-    (created if asked)."""
+    (created if asked); `cached`: texts embedded before by calibrate, evaluate or index are
+    read from the reference embedding cache (`cached_embedder.py`)."""
+    from surematch.embedder import Embedder
     from surematch.index.reference_index import ReferenceIndex
     from surematch.loader import load_model
 
-    model = load_model(model_dir, runtime)
+    model: Embedder = load_model(model_dir, runtime)
+    if cached:  # (imports the encoders, torch among them: not on the match path)
+        from surematch.cached_embedder import CachedEmbedder
+
+        model = CachedEmbedder(model)
     opener = ReferenceIndex.create if create else ReferenceIndex.open
     return opener(location, model, search_ef=search_ef)
 
@@ -42,7 +49,7 @@ def add_references(model_dir: Path, refs_path: Path, location: IndexLocation, *,
     and store them; references stored already with the same texts are skipped, so a rerun
     after an interruption embeds only what is missing. `added` counts what was written."""
     refs = load_references(refs_path, fmt, columns)
-    with open_index(location, model_dir, create=True, runtime=runtime) as index:
+    with open_index(location, model_dir, create=True, runtime=runtime, cached=True) as index:
         written = index.add(refs, batch_size=batch_size)
         if optimize:
             index.optimize()
