@@ -68,6 +68,9 @@ def serve(
     labelled_queries: Annotated[Path | None, typer.Option(
         "--labelled-queries", help="labelled queries (text, expected_id) the calibration "
         "refit adds to the stored reviews")] = None,
+    learn_texts: Annotated[bool, typer.Option(
+        "--learn-texts/--no-learn-texts", help="an accepted or corrected review teaches the "
+        "index its query (kind 'reviewed', undone with DELETE /v1/feedback/ID)")] = True,
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
     """Serve MODEL's index over HTTP (JSON API under /v1, review page at /)."""
@@ -87,6 +90,8 @@ def serve(
         options["audit_fraction"] = audit_fraction
     if labelled_queries is not None:
         options["labelled_queries"] = labelled_queries
+    if not learn_texts:
+        options["learn_texts"] = False
     uvicorn.run(create_app(model, index, api_key=keys, qdrant_url=qdrant_url,
                            qdrant_api_key=qdrant_api_key, search_ef=search_ef,
                            runtime=runtime, batch_window_ms=batch_window_ms, **options),

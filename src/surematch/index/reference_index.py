@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -44,12 +44,14 @@ from surematch.index.stores.filters import parse_filter, type_mismatches
 from surematch.index.stores.points import check_id
 from surematch.index.text_rows import (
     KINDS_KEY,
+    REVIEWED_KEY,
     TEXT_KEY,
     TEXT_KEYS,
     TEXTS_KEY,
     TextRows,
     split_payload,
 )
+from surematch.index.text_rows import provenance as provenance_of
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +165,12 @@ class ReferenceIndex:
             {**p, TEXTS_KEY: [t for t, _ in pairs], KINDS_KEY: [k for _, k in pairs]}
             for p, pairs in zip(payloads, texts, strict=True)])
 
-    def add_texts(self, ref_id: str, texts: Sequence[str | tuple[str, str]]) -> int:
+    def add_texts(self, ref_id: str, texts: Sequence[str | tuple[str, str]],
+                  provenance: Mapping[str, dict[str, Any]] | None = None) -> int:
         """Append texts to a stored reference: each a text (kind "synonym") or (text, kind).
         Only the new texts are embedded; one the reference holds already is skipped. Returns
-        how many were added; InputError if the id is not stored."""
+        how many were added; InputError if the id is not stored. `provenance`: {text: where it
+        came from} for reviewed texts (`feedback.learn`), kept in the payload beside them."""
         ref_id = check_id(ref_id)
         if isinstance(texts, str) or not isinstance(texts, Sequence) or not texts:
             raise InputError("texts must be a non-empty list of texts or (text, kind) pairs",
@@ -183,6 +187,11 @@ class ReferenceIndex:
         new = [(t, k) for t, k in pairs if t not in have]
         if not new:
             return 0
+        learned = {**provenance_of(point.payload),
+                   **{t: dict(p) for t, p in (provenance or {}).items()
+                      if t in {n for n, _ in new}}}
+        if learned:
+            payload = {**payload, REVIEWED_KEY: learned}
         rows = np.asarray(self.model.embed([t for t, _ in new]))
         assert point.vector is not None
         self._write([ref_id], [stored + new], [payload], np.vstack([point.vector, rows]))
@@ -206,7 +215,7 @@ class ReferenceIndex:
                 out.append(None)
                 continue
             payload, texts = split_payload(p.payload)
-            out.append(Reference(p.id, texts[0][0], payload, texts))
+            out.append(Reference(p.id, texts[0][0], payload, texts, provenance_of(p.payload)))
         return out
 
     def count(self, filter: dict[str, Any] | None = None) -> int:
@@ -303,8 +312,10 @@ def remove_text(store: BaseStore, ref_id: str, text: str) -> bool:
         raise InputError(f"{text!r} is the last text of reference {ref_id!r}; delete the "
                          "reference instead", field="text")
     assert point.vector is not None and point.vector.ndim == 2  # several texts: multivector
+    learned = {t: p for t, p in provenance_of(point.payload).items() if t != text}
     store.upsert([ref_id], [point.vector[keep]], [{
-        **payload, TEXTS_KEY: [texts[n][0] for n in keep], KINDS_KEY: [texts[n][1] for n in keep]}])
+        **payload, TEXTS_KEY: [texts[n][0] for n in keep], KINDS_KEY: [texts[n][1] for n in keep],
+        **({REVIEWED_KEY: learned} if learned else {})}])
     return True
 
 

@@ -30,7 +30,8 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
                qdrant_api_key: str | None = None, search_ef: int | None = None,
                runtime: str = "auto", docs: bool = True, batch_window_ms: float = 3.0,
                audit_fraction: float = 0.02,
-               labelled_queries: str | Path | None = None) -> FastAPI:
+               labelled_queries: str | Path | None = None,
+               learn_texts: bool = True) -> FastAPI:
     """Load the model, open the index (a folder, or the collection at qdrant_url) and serve;
     api_key: one key, or named keys {name: key} (feedback records the reviewer's name);
     read_key_required: reads need a key too; search_ef: candidates each search examines
@@ -39,7 +40,8 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
     audit_fraction: the share of all top matches (any band) the review queue samples for audit
     (a random sample of the traffic; its auto-accepted part is the precision audit);
     labelled_queries: a labelled-queries file the calibration refit (POST
-    /v1/calibration/refit) adds to the stored reviews."""
+    /v1/calibration/refit) adds to the stored reviews; learn_texts: an accepted or corrected
+    review teaches the index its query (`feedback.learn`; False: reviews are only stored)."""
     keys = named_keys(api_key)
     if read_key_required and not keys:
         raise ValueError("read_key_required needs an API key")
@@ -48,7 +50,7 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
     state = ServiceState(Path(model_dir), None if index_dir is None else str(index_dir),
                          qdrant_url, qdrant_api_key, search_ef, runtime, audit_fraction,
                          None if labelled_queries is None else Path(labelled_queries),
-                         batch_window_ms)
+                         batch_window_ms, learn_texts)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
