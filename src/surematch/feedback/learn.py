@@ -9,8 +9,8 @@ by one idempotent step (`settle`) over the live reviews of the query's normalise
 - a reference holding a text with that key already gets no second one;
 - reviews that give the key to two different references (or more) teach neither: any text
   learned for it goes, and the query is a conflict for a second look;
-- a later `reject` or `correct` naming a reference as wrong withdraws what earlier reviews
-  gave it; a `reject` alone teaches nothing;
+- a later `reject` of a reference withdraws what earlier reviews gave it; a `reject` alone
+  teaches nothing;
 - undoing a review (`undo`) withdraws it, and `settle` applies what the others still say.
 
 The index is anything with `get`, `add_texts(ref_id, pairs, provenance)` and `delete_text`
@@ -77,14 +77,14 @@ def provenance(review: Review) -> dict[str, Any]:
 
 def given(reviews: Iterable[Review], key: str) -> dict[str, Review]:
     """{reference: the latest live review giving it the key}: an accept gives the shown id,
-    a correct the corrected id; a later reject or correct naming a reference as wrong takes
-    back what was given to it."""
+    a correct the corrected id (a correct disagreeing with an earlier accept makes two: a
+    conflict); a later reject of a reference takes back what was given to it."""
     out: dict[str, Review] = {}
     for r in reviews:
         if text_key(r.query) != key:
             continue
-        if r.rejected_id is not None:
-            out.pop(r.rejected_id, None)
+        if r.decision == "reject" and r.shown_id is not None:
+            out.pop(r.shown_id, None)
         if r.expected_id is not None:
             out[r.expected_id] = r
     return out

@@ -79,7 +79,9 @@ class ServiceState:
         self.index.calibration = Calibration(calibration)
         self.calibration_id = calibration_id(self.model_dir)
         # queued items keep their counts; each one's probability and band are refreshed the
-        # next time its query is matched
+        # next time its query is matched. A fresh audit draw for each calibration, so a query
+        # audited under the last one is not audited again and again
+        self.queue.seed = int(self.calibration_id or "0", 16)
         self.audit = self.check_audit(log_alarm=False)
 
     def check_audit(self, log_alarm: bool = True) -> AuditResult:
