@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import os
 import sys
@@ -105,7 +106,7 @@ def load_protocol(name: str, model_dir: Path, runtime: str) -> Protocol:
     return Protocol(
         name, list(p.references.ids),
         [p.references.texts_of(i) for i in range(len(p.references))],
-        [refs[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
+        [refs[a:b] for a, b in itertools.pairwise(bounds)],
         dict(zip(queries, data["queries"], strict=True)),
         dict(zip(queries, data["confidence"].tolist(), strict=True)),
         list(zip(p.calibration.texts, p.calibration.expected_ids, strict=True)),
