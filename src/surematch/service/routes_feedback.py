@@ -64,8 +64,8 @@ def feedback(body: FeedbackRequest, request: Request) -> Any:
         if exc.field == "shown_id" and shown_field != "shown_id":
             raise InputError(exc.message, field=shown_field) from None
         raise
-    learned = state.learn(review)
     state.traffic.reviewed(state.forget_review(body.query))
+    learned = state.learn(review)  # after: a conflict goes back to the queue
     if body.audit:
         state.check_audit()
     return {"stored": review.to_dict(), "learned": learned.to_dict()}
