@@ -29,6 +29,7 @@ from surematch.confidence.evidence import REVIEWED
 from surematch.data.samples import GroupedTexts, LabelledQueries, References
 from surematch.data.text_keys import text_key
 from surematch.errors import InputError, SurematchError
+from surematch.feedback.learn import Learned
 from surematch.feedback.store import FILENAME, FeedbackStore, Review, latest_reviews
 
 logger = logging.getLogger(__name__)
@@ -381,3 +382,81 @@ def reviews_in(folder: Path) -> list[Review]:
     """Every review stored in `folder` (InputError when it holds no store)."""
     with open_feedback(folder) as store:
         return store.reviews()
+
+
+class StoredTexts:
+    """The `feedback.learn.TextIndex` operations on an index store opened without its model:
+    reading and removing texts needs none; adding one does (SurematchError)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def get(self, ids: Sequence[str]) -> list[Any]:
+        from surematch.index.results import Reference
+        from surematch.index.text_rows import provenance, split_payload
+
+        out: list[Any] = []
+        for p in self.store.get(list(ids)):
+            if p is None:
+                out.append(None)
+                continue
+            payload, texts = split_payload(p.payload)
+            out.append(Reference(p.id, texts[0][0], payload, texts, provenance(p.payload)))
+        return out
+
+    def add_texts(self, ref_id: str, texts: Sequence[Any], provenance: Any = None) -> int:
+        raise SurematchError("adding a learned text embeds it: give --model")
+
+    def delete_text(self, ref_id: str, text: str) -> bool:
+        from surematch.index.reference_index import remove_text
+
+        return remove_text(self.store, ref_id, text)
+
+
+def review_into_index(model_dir: Path, index_dir: Path, query: str, decision: str, *,
+                      shown_id: str | None = None, corrected_id: str | None = None,
+                      reviewer: str | None = None, learn_texts: bool = True,
+                      runtime: str = "auto") -> tuple[Review, Learned]:
+    """Store one review in the index folder's feedback store (as the service does) and, with
+    `learn_texts`, teach the index what it says (`feedback.learn`). Ids the index does not
+    hold are refused (InputError) with nothing stored."""
+    from surematch.embedder import load_embedder
+    from surematch.feedback.learn import Learned, learn
+    from surematch.index.reference_index import ReferenceIndex
+
+    model = load_embedder(model_dir, runtime)
+    with ReferenceIndex.open(index_dir, model) as index, FeedbackStore(index_dir) as store:
+        review = store.add(query, decision, shown_id=shown_id, corrected_id=corrected_id,
+                           reviewer=reviewer, model_id=model.identity(),
+                           calibration_id=calibration_id(model_dir),
+                           known_ids=lambda i: index.get([i])[0] is not None)
+        learned = learn(index, store, review) if learn_texts else Learned("off", query)
+    return review, learned
+
+
+def undo_review(index_dir: Path, review_id: int, model_dir: Path | None = None,
+                runtime: str = "auto") -> tuple[Review, Learned | None]:
+    """Undo a review stored in the index folder: its learned text goes. With the model, what
+    the query's other reviews say is applied too; without, only removals ("pending" when a
+    text should now be added)."""
+    from surematch.feedback.learn import undo
+
+    store = open_feedback(index_dir)
+    try:
+        if model_dir is not None:
+            from surematch.embedder import load_embedder
+            from surematch.index.reference_index import ReferenceIndex
+
+            with ReferenceIndex.open(index_dir, load_embedder(model_dir, runtime)) as index:
+                return undo(index, store, review_id)
+        from surematch.index.stores import IndexLocation, open_store
+
+        location = IndexLocation.of(index_dir)
+        location.require()
+        texts = open_store(location, None)
+        try:
+            return undo(StoredTexts(texts), store, review_id, can_add=False)
+        finally:
+            texts.close()
+    finally:
+        store.close()
