@@ -134,6 +134,7 @@ class MemoryIndex:
         self._rebuild()
 
     def _rebuild(self) -> None:
+        self.dirty = False
         self.owner = np.concatenate([np.full(len(self.rows[i]), n)
                                      for n, i in enumerate(self.p.ids)])
         self.matrix = np.concatenate([self.rows[i] for i in self.p.ids])
@@ -154,8 +155,7 @@ class MemoryIndex:
             self.rows[ref_id] = np.vstack([self.rows[ref_id], vec[None, :]])
             if provenance and t in provenance:
                 ref.provenance[t] = provenance[t]
-        if new:
-            self._rebuild()
+        self.dirty |= bool(new)
         return len(new)
 
     def delete_text(self, ref_id: str, text: str) -> bool:
@@ -166,13 +166,15 @@ class MemoryIndex:
         ref.texts = [ref.texts[n] for n in keep]
         self.rows[ref_id] = self.rows[ref_id][keep]
         ref.provenance.pop(text, None)
-        self._rebuild()
+        self.dirty = True
         return True
 
     def rank(self, queries: Sequence[str]) -> dict[str, Any]:
         """Top-K references of each query with the evidence a calibration reads."""
         from surematch.confidence.evidence import agreement, lexical_evidence
 
+        if self.dirty:
+            self._rebuild()
         q = np.stack([self.p.vectors[t] for t in queries])
         sims_all, ids, texts, kinds, matched, text_sims = [], [], [], [], [], []
         for a in range(0, len(q), 512):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from surematch.service.schemas import MatchRequest, VerifyRequest
@@ -14,7 +14,9 @@ router = APIRouter(prefix="/v1", dependencies=[Depends(read_key)])
 
 
 @router.post("/match")
-async def match(body: MatchRequest, request: Request) -> dict[str, Any]:
+async def match(body: MatchRequest, request: Request,
+                count: bool = Query(True, description="false: not traffic (a reviewer's "
+                                    "search): neither counted nor queued")) -> dict[str, Any]:
     """`{"query", "k", "filter"}` -> one result; `{"queries": [...]}` -> `{"results": [...]}`."""
     state = request.app.state.service
     if (body.query is None) == (body.queries is None):
@@ -28,7 +30,8 @@ async def match(body: MatchRequest, request: Request) -> dict[str, Any]:
     else:  # a batch request is its own batch, in a worker thread
         results = await run_in_threadpool(
             state.match_many, [(q, body.k, body.filter) for q in queries])
-    state.remember_reviews(results)
+    if count:
+        state.remember_reviews(results)
     return results[0] if body.query is not None else {"results": results}
 
 

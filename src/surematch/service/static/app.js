@@ -138,7 +138,7 @@ async function searchFix(span) {
   const found = [];
   const byId = await quiet(`/v1/references/${encodeURIComponent(text)}`);
   if (byId) found.push({ id: byId.id, text: byId.text });
-  const res = await api("POST", "/v1/match", { query: text, k: 5 });
+  const res = await api("POST", "/v1/match?count=false", { query: text, k: 5 });  // not traffic
   for (const m of res.matches) if (!found.some((f) => f.id === m.id)) found.push(m);
   const list = span.querySelector(".fixlist");
   list.dataset.for = text;
