@@ -204,7 +204,7 @@ def fit_feedback_calibration(model: Any, references: References, reviews: Iterab
                 if rid is not None and (taught := (learned or {}).get(text_key(texts[i])))
                 is not None and rid <= taught]
     if teaching:
-        ranked = _rank_split(model, references, labelled, teaching)
+        ranked = rank_reviews(model, references, labelled, teaching)
     else:
         ranked = rank_queries(model, references, labelled, k=10)
     return fit_ranked_feedback(ranked, sources, rejected, precision=precision,
@@ -212,10 +212,11 @@ def fit_feedback_calibration(model: Any, references: References, reviews: Iterab
                                seed=seed)
 
 
-def _rank_split(model: Any, references: References, labelled: LabelledQueries,
+def rank_reviews(model: Any, references: References, labelled: LabelledQueries,
                 teaching: list[int]) -> Any:
-    """rank_queries of the rows, those in `teaching` against the references without their
-    reviewed texts (each text embedded once)."""
+    """rank_queries of the labelled rows, those in `teaching` (the reviews that taught a text,
+    or came before the one that did) against the references without their reviewed texts;
+    each reference text is embedded once."""
     from surematch.evaluation.ranked import RankedQueries, rank_queries
 
     _, flat, kinds = references.flat()
