@@ -96,7 +96,7 @@ async function loadQueue() {
   $("queue").innerHTML = q.items.map((m) => {
     const tags = (m.audit ? '<span class="audit-tag" title="a random sample of all top matches: your answer certifies the bands and, for an auto-accepted match, checks the certified precision">audit</span>' : "") +
       (m.conflict && m.conflict.length ? `<span class="conflict-tag" title="reviews gave this query to ${m.conflict.length} references: nothing was learned">conflict</span>` : "");
-    const shown = m.id ? `<b>${title(m.id)}</b><small>matched “${esc(m.text)}” · ${(m.probability ?? 0).toFixed(3)} ${esc(m.band)}</small>`
+    const shown = m.id ? `<b>${title(m.id)}</b><small>matched “${esc(m.text)}” · ${m.probability === null ? "uncalibrated" : `${(+m.probability).toFixed(3)} ${esc(m.band)}`}</small>`
       : `<b>conflict:</b> ${m.conflict.map(title).join(" / ")}`;
     return `<li class="qitem${m.audit ? " audit" : ""}">
     <span class="count" title="times seen, last ${new Date(m.last_seen * 1000).toLocaleString()}">×${m.count}</span>
