@@ -279,6 +279,7 @@ def run(p: Protocol, *, learn_texts: bool, order: str, seed: int, repeats: bool,
     cal = refit([])
     queue = ReviewQueue(audit_fraction, seed=0)
     latest: dict[str, tuple[Rows, str, str | None]] = {}  # query -> (row, source, rejected)
+    seen: dict[str, tuple[Rows, int]] = {}
     out = []
     spent = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -294,6 +295,8 @@ def run(p: Protocol, *, learn_texts: bool, order: str, seed: int, repeats: bool,
             assert probs is not None and bands is not None
             rows = rows_of(ranked, [expected[t] for t in distinct], p.has_confidence)
             at = {t: n for n, t in enumerate(distinct)}
+            for t, n in at.items():  # each query's ranking at its last sighting
+                seen[t] = (rows, n)
             n_auto = n_auto_right = n_right = 0
             for t in texts:
                 n = at[t]
@@ -333,8 +336,8 @@ def run(p: Protocol, *, learn_texts: bool, order: str, seed: int, repeats: bool,
                 queue.resolve(item.query)
                 if learn_texts:
                     learn(index, store, review)
-                n = at[item.query]
-                latest[item.query] = (take(rows, [n]), "audit" if item.audit else "queue",
+                sighting, n = seen[item.query]  # as the reviewer saw it
+                latest[item.query] = (take(sighting, [n]), "audit" if item.audit else "queue",
                                       None if decision == "accept" else top)
             review_sources[:] = [s for _, s, _ in latest.values()]
             review_rejected[:] = [r for _, _, r in latest.values()]
@@ -370,6 +373,22 @@ def table(name: str, runs: list[list[dict[str, Any]]]) -> list[str]:
     return lines
 
 
+def report(args: argparse.Namespace, lines: list[str], summary: dict[str, Any],
+           started: float) -> None:
+    """The table so far into benchmarks/.cache/traffic_loop.json and BENCHMARKS.md."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    (CACHE / "traffic_loop.json").write_text(json.dumps(summary))
+    if args.no_write:
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _report import write_section
+
+    write_section("traffic_loop", f"## traffic_loop\n\nCommand: `flock /tmp/heavy.lock "
+                  f".venv/bin/python benchmarks/traffic_loop.py --model {args.model} "
+                  f"--seeds {args.seeds}` ({time.time() - started:.0f} s so far). Protocol in "
+                  "the script's docstring.\n\n" + "\n".join(lines))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, default=Path("surematch-demo/model"))
@@ -390,36 +409,33 @@ def main(argv: list[str] | None = None) -> int:
               "|---|---|---|---|---|---|---|"]
     lines: list[str] = []
     summary: dict[str, Any] = {}
+    protocols = {}
     for name in args.protocols.split(","):
-        p = load_protocol(name, args.model, args.runtime)
-        print(f"{name}: {len(p.ids)} references, {len(p.test)} test titles", file=sys.stderr)
-        configs = [("learn on, queue by traffic", True, "traffic", True),
-                   ("learn off, queue by traffic", False, "traffic", True)]
-        if name == "known":
-            configs += [("learn on, queue by band edge", True, "edge", True),
-                        ("learn on, queue at random", True, "random", True),
-                        ("no repeats, learn on", True, "traffic", False),
-                        ("no repeats, learn off", False, "traffic", False)]
-        for label, learn_texts, order, repeats in configs:
-            seeds = range(args.seeds) if repeats else range(1)
-            runs = [run(p, learn_texts=learn_texts, order=order, seed=s, repeats=repeats,
-                        **options) for s in seeds]
-            print(f"  {label}: {json.dumps(runs[0][-1])} ({time.time() - started:.0f} s)",
-                  file=sys.stderr)
-            lines += table(f"{name}: {label}", runs)
-            summary[f"{name}: {label}"] = runs
-    text = "\n".join(header + lines)
-    print(text)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    (CACHE / "traffic_loop.json").write_text(json.dumps(summary))
-    if not args.no_write:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from _report import write_section
-
-        write_section("traffic_loop", f"## traffic_loop\n\nCommand: `flock /tmp/heavy.lock "
-                      f".venv/bin/python benchmarks/traffic_loop.py --model {args.model} "
-                      f"--seeds {args.seeds}` ({time.time() - started:.0f} s). Protocol in the "
-                      "script's docstring.\n\n" + text)
+        protocols[name] = load_protocol(name, args.model, args.runtime)
+        print(f"{name}: {len(protocols[name].ids)} references, "
+              f"{len(protocols[name].test)} test titles", file=sys.stderr)
+    configs = [(name, label, learn_texts, order, repeats) for name, label, learn_texts, order,
+               repeats in [
+                   ("known", "learn on, queue by traffic", True, "traffic", True),
+                   ("unseen", "learn on, queue by traffic", True, "traffic", True),
+                   ("known", "learn off, queue by traffic", False, "traffic", True),
+                   ("unseen", "learn off, queue by traffic", False, "traffic", True),
+                   ("known", "no repeats, learn on", True, "traffic", False),
+                   ("known", "no repeats, learn off", False, "traffic", False),
+                   ("known", "learn on, queue by band edge", True, "edge", True),
+                   ("known", "learn on, queue at random", True, "random", True)]
+               if name in protocols]
+    for name, label, learn_texts, order, repeats in configs:
+        p = protocols[name]
+        seeds = range(args.seeds) if repeats else range(1)
+        runs = [run(p, learn_texts=learn_texts, order=order, seed=s, repeats=repeats,
+                    **options) for s in seeds]
+        print(f"  {name}: {label}: {json.dumps(runs[0][-1])} ({time.time() - started:.0f} s)",
+              file=sys.stderr)
+        lines += table(f"{name}: {label}", runs)
+        summary[f"{name}: {label}"] = runs
+        report(args, header + lines, summary, started)  # so far: a long run writes as it goes
+    print("\n".join(header + lines))
     return 0
 
 
