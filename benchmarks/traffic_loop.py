@@ -245,10 +245,9 @@ def traffic(p: Protocol, rounds: int, size: int, seed: int, repeats: bool) -> li
     """Test-title indices of each round: Zipf s = 1 over a seeded shuffle, or no repeats."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(p.test))
-    if not repeats:
-        need = rounds * size
-        picks = order[:need] if need <= len(order) else order
-        return [list(picks[r * size:(r + 1) * size]) for r in range(rounds)]
+    if not repeats:  # every title once: rounds of at most len(test) / rounds titles
+        size = min(size, len(order) // rounds)
+        return [list(order[r * size:(r + 1) * size]) for r in range(rounds)]
     weights = 1.0 / np.arange(1, len(order) + 1)
     weights /= weights.sum()
     return [list(order[rng.choice(len(order), size, p=weights)]) for _ in range(rounds)]
@@ -373,6 +372,11 @@ def table(name: str, runs: list[list[dict[str, Any]]]) -> list[str]:
     return lines
 
 
+def rows(summary: dict[str, Any]) -> list[str]:
+    """The table's rows of every configuration run, in the order run."""
+    return [line for label, runs in summary.items() for line in table(label, runs)]
+
+
 def report(args: argparse.Namespace, lines: list[str], summary: dict[str, Any],
            started: float) -> None:
     """The table so far into benchmarks/.cache/traffic_loop.json and BENCHMARKS.md."""
@@ -400,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--audit-fraction", type=float, default=0.02)
     parser.add_argument("--protocols", default="known,unseen")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--only", default="", help="run only the configurations whose label "
+                        "holds one of these comma-separated texts; the others' rows come from "
+                        "the last run's cache")
     args = parser.parse_args(argv)
     started = time.time()
     options = {"rounds": args.rounds, "size": args.size, "reviews": args.reviews,
@@ -407,8 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     header = ["| run | round | auto share (volume) | its precision (mean) | its precision "
               "(worst seed) | P@1 (volume) | reviews spent before |",
               "|---|---|---|---|---|---|---|"]
-    lines: list[str] = []
     summary: dict[str, Any] = {}
+    if args.only and (CACHE / "traffic_loop.json").is_file():
+        summary = json.loads((CACHE / "traffic_loop.json").read_text())
     protocols = {}
     for name in args.protocols.split(","):
         protocols[name] = load_protocol(name, args.model, args.runtime)
@@ -424,7 +432,8 @@ def main(argv: list[str] | None = None) -> int:
                    ("known", "no repeats, learn off", False, "traffic", False),
                    ("known", "learn on, queue by band edge", True, "edge", True),
                    ("known", "learn on, queue at random", True, "random", True)]
-               if name in protocols]
+               if name in protocols and (not args.only or any(
+                   part in f"{name}: {label}" for part in args.only.split(",")))]
     for name, label, learn_texts, order, repeats in configs:
         p = protocols[name]
         seeds = range(args.seeds) if repeats else range(1)
@@ -432,10 +441,9 @@ def main(argv: list[str] | None = None) -> int:
                     **options) for s in seeds]
         print(f"  {name}: {label}: {json.dumps(runs[0][-1])} ({time.time() - started:.0f} s)",
               file=sys.stderr)
-        lines += table(f"{name}: {label}", runs)
         summary[f"{name}: {label}"] = runs
-        report(args, header + lines, summary, started)  # so far: a long run writes as it goes
-    print("\n".join(header + lines))
+        report(args, header + rows(summary), summary, started)  # a long run writes as it goes
+    print("\n".join(header + rows(summary)))
     return 0
 
 
