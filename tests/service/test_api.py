@@ -228,8 +228,9 @@ def test_review_queue_keeps_review_band_matches(client: TestClient) -> None:
                                         {"id": "b", "text": "B", "probability": 0.9,
                                          "band": "accept"}]}
     state.remember_reviews([result, result])
-    assert [i["id"] for i in client.get("/v1/review-queue").json()["items"]] == ["a"]
-    state.forget_review("q", "a")
+    items = client.get("/v1/review-queue").json()["items"]
+    assert [(i["id"], i["count"]) for i in items] == [("a", 2)]
+    assert state.forget_review("q") == 2
     assert client.get("/v1/review-queue").json()["items"] == []
 
 

@@ -218,17 +218,18 @@ def test_review_queue_orders_and_samples_audits(copies: tuple[Path, Path],
             {"id": "b", "text": "B", "probability": 0.5, "band": "review"}]}
         far = {"query": "q2", "matches": [{"id": "c", "text": "C", "probability": 0.5,
                                            "band": "review"}]}
-        state.review.clear()
+        state.queue.clear()
         state.remember_reviews([result, far])
         items = c.get("/v1/review-queue").json()["items"]
-        # every top match sampled (100 %), whatever its band: audits first, newest first
+        # every query's top match sampled (100 %), whatever its band: audits first, oldest first
         assert [(i["id"], i["band"], i["audit"]) for i in items] == [
-            ("c", "review", True), ("a", "accept", True), ("b", "review", False)]
+            ("a", "accept", True), ("c", "review", True)]
         state.audit_fraction = 0.0
-        state.review.clear()
+        state.queue.clear()
         state.remember_reviews([result, far])
         items = c.get("/v1/review-queue").json()["items"]
-        assert not any(i["audit"] for i in items) and {i["id"] for i in items} == {"b", "c"}
+        # only a review-band top match is in question now
+        assert [(i["id"], i["audit"]) for i in items] == [("c", False)]
 
 
 def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: object
@@ -246,7 +247,7 @@ def test_calibrate_feedback_cli(copies: tuple[Path, Path], built: tuple,
                                 monkeypatch: pytest.MonkeyPatch,
                                 capsys: pytest.CaptureFixture) -> None:
     model, index = copies
-    client_app = create_app(model, index, api_key=KEYS)
+    client_app = create_app(model, index, api_key=KEYS, learn_texts=False)  # index unchanged
     with TestClient(client_app) as c:
         review_all(c, labelled(built[2]))
         c.post("/v1/feedback", json={"query": "plain rejection", "decision": "reject",
@@ -289,7 +290,12 @@ def test_train_feedback_adds_review_queries_to_their_reference_group(
 
 
 def test_refit_certifies_bands_on_audit_reviews_when_there_are_enough(
-        client: TestClient, built: tuple) -> None:
+        copies: tuple[Path, Path], built: tuple) -> None:
+    with TestClient(create_app(*copies, api_key=KEYS, learn_texts=False)) as client:
+        _certify_on_audits(client, built)
+
+
+def _certify_on_audits(client: TestClient, built: tuple) -> None:
     rows = labelled(built[2], 120)
     review_all(client, rows[0::2])
     review_all(client, rows[1::2], audit=True)

@@ -169,3 +169,77 @@ def test_review_loop_accept_reject_correct_then_refit(loop_server: str, built: t
     assert [r.decision for r in rows] == ["accept", "reject", "correct"]
     assert rows[2].corrected_id in built[2] and rows[2].corrected_id != rows[2].shown_id
     assert rows[0].reviewer == "page" and rows[0].calibration_id  # the key's name; calibrated
+
+
+@pytest.fixture()
+def queue_server(built: tuple[Path, Path, list[str]], tmp_path: Path) -> Iterator[str]:
+    """A server on copies of the uncalibrated model and index, every query's top match
+    sampled for audit (so each query is a queue item), no reliability diagram."""
+    shutil.copytree(built[0], tmp_path / "model")
+    shutil.copytree(built[1], tmp_path / "index")
+    for name in ("feedback.sqlite3", "feedback.sqlite3-wal", "feedback.sqlite3-shm"):
+        (tmp_path / "index" / name).unlink(missing_ok=True)
+    yield from serve(create_app(tmp_path / "model", tmp_path / "index", api_key=KEY,
+                                audit_fraction=1.0))
+
+
+def test_queue_by_keyboard_with_titles_counts_and_a_layout_that_fits(
+        queue_server: str, built: tuple, tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    occupations = read_esco()
+    titles = {o.uri: o.preferred for o in occupations}
+    queries = ["Nurse", "nurse ", "NURSE!", "aircraft engine repairer", "baker of bread",
+               "long-distance truck driver"]
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(queue_server + "/")
+        page.fill("#apikey", KEY)
+        page.dispatch_event("#apikey", "change")
+        page.fill("#batch", "\n".join(queries))
+        page.click("#loadqueue")
+        page.wait_for_selector("#queue li.qitem.current")
+        assert page.locator("#queue li.qitem").count() == 4  # the nurses are one item
+        assert "4 waiting" in page.inner_text("#queue-count")
+        counts = page.locator("#queue li.qitem .count").all_inner_texts()
+        assert sorted(counts) == ["\u00d71", "\u00d71", "\u00d71", "\u00d73"]  # x N
+        # reference titles where ids were, and the matched text
+        first = page.locator("#queue li.qitem").first
+        ref_id = first.locator(".shown .title").get_attribute("data-id")
+        page.wait_for_function("(t) => document.querySelector('#queue li.qitem .shown .title')"
+                               ".textContent === t", arg=titles[ref_id])
+        assert "matched" in first.locator(".shown small").inner_text()
+        assert "http" not in page.inner_text("#queue")
+        # fits 1,280 px; no broken image without a report
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280
+        assert page.locator("#reliability").is_hidden()
+        page.wait_for_selector("#no-reliability:not([hidden])")
+        # keys: a accepts the current item, n moves on, r rejects, c corrects by type-ahead
+        page.click("h1")
+        page.keyboard.press("a")
+        page.wait_for_function("() => document.querySelectorAll('#queue li.qitem').length === 3")
+        page.keyboard.press("n")
+        page.wait_for_selector("#queue li.qitem:nth-child(2).current")
+        page.keyboard.press("r")
+        page.wait_for_function("() => document.querySelectorAll('#queue li.qitem').length === 2")
+        page.click("h1")
+        page.keyboard.press("c")
+        fix = page.locator("#queue li.qitem.current input.fixq")
+        fix.wait_for()
+        assert page.evaluate("() => document.activeElement.className") == "fixq"
+        fix.type("baker", delay=20)
+        page.wait_for_selector("#queue li.qitem.current .fixlist button.pick")
+        page.wait_for_function("() => document.querySelector('#queue li.current .fixlist')"
+                               ".dataset.for === 'baker'")
+        fix.press("Enter")
+        page.wait_for_function("() => document.querySelectorAll('#queue li.qitem').length === 1")
+        # the live chart of the auto-accepted share
+        page.wait_for_selector("#autochart polyline", state="attached")
+        assert "auto-accepted" in page.inner_text("#traffic")
+        if os.environ.get("SUREMATCH_SCREENSHOT"):
+            page.screenshot(path=os.environ["SUREMATCH_SCREENSHOT"] + ".queue.png",
+                            full_page=True)
+        browser.close()
+    rows = reviews(tmp_path / "index")
+    assert [r.decision for r in rows][:2] == ["accept", "reject"]
+    assert rows[2].decision in ("accept", "correct") and len(rows) == 3

@@ -51,3 +51,35 @@ def test_sources_must_match_the_rows():
     with pytest.raises(InputError) as err:
         fit_ranked_feedback(ranked(100), ["queue"] * 99)
     assert err.value.field == "sources"
+
+
+class Letters:
+    """A model embedding a text by its letters (unit vectors): equal texts embed equal."""
+
+    has_confidence = False
+
+    def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        out = np.zeros((len(texts), 27))
+        for n, t in enumerate(texts):
+            for ch in t.lower():
+                out[n, ord(ch) - 97 if "a" <= ch <= "z" else 26] += 1.0
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def embed_with_confidence(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        return self.embed(texts), np.ones(len(texts))
+
+
+def test_a_review_is_ranked_without_the_text_it_taught_and_later_ones_with_it():
+    from surematch.data.samples import LabelledQueries, References
+    from surematch.workflows.feedback import rank_reviews, without_reviewed
+
+    refs = References(["bike", "car"], ["bicycle mechanic", "motor vehicle technician"],
+                      [{}, {}], [[], [("autofixer", "reviewed")]])
+    assert without_reviewed(refs).texts_of(1) == [("motor vehicle technician", "title")]
+    queries = LabelledQueries(["autofixer", "AutoFixer"], ["car", "car"])
+    ranked = rank_reviews(Letters(), refs, queries, teaching=[0])
+    # the review that taught it sees the taxonomy only; a later repeat sees the learned text
+    assert ranked.similarity[0, 0] < 0.99 and ranked.evidence["reviewed"][0].max() == 0.0
+    assert ranked.ids[1][0] == "car" and ranked.similarity[1, 0] > 0.99
+    assert ranked.evidence["reviewed"][1, 0] == 1.0 and ranked.evidence["exact"][1, 0] == 0.0
+    assert ranked.expected == ["car", "car"] and ranked.matched[1][0] == "autofixer"

@@ -22,6 +22,7 @@ def load_commands() -> typer.Typer:
         demo,
         evaluate,
         export,
+        feedback,
         index,
         match,
         rules,

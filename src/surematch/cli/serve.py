@@ -95,6 +95,9 @@ def serve(
         help="per-match floor of the accept band: no match below it is auto-accepted "
              "(default: the calibration's own, 0.5 unless calibrated with another; refits "
              "are certified with it)")] = None,
+    learn_texts: Annotated[bool, typer.Option(
+        "--learn-texts/--no-learn-texts", help="an accepted or corrected review teaches the "
+        "index its query (kind 'reviewed', undone with DELETE /v1/feedback/ID)")] = True,
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
     """Serve MODEL's index over HTTP (JSON API under /v1, review page at /)."""
@@ -117,6 +120,8 @@ def serve(
         options["labelled_queries"] = labelled_queries
     if min_probability is not None:
         options["min_probability"] = min_probability
+    if not learn_texts:
+        options["learn_texts"] = False
     if roles:
         options["key_roles"] = roles
     hosts = allowed_hosts(host, allowed_host)

@@ -7,8 +7,12 @@ for live matches (the index), and a calibrator reads it through `match_features`
 
 - `agreement`  the similarity of the reference's second-best text (0 for a reference with
   one text): several texts of a reference close to the query say more than one;
-- `exact`      1 when the query equals one of the reference's texts up to case, punctuation
-  and plural s (`surematch.data.text_keys.text_key`), else 0;
+- `exact`      1 when the query equals one of the reference's own texts (title, synonym,
+  description) up to case, punctuation and plural s (`surematch.data.text_keys.text_key`),
+  else 0;
+- `reviewed`   1 when it equals instead a text a review taught the reference (kind
+  "reviewed", `feedback.learn`): a reviewer's text is not the taxonomy's, so the calibration
+  tells them apart and certifies each on its own evidence;
 - `overlap`    Jaccard similarity of the character 3-grams of the query and the matched text:
   a lexical view beside the embedding, low for keyboard mash that happens to embed nearby.
 """
@@ -22,7 +26,8 @@ import numpy as np
 
 from surematch.data.text_keys import text_key
 
-EVIDENCE = ("agreement", "exact", "overlap")
+EVIDENCE = ("agreement", "exact", "overlap", "reviewed")
+REVIEWED = "reviewed"  # the kind of a text learned from a review
 
 
 @lru_cache(maxsize=2**16)  # reference texts recur in every match
@@ -39,17 +44,26 @@ def overlap(a: str, b: str) -> float:
 
 
 def lexical_evidence(queries: Sequence[str], matched: Sequence[Sequence[str]],
-                     texts: Sequence[Sequence[Sequence[str]]]) -> dict[str, np.ndarray]:
-    """`exact` and `overlap` [Q, k] for queries [Q], the matched text of each candidate
-    [Q][k], and all texts of each candidate's reference [Q][k][n]."""
+                     texts: Sequence[Sequence[Sequence[str]]],
+                     kinds: Sequence[Sequence[Sequence[str]]] | None = None,
+                     ) -> dict[str, np.ndarray]:
+    """`exact`, `reviewed` and `overlap` [Q, k] for queries [Q], the matched text of each
+    candidate [Q][k], all texts of each candidate's reference [Q][k][n] and their kinds
+    [Q][k][n] (None: none is "reviewed")."""
     q, k = len(queries), max((len(row) for row in matched), default=0)
-    exact, lexical = np.zeros((q, k)), np.zeros((q, k))
+    exact, reviewed, lexical = np.zeros((q, k)), np.zeros((q, k)), np.zeros((q, k))
     for i, query in enumerate(queries):
         key = text_key(query)
         for j, (best, every) in enumerate(zip(matched[i], texts[i], strict=True)):
-            exact[i, j] = float(any(text_key(t) == key for t in every))
+            of = kinds[i][j] if kinds is not None else [""] * len(every)
+            for t, kind in zip(every, of, strict=True):
+                if text_key(t) == key:
+                    if kind == REVIEWED:
+                        reviewed[i, j] = 1.0
+                    else:
+                        exact[i, j] = 1.0
             lexical[i, j] = overlap(query, best)
-    return {"exact": exact, "overlap": lexical}
+    return {"exact": exact, "overlap": lexical, "reviewed": reviewed}
 
 
 def agreement(text_similarities: Sequence[Sequence[np.ndarray]]) -> np.ndarray:

@@ -74,8 +74,9 @@ class TextPairs:
         return len(self.labels)
 
 
-TEXT_KINDS = ("title", "synonym", "description")
-"""What a reference's text is; the first text of a reference is its title."""
+TEXT_KINDS = ("title", "synonym", "description", "reviewed")
+"""What a reference's text is; the first text of a reference is its title; "reviewed": a query
+that a review taught the reference (`feedback.learn`), not the taxonomy's own text."""
 
 
 @dataclass(frozen=True)

@@ -56,9 +56,11 @@ def rank_queries(model: Embedder, references: References, queries: LabelledQueri
     ranking = rank_references(vectors, refs, np.asarray(owner), k=k)
     ids = ranking.ids(references.ids)
     matched = [[texts[t] for t in row] for row in ranking.text]
-    texts_of = [[[t for t, _ in references.texts_of(r)] for r in row] for row in ranking.rows]
+    pairs_of = [[references.texts_of(r) for r in row] for row in ranking.rows]
     evidence = {"agreement": agreement(ranking.text_similarities),
-                **lexical_evidence(queries.texts, matched, texts_of)}
+                **lexical_evidence(queries.texts, matched,
+                                   [[[t for t, _ in p] for p in row] for row in pairs_of],
+                                   [[[kd for _, kd in p] for p in row] for row in pairs_of])}
     present = set(references.ids)
     expected = [e if e in present else None for e in queries.expected_ids]
     missing = sum(e is not None for e in queries.expected_ids) - sum(e is not None

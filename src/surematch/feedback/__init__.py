@@ -1,4 +1,5 @@
-"""Closing the loop: reviewer decisions stored durably, the review queue, the precision audit."""
+"""Closing the loop: reviewer decisions stored durably, the texts they teach the index, the
+review queue, the precision audit and the traffic they settle."""
 
 from surematch.feedback.audit import (
     AuditResult,
@@ -7,7 +8,17 @@ from surematch.feedback.audit import (
     audit_reviews,
     first_alarm,
 )
-from surematch.feedback.queue import audit_draw, audit_sample, edge_distance, review_order
+from surematch.feedback.learn import Learned, learn, settle, undo
+from surematch.feedback.queue import (
+    ORDERS,
+    QueueItem,
+    ReviewQueue,
+    audit_draw,
+    audit_sample,
+    edge_distance,
+    order_items,
+    review_order,
+)
 from surematch.feedback.store import (
     DECISIONS,
     FeedbackStore,
@@ -15,14 +26,22 @@ from surematch.feedback.store import (
     Review,
     export_labelled,
     labelled_queries,
+    latest_reviews,
+    write_labelled,
 )
+from surematch.feedback.traffic import TrafficMeter
 
 __all__ = [
     "DECISIONS",
+    "ORDERS",
     "AuditResult",
     "FeedbackStore",
     "LabelledFeedback",
+    "Learned",
+    "QueueItem",
     "Review",
+    "ReviewQueue",
+    "TrafficMeter",
     "alarm_delta",
     "audit_draw",
     "audit_precision",
@@ -32,5 +51,11 @@ __all__ = [
     "export_labelled",
     "first_alarm",
     "labelled_queries",
+    "latest_reviews",
+    "learn",
+    "order_items",
     "review_order",
+    "settle",
+    "undo",
+    "write_labelled",
 ]

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from surematch.data.formats import file_format
 from surematch.data.samples import LabelledQueries
@@ -23,7 +23,7 @@ Decision = Literal["accept", "reject", "correct"]
 DECISIONS: tuple[str, ...] = ("accept", "reject", "correct")
 BANDS: tuple[str, ...] = ("accept", "review", "reject")
 FILENAME = "feedback.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the undone table (reviews undone by id, `FeedbackStore.undo`)
 KnownIds = Callable[[str], bool] | Container[str]
 
 _SCHEMA = """
@@ -39,6 +39,12 @@ CREATE TABLE IF NOT EXISTS reviews (
     model_id TEXT NOT NULL,
     calibration_id TEXT NOT NULL,
     audit INTEGER NOT NULL CHECK (audit IN (0, 1))
+)
+"""
+_UNDONE = """
+CREATE TABLE IF NOT EXISTS undone (
+    review_id INTEGER PRIMARY KEY REFERENCES reviews (id),
+    time REAL NOT NULL
 )
 """
 _COLUMNS = ("id", "time", "query", "candidates", "decision", "shown_id", "corrected_id",
@@ -177,6 +183,7 @@ class FeedbackStore:
                 raise ModelFormatError(f"{self.path}: feedback schema version {version} is newer "
                                        f"than this surematch reads ({SCHEMA_VERSION})")
             self._conn.execute(_SCHEMA)
+            self._conn.execute(_UNDONE)
             self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def add(
@@ -257,9 +264,10 @@ class FeedbackStore:
                       corrected_id, reviewer, model_id, calibration_id, audit)
 
     def reviews(self, *, since_id: int = 0, audit: bool | None = None,
-                calibration_id: str | None = None) -> list[Review]:
+                calibration_id: str | None = None, undone: bool = False) -> list[Review]:
         """Stored reviews in the order they were added; optionally only those after `since_id`,
-        only audit samples (audit=True) or none of them (False), only one calibration's."""
+        only audit samples (audit=True) or none of them (False), only one calibration's.
+        Reviews undone (`undo`) are left out unless `undone` is True."""
         sql = f"SELECT {', '.join(_COLUMNS)} FROM reviews WHERE id > ?"
         args: list[int | str] = [since_id]
         if audit is not None:
@@ -268,10 +276,31 @@ class FeedbackStore:
         if calibration_id is not None:
             sql += " AND calibration_id = ?"
             args.append(calibration_id)
+        if not undone:
+            sql += " AND id NOT IN (SELECT review_id FROM undone)"
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY id", args).fetchall()
-        return [Review(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8], r[9],
-                       bool(r[10])) for r in rows]
+        return [_review(r) for r in rows]
+
+    def get(self, review_id: int) -> Review | None:
+        """The review with this id (undone or not); None when there is none."""
+        with self._lock:
+            row = self._conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM reviews WHERE id = ?",
+                                     (review_id,)).fetchone()
+        return None if row is None else _review(row)
+
+    def undo(self, review_id: int, at: float | None = None) -> Review | None:
+        """Undo a review by id, durably: it stays stored but no longer counts (`reviews`
+        leaves it out), and the text it taught goes (`feedback.learn.undo`). Returns it (also
+        when undone already); None when no review has this id."""
+        if isinstance(review_id, bool) or not isinstance(review_id, int):
+            raise InputError(f"must be a review id (an integer), got {review_id!r}", field="id")
+        review = self.get(review_id)
+        if review is not None:
+            with self._lock:
+                self._conn.execute("INSERT OR IGNORE INTO undone (review_id, time) VALUES (?, ?)",
+                                   (review_id, time.time() if at is None else float(at)))
+        return review
 
     def __len__(self) -> int:
         with self._lock:
@@ -297,32 +326,60 @@ class FeedbackStore:
         self.close()
 
 
+def _review(r: Sequence[Any]) -> Review:
+    return Review(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8], r[9],
+                  bool(r[10]))
+
+
+def latest_reviews(reviews: Iterable[Review]) -> list[Review]:
+    """The reviews with a query reviewed more than once kept at its latest decision (a
+    reviewer may change their mind), in their order."""
+    rows = list(reviews)
+    last = {r.query: r for r in rows}
+    return [r for r in rows if last[r.query] is r]
+
+
 def labelled_queries(reviews: Iterable[Review], *, latest_only: bool = True) -> LabelledFeedback:
     """accept -> (query, shown id); correct -> (query, corrected id, rejected: the shown id);
     reject -> (query, None, rejected: the shown id). With `latest_only` a query reviewed more
-    than once keeps its latest decision (a reviewer may change their mind)."""
-    rows = list(reviews)
-    if latest_only:
-        last = {r.query: r for r in rows}
-        rows = [r for r in rows if last[r.query] is r]
+    than once keeps its latest decision (`latest_reviews`)."""
+    rows = latest_reviews(reviews) if latest_only else list(reviews)
     return LabelledFeedback([r.query for r in rows], [r.expected_id for r in rows],
                             [r.rejected_id for r in rows])
+
+
+def labelled_rows(labelled: LabelledFeedback) -> list[dict[str, str]]:
+    """The export's rows: {"text", "expected_id", "rejected_id"}, empty strings when absent."""
+    return [{"text": t, "expected_id": e or "", "rejected_id": r or ""}
+            for t, e, r in zip(labelled.texts, labelled.expected_ids, labelled.rejected_ids,
+                               strict=True)]
+
+
+def _cell(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs as a formula: one that starts with
+    = + - @, a tab or a carriage return gets a leading ' (JSONL keeps the exact text)."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def write_labelled(labelled: LabelledFeedback, out: IO[str], fmt: str) -> int:
+    """Write labelled feedback to a text stream as "jsonl" or "csv"; returns the rows."""
+    rows = labelled_rows(labelled)
+    if fmt == "jsonl":
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=["text", "expected_id", "rejected_id"])
+        writer.writeheader()
+        writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
+    else:
+        raise InputError(f"must be jsonl or csv, got {fmt!r}", field="format")
+    return len(rows)
 
 
 def export_labelled(labelled: LabelledFeedback, path: str | Path) -> int:
     """Write labelled feedback as JSONL or CSV, chosen by the extension; returns the rows."""
     path = Path(path)
-    rows = [{"text": t, "expected_id": e or "", "rejected_id": r or ""}
-            for t, e, r in zip(labelled.texts, labelled.expected_ids, labelled.rejected_ids,
-                               strict=True)]
     fmt = file_format(path, "export", ("jsonl", "csv"))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:
-        if fmt == "jsonl":
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        else:
-            writer = csv.DictWriter(f, fieldnames=["text", "expected_id", "rejected_id"])
-            writer.writeheader()
-            writer.writerows(rows)
-    return len(rows)
+        return write_labelled(labelled, f, fmt)

@@ -44,19 +44,21 @@ class Found:
     vector: np.ndarray | None
     texts: list[str]
     similarities: np.ndarray
+    kinds: list[str]
 
 
 def best_text(hit: Hit, query: np.ndarray, rows: np.ndarray | None = None) -> Found:
     """Which of the hit's texts decided its score: the row nearest the query (argmax q · rows,
     the rows [n, D] being the hit's own or given); a one-vector point has one text."""
     payload, texts = split_payload(hit.payload)
-    every = [t for t, _ in texts]
+    every, kinds = [t for t, _ in texts], [k for _, k in texts]
     vec = hit.vector if rows is None else rows
     if vec is not None and vec.ndim == 2:
         sims = vec @ query
         j = int(np.argmax(sims)) if len(texts) > 1 else 0
-        return Found(hit, payload, texts[j][0], texts[j][1], vec[j], every, sims)
-    return Found(hit, payload, texts[0][0], texts[0][1], vec, every, np.array([hit.score]))
+        return Found(hit, payload, texts[j][0], texts[j][1], vec[j], every, sims, kinds)
+    return Found(hit, payload, texts[0][0], texts[0][1], vec, every, np.array([hit.score]),
+                 kinds)
 
 
 def _found(row: list[Hit], query: np.ndarray, text_rows: TextRows | None) -> list[Found]:
@@ -134,7 +136,7 @@ def _result(query: Any, confidence: float, found: list[Found], fired: list[str],
     if calibration.evidence:  # computed only when the calibration reads it
         evidence = {"agreement": agreement([[f.similarities for f in found]]),
                     **lexical_evidence([str(query)], [[f.text for f in found]],
-                                       [[f.texts for f in found]])}
+                                       [[f.texts for f in found]], [[f.kinds for f in found]])}
     probs, bands = calibration.apply(sims, np.array([confidence]), evidence)
     matches = []
     for j, f in enumerate(found[:k]):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,12 +49,14 @@ from surematch.index.stores.points import check_id
 from surematch.index.text_rows import (
     CONFIDENCES_KEY,
     KINDS_KEY,
+    REVIEWED_KEY,
     TEXT_KEY,
     TEXT_KEYS,
     TEXTS_KEY,
     TextRows,
     split_payload,
 )
+from surematch.index.text_rows import provenance as provenance_of
 from surematch.logs import progress_bar
 
 log = logging.getLogger(__name__)
@@ -231,13 +233,15 @@ class ReferenceIndex:
             for p, pairs, c in zip(payloads, texts, sure, strict=True)])
         self._changed(ids)
 
-    def add_texts(self, ref_id: str, texts: Sequence[str | tuple[str, str]]) -> int:
+    def add_texts(self, ref_id: str, texts: Sequence[str | tuple[str, str]],
+                  provenance: Mapping[str, dict[str, Any]] | None = None) -> int:
         """Append texts to a stored reference: each a text (kind "synonym") or (text, kind).
         Only the new texts are embedded; one the reference holds already is skipped. Returns
-        how many were added; InputError if the id is not stored."""
+        how many were added; InputError if the id is not stored. `provenance`: {text: where it
+        came from} for reviewed texts (`feedback.learn`), kept in the payload beside them."""
         ref_id, pairs = self.check_texts(ref_id, texts)
         new = self.new_texts(ref_id, pairs)
-        return self.write_texts(ref_id, new, self.embed_texts(new)) if new else 0
+        return self.write_texts(ref_id, new, self.embed_texts(new), provenance) if new else 0
 
     def check_texts(self, ref_id: str, texts: Sequence[str | tuple[str, str]],
                     ) -> tuple[str, list[tuple[str, str]]]:
@@ -267,9 +271,10 @@ class ReferenceIndex:
                 for n, ((t, _), row) in enumerate(zip(pairs, rows, strict=True))}
 
     def write_texts(self, ref_id: str, pairs: list[tuple[str, str]],
-                    rows: dict[str, tuple[np.ndarray, float | None]]) -> int:
+                    rows: dict[str, tuple[np.ndarray, float | None]],
+                    provenance: Mapping[str, dict[str, Any]] | None = None) -> int:
         """Append the pairs the reference lacks, with their embedded `rows` (a pair without
-        a row is left out); how many."""
+        a row is left out) and the `provenance` of reviewed ones; how many."""
         point = self.store.get([ref_id], with_vectors=True)[0]
         if point is None:
             raise InputError(f"no reference with id {ref_id!r}", field="id")
@@ -281,6 +286,11 @@ class ReferenceIndex:
         if not new:
             return 0
         check_count(stored + new, ref_id, "texts")
+        learned = {**provenance_of(point.payload),
+                   **{t: dict(p) for t, p in (provenance or {}).items()
+                      if t in {n for n, _ in new}}}
+        if learned:
+            payload = {**payload, REVIEWED_KEY: learned}
         assert point.vector is not None
         kept = point.payload.get(CONFIDENCES_KEY)  # (none in an index built before them)
         sure = [rows[t][1] for t, _ in new]
@@ -317,7 +327,7 @@ class ReferenceIndex:
                 out.append(None)
                 continue
             payload, texts = split_payload(p.payload)
-            out.append(Reference(p.id, texts[0][0], payload, texts))
+            out.append(Reference(p.id, texts[0][0], payload, texts, provenance_of(p.payload)))
         return out
 
     def count(self, filter: dict[str, Any] | None = None) -> int:
@@ -441,9 +451,11 @@ def remove_text(store: BaseStore, ref_id: str, text: str) -> bool:
                          "reference instead", field="text")
     assert point.vector is not None and point.vector.ndim == 2  # several texts: multivector
     sure = point.payload.get(CONFIDENCES_KEY)
+    learned = {t: p for t, p in provenance_of(point.payload).items() if t != text}
     store.upsert([ref_id], [point.vector[keep]], [{
         **payload, TEXTS_KEY: [texts[n][0] for n in keep], KINDS_KEY: [texts[n][1] for n in keep],
-        **({} if sure is None else {CONFIDENCES_KEY: [sure[n] for n in keep]})}])
+        **({} if sure is None else {CONFIDENCES_KEY: [sure[n] for n in keep]}),
+        **({REVIEWED_KEY: learned} if learned else {})}])
     return True
 
 

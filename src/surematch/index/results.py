@@ -8,17 +8,21 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Reference:
-    """One stored reference: the user's id, its first text, its payload, and every text with
-    its kind (the first text included)."""
+    """One stored reference: the user's id, its first text, its payload, every text with
+    its kind (the first text included), and where each reviewed text came from
+    ({text: {"review", "reviewer", "time"}})."""
 
     id: str
     text: str
     payload: dict[str, Any]
     texts: list[tuple[str, str]] = field(default_factory=list)
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "text": self.text, "payload": self.payload,
-                "texts": [{"text": t, "kind": k} for t, k in self.texts]}
+                "texts": [{"text": t, "kind": k,
+                           **({"learned_from": self.provenance[t]} if t in self.provenance
+                              else {})} for t, k in self.texts]}
 
 
 @dataclass(frozen=True)

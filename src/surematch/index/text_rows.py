@@ -22,10 +22,11 @@ from surematch.index.stores.base import BaseStore
 
 TEXT_KEY = "_surematch_text"  # one-vector index: payload key holding the reference's text
 TEXTS_KEY = "_surematch_texts"  # multivector index: the texts, aligned with the point's rows
-KINDS_KEY = "_surematch_kinds"  # and their kinds; all three are stripped on the way out
+KINDS_KEY = "_surematch_kinds"  # and their kinds; all are stripped on the way out
 CONFIDENCES_KEY = "_surematch_confidences"  # and their embedding confidence, when the model
 # has one (a query equal to a stored text then needs no encoder: index/exact_texts.py)
-TEXT_KEYS = (TEXT_KEY, TEXTS_KEY, KINDS_KEY, CONFIDENCES_KEY)
+REVIEWED_KEY = "_surematch_reviewed"  # reviewed text -> its provenance {review, reviewer, time}
+TEXT_KEYS = (TEXT_KEY, TEXTS_KEY, KINDS_KEY, CONFIDENCES_KEY, REVIEWED_KEY)
 MAX_BYTES = 128 * 2**20  # rows kept: the demo's 2,326 ESCO references (17,807 texts) use 46 MB
 
 Key = tuple[str, tuple[str, ...]]
@@ -37,6 +38,13 @@ def split_payload(payload: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[s
     if TEXTS_KEY in payload:
         return user, list(zip(payload[TEXTS_KEY], payload[KINDS_KEY], strict=True))
     return user, [(payload.get(TEXT_KEY, ""), "title")]
+
+
+def provenance(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A stored payload -> {reviewed text: {"review", "reviewer", "time"}} of the texts that
+    reviews taught the reference (kind "reviewed")."""
+    found = payload.get(REVIEWED_KEY)
+    return dict(found) if isinstance(found, dict) else {}
 
 
 class TextRows:

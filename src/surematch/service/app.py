@@ -35,7 +35,8 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
                key_roles: Mapping[str, str] | None = None,
                allowed_hosts: Iterable[str] | None = None,
                client_requests: int | None = None,
-               min_probability: float | None = None) -> FastAPI:
+               min_probability: float | None = None,
+               learn_texts: bool = True) -> FastAPI:
     """Load the model, open the index (a folder, or the collection at qdrant_url) and serve;
     api_key: one key, or named keys {name: key} (feedback records the reviewer's name);
     read_key_required: reads need a key too; search_ef: candidates each search examines
@@ -49,7 +50,9 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
     any; `surematch serve` defaults to the localhost names and the bound address);
     client_requests: requests one client address may have in flight (None:
     LIMITS.client_requests; 0: no limit); min_probability: the per-match floor of the
-    accept band (None: the calibration's own; refits are certified with it)."""
+    accept band (None: the calibration's own; refits are certified with it); learn_texts: an
+    accepted or corrected review teaches the index its query (`feedback.learn`; False: reviews
+    are only stored)."""
     keys = named_keys(api_key)
     roles = check_roles(key_roles, keys)
     if read_key_required and not keys:
@@ -59,7 +62,7 @@ def create_app(model_dir: str | Path, index_dir: str | Path | None = None, *,
     state = ServiceState(Path(model_dir), None if index_dir is None else str(index_dir),
                          qdrant_url, qdrant_api_key, search_ef, runtime, audit_fraction,
                          None if labelled_queries is None else Path(labelled_queries),
-                         batch_window_ms, min_probability)
+                         batch_window_ms, min_probability, learn_texts)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

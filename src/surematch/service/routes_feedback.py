@@ -1,11 +1,11 @@
-"""Reviews as data: POST /v1/feedback, the labelled-query export, the calibration refit on the
-stored reviews, and the running audit of auto-accept precision (GET /v1/audit, /metrics)."""
+"""Reviews as data: POST /v1/feedback (stored, and taught to the index), DELETE
+/v1/feedback/{id} (undo), the labelled-query export, the calibration refit on the stored
+reviews, and the running audit of auto-accept precision and traffic (GET /v1/audit,
+/metrics)."""
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import logging
 import math
 from typing import Any
@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Respons
 from prometheus_client import Gauge
 
 from surematch.errors import InputError
-from surematch.feedback import DECISIONS
+from surematch.feedback import DECISIONS, write_labelled
 from surematch.service.observe import error
 from surematch.service.schemas import FeedbackRequest, RefitRequest
 from surematch.service.security import read_key, review_key, write_key
@@ -64,10 +64,26 @@ def feedback(body: FeedbackRequest, request: Request) -> Any:
         if exc.field == "shown_id" and shown_field != "shown_id":
             raise InputError(exc.message, field=shown_field) from None
         raise
-    state.forget_review(body.query)
+    state.traffic.reviewed(state.forget_review(body.query))
+    learned = state.learn(review)  # after: a conflict goes back to the queue
     if body.audit:
         state.check_audit()
-    return {"stored": review.to_dict()}
+    return {"stored": review.to_dict(), "learned": learned.to_dict()}
+
+
+@router.delete("/feedback/{review_id}", dependencies=[Depends(write_key)])
+def undo_feedback(review_id: int, request: Request) -> Any:
+    """Undo a review by id: it no longer counts, and the text it taught the index goes (what
+    the other reviews of its query say is applied). 404 for an unknown id."""
+    state = request.app.state.service
+    try:
+        review, learned = state.undo(review_id)
+    except InputError as exc:
+        if exc.field == "id":
+            return error(request, 404, exc.message, "review_id")
+        raise
+    return {"undone": review.to_dict(),
+            "learned": None if learned is None else learned.to_dict()}
 
 
 @router.get("/feedback/export", dependencies=[Depends(read_key)])
@@ -76,24 +92,10 @@ def export(request: Request, format: str = "jsonl") -> Response:
     decision only: JSONL (`format=jsonl`) or CSV (`format=csv`, formulas defused)."""
     if format not in ("jsonl", "csv"):
         raise InputError(f"must be jsonl or csv, got {format!r}", field="format")
-    labelled = request.app.state.service.feedback.labelled_queries()
-    rows = [{"text": t, "expected_id": e or "", "rejected_id": r or ""}
-            for t, e, r in zip(labelled.texts, labelled.expected_ids, labelled.rejected_ids,
-                               strict=True)]
-    if format == "jsonl":
-        text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-        return Response(text, media_type="application/x-ndjson")
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=["text", "expected_id", "rejected_id"])
-    writer.writeheader()
-    writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
-
-
-def _cell(value: str) -> str:
-    """A CSV cell a spreadsheet shows as text, never runs as a formula: one that starts with
-    = + - @, a tab or a carriage return gets a leading ' (JSONL keeps the exact text)."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    write_labelled(request.app.state.service.feedback.labelled_queries(), out, format)
+    return Response(out.getvalue(), media_type="application/x-ndjson" if format == "jsonl"
+                    else "text/csv; charset=utf-8")
 
 
 @router.post("/calibration/refit", dependencies=[Depends(write_key)])
@@ -101,10 +103,12 @@ def refit(request: Request, body: RefitRequest | None = None) -> dict[str, Any]:
     """Refit the retrieval calibration on the stored reviews (and the labelled file the
     server was given), save it in the model folder and match with it from now on. Too few
     reviews: 422 naming why, and the calibration in use stays."""
-    from surematch.confidence.certificate import reviews_source
-    from surematch.confidence.store import save_calibration
     from surematch.service.routes_ops import calibration_view
-    from surematch.workflows.feedback import fit_feedback_calibration, references_from_index
+    from surematch.workflows.feedback import (
+        learned_texts,
+        references_from_index,
+        refit_calibration,
+    )
 
     state = request.app.state.service
     body = body or RefitRequest()
@@ -115,26 +119,23 @@ def refit(request: Request, body: RefitRequest | None = None) -> dict[str, Any]:
         bands = old.bands if old is not None else None
         with state.lock.read():
             refs = references_from_index(state.index)
+            learned = learned_texts(state.index)
         labelled = None
         if state.labelled_queries is not None:
             from surematch.data import read_queries
 
             labelled = read_queries(state.labelled_queries)
         try:
-            reviews = state.feedback.reviews()
-            fit = fit_feedback_calibration(
-                state.model, refs, reviews, labelled,
+            _, fit = refit_calibration(
+                state.model, state.model_dir, refs, state.feedback.reviews(), labelled,
                 precision=body.target_precision or (bands.precision_target if bands else 0.99),
                 max_miss=body.max_miss or (bands.miss_target if bands else 0.01),
                 confidence=body.confidence or (bands.confidence if bands else 0.95),
-                seed=body.seed, min_probability=_floor(state.min_probability, bands))
+                seed=body.seed, min_probability=_floor(state.min_probability, bands),
+                learned=learned, labelled_file=state.labelled_queries)
         except InputError as exc:
             raise InputError(f"refit failed, the calibration in use is unchanged: "
                              f"{exc.message}", field=exc.field or "feedback") from None
-        save_calibration(state.model_dir, fit.calibration, state.model.identity(),
-                         state.model.runtime, reviews_source(
-                             fit.counts["reviews"], fit.counts["audit_reviews"],
-                             [r.time for r in reviews], state.labelled_queries))
         state.drift.keep_recent()  # the shift monitor's reference: the traffic audited
         state.swap_calibration(fit.calibration)
     finally:
@@ -150,11 +151,15 @@ def refit(request: Request, body: RefitRequest | None = None) -> dict[str, Any]:
 def audit(request: Request) -> dict[str, Any]:
     """Auto-accept precision observed on the audit reviews of auto-accepted top matches made
     under the calibration in use:
-    {"n", "right", "precision", "low", "high", "target", "alarm", "message", ...}."""
+    {"n", "right", "precision", "low", "high", "target", "alarm", "message", ...}, and the
+    traffic: {"queries", "auto_accepted", "auto_share", "reviews", "settled", "days": [...]}
+    (since the server started; each day's audited precision with its interval from the
+    stored audit reviews)."""
     state = request.app.state.service
     result = state.check_audit()
     return {**result.to_dict(), "calibration_id": state.calibration_id,
-            "audit_fraction": state.audit_fraction}
+            "audit_fraction": state.audit_fraction,
+            "traffic": state.traffic.summary(state.feedback.reviews(audit=True))}
 
 
 def install_audit_metrics(app: FastAPI) -> None:
@@ -175,6 +180,11 @@ def install_audit_metrics(app: FastAPI) -> None:
          lambda: float(state.audit.high)),
         ("surematch_audit_alarm", "1 when the audits show precision below the certified target",
          lambda: float(state.audit.alarm)),
+        ("surematch_traffic_auto_share", "share of matched queries whose top match was "
+         "auto-accepted since the server started (NaN: none yet)",
+         lambda: nan(state.traffic.summary()["auto_share"])),
+        ("surematch_review_queue_items", "queries waiting in the review queue",
+         lambda: float(len(state.queue))),
     ):
         Gauge(name, doc, registry=registry).set_function(read)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Security
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
 from starlette.concurrency import run_in_threadpool
 
 from surematch.limits import LIMITS
@@ -16,10 +16,13 @@ router = APIRouter(prefix="/v1", dependencies=[Depends(read_key)])
 
 @router.post("/match")
 async def match(body: MatchRequest, request: Request,
-                given: str | None = Security(API_KEY)) -> dict[str, Any]:
+                given: str | None = Security(API_KEY),
+                count: bool = Query(True, description="false: not traffic (a reviewer's "
+                                    "search): neither counted nor queued")) -> dict[str, Any]:
     """`{"query", "k", "filter"}` -> one result; `{"queries": [...]}` -> `{"results": [...]}`.
     Sent without a key, texts x k is at most LIMITS.open_match_budget and the texts hold at
-    most LIMITS.open_match_chars characters (422 beyond): the embedding's cost per request."""
+    most LIMITS.open_match_chars characters (422 beyond): the embedding's cost per request.
+    `count=false`: a reviewer's search, neither counted as traffic nor queued."""
     state = request.app.state.service
     if (body.query is None) == (body.queries is None):
         raise HTTPException(422, 'give exactly one of "query" (a text) or "queries" (a list)')
@@ -41,7 +44,8 @@ async def match(body: MatchRequest, request: Request,
     else:  # a batch request is its own batch, in a worker thread
         results = await run_in_threadpool(
             state.match_many, [(q, body.k, body.filter) for q in queries])
-    state.remember_reviews(results, since)
+    if count:
+        state.remember_reviews(results, since)
     return results[0] if body.query is not None else {"results": results}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, Security
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, Security
 from fastapi.responses import FileResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -45,10 +45,14 @@ def metrics(request: Request) -> Response:
 
 
 @router.get("/v1/review-queue", dependencies=[Depends(read_key)])
-def review_queue(request: Request) -> dict[str, Any]:
-    """Review-band matches of this server's queries, nearest a band edge first, after an
-    audit sample of all top matches, any band (each marked "audit": true)."""
-    return {"items": request.app.state.service.review_items()}
+def review_queue(request: Request, limit: int = Query(100, ge=1, le=10_000)
+                 ) -> dict[str, Any]:
+    """Up to `limit` queries in question, one item per normalised query with its count and
+    when it was last seen: an audit sample of all top matches, any band (each marked
+    "audit": true), then conflicts, then review-band matches, the traffic a review would
+    settle (count x (1 - probability)) first; "total": how many are queued."""
+    state = request.app.state.service
+    return {"items": state.review_items(limit), "total": len(state.queue)}
 
 
 @router.get("/v1/calibration", dependencies=[Depends(read_key)])

@@ -1,5 +1,5 @@
-"""What the app holds while it runs: model, index, locks, the feedback store, the review queue
-and the running audit of auto-accept precision."""
+"""What the app holds while it runs: model, index, locks, the feedback store, the review queue,
+the traffic meter and the running audit of auto-accept precision."""
 
 from __future__ import annotations
 
@@ -13,7 +13,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from surematch.feedback import AuditResult, FeedbackStore, audit_draw, audit_reviews, review_order
+from surematch.feedback import (
+    AuditResult,
+    FeedbackStore,
+    Learned,
+    Review,
+    ReviewQueue,
+    TrafficMeter,
+    audit_reviews,
+    learn,
+    undo,
+)
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.index.calibrated import Calibration
 from surematch.index.reference_index import ReferenceIndex
@@ -26,7 +36,6 @@ from surematch.service.indexer import PayloadIndexer
 from surematch.service.rwlock import ReadWriteLock
 from surematch.workflows.feedback import calibration_id
 
-REVIEW_QUEUE_SIZE = 200
 AUDIT_FRACTION = 0.02
 LEGACY_LOG = "feedback.jsonl"
 RESULT_CACHE = 10_000  # recent results kept for repeated queries
@@ -40,7 +49,7 @@ class ServiceState:
                  qdrant_api_key: str | None = None, search_ef: int | None = None,
                  runtime: str = DEFAULT_RUNTIME, audit_fraction: float = AUDIT_FRACTION,
                  labelled_queries: Path | None = None, batch_window_ms: float = 3.0,
-                 min_probability: float | None = None) -> None:
+                 min_probability: float | None = None, learn_texts: bool = True) -> None:
         self.model_dir = Path(model_dir)
         self.model = load_model(self.model_dir, runtime)
         self.location = IndexLocation.of(index_dir, qdrant_url, qdrant_api_key)
@@ -49,15 +58,17 @@ class ServiceState:
                                          min_probability=min_probability)
         self.lock = ReadWriteLock()
         self.indexer = PayloadIndexer(self.index, self.lock)  # payload indexes, off the path
-        self.audit_fraction = audit_fraction
         self.labelled_queries = labelled_queries
         feedback_dir = self.location.folder or self.model_dir
         self.feedback = FeedbackStore(feedback_dir)
         _import_legacy(self.feedback, feedback_dir / LEGACY_LOG)
         self.calibration_id = calibration_id(self.model_dir)
-        self.review: deque[dict[str, Any]] = deque(maxlen=REVIEW_QUEUE_SIZE)
         self._review_lock = threading.Lock()
         self._deletions, self._deleted = 0, deque[tuple[int, str]](maxlen=10_000)
+        self.queue = ReviewQueue(audit_fraction)
+        self.traffic = TrafficMeter()
+        self.learn_texts = learn_texts  # reviews teach the index (`feedback.learn`)
+        self.learn_lock = threading.Lock()
         self.refit_lock = threading.Lock()
         self.audit = self.check_audit(log_alarm=False)
         self.drift = DriftWatch(self.model_dir)
@@ -65,6 +76,15 @@ class ServiceState:
         self.batcher = MicroBatcher(self.match_many, window_ms=batch_window_ms, name="match")
         # recent results by (query key, k, filter), while index version and calibration hold
         self.results = ResultCache(RESULT_CACHE)
+
+    @property
+    def audit_fraction(self) -> float:
+        """The share of query keys the queue samples for audit, whatever their band."""
+        return self.queue.audit_fraction
+
+    @audit_fraction.setter
+    def audit_fraction(self, value: float) -> None:
+        self.queue.audit_fraction = value
 
     @property
     def match_calibration(self) -> Any | None:
@@ -76,8 +96,10 @@ class ServiceState:
         self.index.calibration = Calibration(calibration, self.min_probability)
         self.calibration_id = calibration_id(self.model_dir)
         self.results.clear()
-        with self._review_lock:
-            self.review.clear()  # their probabilities and bands were the old calibration's
+        # queued items keep their counts; each one's probability and band are refreshed the
+        # next time its query is matched. A fresh audit draw for each calibration, so a query
+        # audited under the last one is not audited again and again
+        self.queue.seed = int(self.calibration_id or "0", 16)
         self.audit = self.check_audit(log_alarm=False)
         self.drift.reset()
 
@@ -130,57 +152,39 @@ class ServiceState:
 
     def remember_reviews(self, results: list[dict[str, Any]], since: int | None = None,
                          ) -> None:
-        """Keep the review-band matches of these match results, newest first, no duplicates,
-        and an audit sample (`audit_draw`, `audit_fraction`) of all top matches, whatever
+        """Count these match results (`TrafficMeter`) and queue those in question
+        (`ReviewQueue`: the review band, and an audit sample of all top matches, whatever
         their band: a random sample of the traffic certifies bands at any cut-off, below the
-        current one too; its auto-accepted part is the running audit (`check_audit`)."""
+        current one too; its auto-accepted part is the running audit, `check_audit`). A
+        reference deleted after the mark `since` (`deletions`) is left out of the queue: the
+        match may have found it before the delete."""
+        self.traffic.observe(results)
         with self._review_lock:
             gone = {i for _, i in itertools.takewhile(
                 lambda e: since is not None and e[0] > since, reversed(self._deleted))}
-            for result in results:
-                for rank, m in enumerate(result["matches"]):
-                    audit = (rank == 0 and audit_draw(f"{result['query']}\x00{m['id']}",
-                                                      self.audit_fraction))
-                    if (m.get("band") != "review" and not audit) or m["id"] in gone:
-                        continue
-                    item = {"query": result["query"], "id": m["id"], "text": m.get("text"),
-                            "probability": m.get("probability"), "band": m["band"],
-                            "audit": audit,
-                            "candidates": [{"id": c["id"], "text": c.get("text"),
-                                            "probability": c.get("probability"),
-                                            "band": c.get("band")}
-                                           for c in result["matches"][:10]]}
-                    key = (item["query"], item["id"])
-                    for old in list(self.review):
-                        if (old["query"], old["id"]) == key:
-                            self.review.remove(old)
-                    self.review.appendleft(item)
+        if gone:
+            results = [{**r, "matches": [m for m in r["matches"] if m["id"] not in gone]}
+                       for r in results]
+        self.queue.observe(results)
 
     def deletions(self) -> int:
         """A mark taken before a match: `remember_reviews(since=mark)` leaves out the
         references deleted after it (the match may have found them before the delete)."""
         return self._deletions
 
-    def review_items(self) -> list[dict[str, Any]]:
-        """The queue: audit items first (each a random draw, none to skip), then review items
-        nearest a band edge first (`review_order`); ties newest first."""
-        with self._review_lock:
-            items = list(self.review)
-        audits = [i for i in items if i.get("audit")]
-        rest = [i for i in items if not i.get("audit")]
+    def review_items(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The queue (`order_items`): audit items first (each a random draw, none to skip),
+        then conflicts, then the traffic a review would settle, most first."""
         cal = self.match_calibration
-        if cal is not None and rest:
-            probs = [min(1.0, max(0.0, float(i.get("probability") or 0.0))) for i in rest]
-            rest = [rest[j] for j in review_order(probs, cal.bands.accept_at,
-                                                  cal.bands.reject_below)]
-        return audits + rest
+        bands = (cal.bands.accept_at, cal.bands.reject_below) if cal is not None else (None,
+                                                                                         None)
+        return [i.to_dict() for i in self.queue.items(limit, "traffic", *bands)]
 
-    def forget_review(self, query: str, ref_id: str | None = None) -> None:
-        """Drop the queue items of this query (and reference, when given)."""
-        with self._review_lock:
-            for old in list(self.review):
-                if old["query"] == query and ref_id in (None, old["id"]):
-                    self.review.remove(old)
+    def forget_review(self, query: str) -> int:
+        """Take the query's item out of the queue (a review resolved it); how many queries
+        it stood for (0: none queued)."""
+        item = self.queue.resolve(query)
+        return 0 if item is None else item.count
 
     def forget_reference(self, ref_id: str) -> None:
         """Drop a deleted reference from the review queue, and from in-flight matches' results
@@ -188,9 +192,27 @@ class ServiceState:
         with self._review_lock:
             self._deletions += 1
             self._deleted.append((self._deletions, ref_id))
-            for old in list(self.review):
-                if old["id"] == ref_id:
-                    self.review.remove(old)
+        self.queue.forget_reference(ref_id)
+
+    def learn(self, review: Review) -> Learned:
+        """What the review teaches the index (`feedback.learn`), under the index's write lock;
+        a conflict goes to the queue. Learning off: nothing ("off")."""
+        if not self.learn_texts:
+            return Learned("off", review.query)
+        with self.learn_lock, self.lock.write():
+            learned = learn(self.index, self.feedback, review)
+        if learned.outcome == "conflict":
+            self.queue.conflict(review.query, learned.references)
+        return learned
+
+    def undo(self, review_id: int) -> tuple[Review, Learned | None]:
+        """Undo a review by id: stored as undone, its learned text withdrawn (learning off:
+        the store only). InputError for an unknown id."""
+        with self.learn_lock, self.lock.write():
+            review, learned = undo(self.index if self.learn_texts else None, self.feedback,
+                                   review_id)
+        self.check_audit()
+        return review, learned
 
     def close(self) -> None:
         self.batcher.close()

@@ -106,31 +106,25 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
 def _calibrate_on_feedback(model_dir: Path, feedback: Path, references: Path | None,
                            queries: Path | None, fmt: str, targets: Targets, criterion: str,
                            seed: int, runtime: str) -> CalibrateResult:
-    from surematch.confidence.certificate import reviews_source
-    from surematch.confidence.store import save_calibration
     from surematch.loader import load_model
-    from surematch.workflows.feedback import (
-        fit_feedback_calibration,
-        references_for,
-        reviews_in,
-    )
+    from surematch.workflows.feedback import references_for, refit_calibration, reviews_in
 
     if fmt != "default":
         raise InputError("--feedback reads our own files only; leave --format out",
                          field="--format")
     reviews = reviews_in(feedback)
     model = load_model(model_dir, runtime)
-    refs = references_for(model, None if references is not None else feedback, references)
+    refs, learned = references_for(model, None if references is not None else feedback,
+                                   references)
     labelled = None
     if queries is not None:
         from surematch.data import read_queries
 
         labelled = read_queries(queries)
-    fit = fit_feedback_calibration(model, refs, reviews, labelled,
-                                   precision=targets.precision, max_miss=targets.max_miss,
-                                   confidence=targets.confidence, criterion=criterion,
-                                   seed=seed, min_probability=targets.min_probability)
-    source = reviews_source(fit.counts["reviews"], fit.counts["audit_reviews"],
-                            [r.time for r in reviews], queries)
-    path = save_calibration(model_dir, fit.calibration, model.identity(), model.runtime, source)
+    path, fit = refit_calibration(model, model_dir, refs, reviews, labelled,
+                                  precision=targets.precision, max_miss=targets.max_miss,
+                                  confidence=targets.confidence, criterion=criterion,
+                                  seed=seed, learned=learned,
+                                  min_probability=targets.min_probability,
+                                  labelled_file=queries)
     return CalibrateResult(path, fit.calibration, tuple(fit.warnings), fit.counts)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +25,13 @@ from typing import Any
 import numpy as np
 
 from surematch.confidence.checks import MIN_SAMPLES
+from surematch.confidence.evidence import REVIEWED
 from surematch.confidence.targets import MIN_PROBABILITY
 from surematch.data.samples import GroupedTexts, LabelledQueries, References
+from surematch.data.text_keys import text_key
 from surematch.errors import InputError, SurematchError
-from surematch.feedback.store import FILENAME, FeedbackStore, Review
+from surematch.feedback.learn import Learned
+from surematch.feedback.store import FILENAME, FeedbackStore, Review, latest_reviews
 
 logger = logging.getLogger(__name__)
 
@@ -60,12 +63,34 @@ def open_feedback(folder: str | Path) -> FeedbackStore:
 
 
 def references_from_index(index: Any) -> References:
-    """Every reference stored in an opened ReferenceIndex (id, text, payload)."""
+    """Every reference stored in an opened ReferenceIndex (id, payload, every text with its
+    kind, the texts reviews taught included)."""
+    return _references(_stored(index))
+
+
+def _stored(index: Any) -> list[Any]:
     ids = list(dict.fromkeys(index.store.ids()))
-    found = [r for start in range(0, len(ids), 256)
-             for r in index.get(ids[start:start + 256]) if r is not None]
-    return References([r.id for r in found], [r.text for r in found],
-                      [dict(r.payload) for r in found])
+    return [r for start in range(0, len(ids), 256)
+            for r in index.get(ids[start:start + 256]) if r is not None]
+
+
+def _references(found: Sequence[Any]) -> References:
+    return References([r.id for r in found], [r.texts[0][0] for r in found],
+                      [dict(r.payload) for r in found], [list(r.texts[1:]) for r in found],
+                      [r.texts[0][1] for r in found])
+
+
+def learned_texts(index: Any) -> dict[str, int]:
+    """{text_key of a reviewed text: the review that taught it} over an opened index."""
+    return {text_key(t): int(p["review"]) for r in _stored(index)
+            for t, p in r.provenance.items() if isinstance(p.get("review"), int)}
+
+
+def without_reviewed(references: References) -> References:
+    """The references with the texts reviews taught left out (the taxonomy's own texts)."""
+    return References(references.ids, references.texts, references.payloads,
+                      [[(t, k) for t, k in references.texts_of(i)[1:] if k != REVIEWED]
+                       for i in range(len(references))], references.text_kinds)
 
 
 def stored_references(folder: Path) -> References:
@@ -94,19 +119,21 @@ def stored_references(folder: Path) -> References:
                       [texts[0][1] for _, texts in split])
 
 
-def references_for(model: Any, folder: Path | None, references: Path | None) -> References:
-    """References from a file, else from the index in `folder` (opened read-only for it)."""
+def references_for(model: Any, folder: Path | None, references: Path | None
+                   ) -> tuple[References, dict[str, int]]:
+    """References from a file, else from the index in `folder` (opened read-only for it),
+    and the texts reviews taught them (`learned_texts`; none from a file)."""
     if references is not None:
         from surematch.data import read_references
 
-        return read_references(references)
+        return read_references(references), {}
     if folder is None:
         raise InputError("give --references (the references the reviews name)")
     from surematch.index.reference_index import ReferenceIndex
 
     try:
         with ReferenceIndex.open(folder, model) as index:
-            return references_from_index(index)
+            return references_from_index(index), learned_texts(index)
     except InputError:
         raise
     except SurematchError as exc:
@@ -118,12 +145,13 @@ def references_for(model: Any, folder: Path | None, references: Path | None) -> 
 class FeedbackRows:
     """Reviews as rows: the query, the expected id (None: the top match was rejected), the
     rejected id, and where the row came from: "queue" (a review), "audit" (an audit-sample
-    review) or "file" (a labelled file)."""
+    review) or "file" (a labelled file); and the review's id (None for a file row)."""
 
     texts: list[str]
     expected_ids: list[str | None]
     rejected_ids: list[str | None]
     sources: list[str]
+    review_ids: list[int | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -131,13 +159,10 @@ class FeedbackRows:
 
 def review_rows(reviews: Iterable[Review], latest_only: bool = True) -> FeedbackRows:
     """One row a review (with `latest_only`, a query's latest decision only)."""
-    rows = list(reviews)
-    if latest_only:
-        last = {r.query: r for r in rows}
-        rows = [r for r in rows if last[r.query] is r]
+    rows = latest_reviews(reviews) if latest_only else list(reviews)
     return FeedbackRows([r.query for r in rows], [r.expected_id for r in rows],
                         [r.rejected_id for r in rows],
-                        ["audit" if r.audit else "queue" for r in rows])
+                        ["audit" if r.audit else "queue" for r in rows], [r.id for r in rows])
 
 
 @dataclass(frozen=True)
@@ -154,9 +179,15 @@ def fit_feedback_calibration(model: Any, references: References, reviews: Iterab
                              precision: float = 0.99, max_miss: float = 0.01,
                              confidence: float = 0.95, criterion: str = "accuracy",
                              seed: int = 0, min_probability: float = MIN_PROBABILITY,
+                             learned: Mapping[str, int] | None = None,
                              ) -> FeedbackFit:
     """Fit a retrieval calibration on the reviews (and the labelled `queries`, if any), ranked
-    against `references` by `model`. InputError when there are too few to fit one."""
+    against `references` by `model`. InputError when there are too few to fit one.
+
+    `learned` ({text_key: the review that taught it}, `learned_texts`): a review is ranked
+    against the references as its reviewer saw them, without the text it (or a later review)
+    taught, so the calibration never grades a review by its own answer; to keep it simple,
+    such a review sees none of the reviewed texts."""
     from surematch.evaluation.ranked import rank_queries
 
     rows = review_rows(reviews)
@@ -170,10 +201,80 @@ def fit_feedback_calibration(model: Any, references: References, reviews: Iterab
     if not texts:
         raise InputError("no reviews and no labelled queries to calibrate on",
                          field="feedback")
-    ranked = rank_queries(model, references, LabelledQueries(texts, expected), k=10)
+    labelled = LabelledQueries(texts, expected)
+    teaching = [i for i, rid in enumerate(rows.review_ids)
+                if rid is not None and (taught := (learned or {}).get(text_key(texts[i])))
+                is not None and rid <= taught]
+    if teaching:
+        ranked = rank_reviews(model, references, labelled, teaching)
+    else:
+        ranked = rank_queries(model, references, labelled, k=10)
     return fit_ranked_feedback(ranked, sources, rejected, precision=precision,
                                max_miss=max_miss, confidence=confidence, criterion=criterion,
                                seed=seed, min_probability=min_probability)
+
+
+def rank_reviews(model: Any, references: References, labelled: LabelledQueries,
+                teaching: list[int]) -> Any:
+    """rank_queries of the labelled rows, those in `teaching` (the reviews that taught a text,
+    or came before the one that did) against the references without their reviewed texts;
+    each reference text is embedded once."""
+    from surematch.evaluation.ranked import RankedQueries, rank_queries
+
+    _, flat, kinds = references.flat()
+    vectors = np.asarray(model.embed(flat))
+    own = np.array([k != REVIEWED for k in kinds])
+    alone = set(teaching)
+    parts = []
+    for refs, vecs, idx in ((references, vectors,
+                             [i for i in range(len(labelled)) if i not in alone]),
+                            (without_reviewed(references), vectors[own], teaching)):
+        part = LabelledQueries([labelled.texts[i] for i in idx],
+                               [labelled.expected_ids[i] for i in idx])
+        parts.append((idx, rank_queries(model, refs, part, k=10, reference_vectors=vecs)
+                      if idx else None))
+    order = np.argsort(np.concatenate([np.asarray(i, dtype=np.int64) for i, _ in parts]))
+    done = [r for _, r in parts if r is not None]
+
+    def cat(get: Any) -> Any:
+        return np.concatenate([get(r) for r in done])[order]
+
+    def lst(get: Any) -> list[Any]:
+        flat_rows = [x for r in done for x in get(r)]
+        return [flat_rows[j] for j in order]
+
+    return RankedQueries(
+        lst(lambda r: r.ids), cat(lambda r: r.similarity),
+        None if done[0].confidence is None else cat(lambda r: r.confidence),
+        cat(lambda r: r.correct), lst(lambda r: r.expected),
+        {n: cat(lambda r, n=n: r.evidence[n]) for n in done[0].evidence},
+        lst(lambda r: r.matched))
+
+
+def refit_calibration(model: Any, model_dir: Path, references: References,
+                      reviews: Iterable[Review], queries: LabelledQueries | None = None, *,
+                      precision: float = 0.99, max_miss: float = 0.01,
+                      confidence: float = 0.95, criterion: str = "accuracy", seed: int = 0,
+                      min_probability: float = MIN_PROBABILITY,
+                      learned: Mapping[str, int] | None = None,
+                      labelled_file: str | Path | None = None) -> tuple[Path, FeedbackFit]:
+    """The refit on reviews, as `calibrate --feedback` and the service's POST
+    /v1/calibration/refit run it: `fit_feedback_calibration`, then saved in the model folder
+    for the model's runtime, with where it came from (the reviews' count and dates, and
+    `labelled_file`, the file `queries` were read from). Returns the calibration file and the
+    fit; InputError (nothing saved) when there are too few reviews to fit one."""
+    from surematch.confidence.certificate import reviews_source
+    from surematch.confidence.store import save_calibration
+
+    reviews = list(reviews)
+    fit = fit_feedback_calibration(model, references, reviews, queries, precision=precision,
+                                   max_miss=max_miss, confidence=confidence,
+                                   criterion=criterion, seed=seed,
+                                   min_probability=min_probability, learned=learned)
+    source = reviews_source(fit.counts["reviews"], fit.counts["audit_reviews"],
+                            [r.time for r in reviews], labelled_file)
+    path = save_calibration(model_dir, fit.calibration, model.identity(), model.runtime, source)
+    return path, fit
 
 
 def fit_ranked_feedback(ranked: Any, sources: Sequence[str],
@@ -294,3 +395,81 @@ def reviews_in(folder: Path) -> list[Review]:
     """Every review stored in `folder` (InputError when it holds no store)."""
     with open_feedback(folder) as store:
         return store.reviews()
+
+
+class StoredTexts:
+    """The `feedback.learn.TextIndex` operations on an index store opened without its model:
+    reading and removing texts needs none; adding one does (SurematchError)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def get(self, ids: Sequence[str]) -> list[Any]:
+        from surematch.index.results import Reference
+        from surematch.index.text_rows import provenance, split_payload
+
+        out: list[Any] = []
+        for p in self.store.get(list(ids)):
+            if p is None:
+                out.append(None)
+                continue
+            payload, texts = split_payload(p.payload)
+            out.append(Reference(p.id, texts[0][0], payload, texts, provenance(p.payload)))
+        return out
+
+    def add_texts(self, ref_id: str, texts: Sequence[Any], provenance: Any = None) -> int:
+        raise SurematchError("adding a learned text embeds it: give --model")
+
+    def delete_text(self, ref_id: str, text: str) -> bool:
+        from surematch.index.reference_index import remove_text
+
+        return remove_text(self.store, ref_id, text)
+
+
+def review_into_index(model_dir: Path, index_dir: Path, query: str, decision: str, *,
+                      shown_id: str | None = None, corrected_id: str | None = None,
+                      reviewer: str | None = None, learn_texts: bool = True,
+                      runtime: str = "auto") -> tuple[Review, Learned]:
+    """Store one review in the index folder's feedback store (as the service does) and, with
+    `learn_texts`, teach the index what it says (`feedback.learn`). Ids the index does not
+    hold are refused (InputError) with nothing stored."""
+    from surematch.feedback.learn import Learned, learn
+    from surematch.index.reference_index import ReferenceIndex
+    from surematch.loader import load_model
+
+    model = load_model(model_dir, runtime)
+    with ReferenceIndex.open(index_dir, model) as index, FeedbackStore(index_dir) as store:
+        review = store.add(query, decision, shown_id=shown_id, corrected_id=corrected_id,
+                           reviewer=reviewer, model_id=model.identity(),
+                           calibration_id=calibration_id(model_dir),
+                           known_ids=lambda i: index.get([i])[0] is not None)
+        learned = learn(index, store, review) if learn_texts else Learned("off", query)
+    return review, learned
+
+
+def undo_review(index_dir: Path, review_id: int, model_dir: Path | None = None,
+                runtime: str = "auto") -> tuple[Review, Learned | None]:
+    """Undo a review stored in the index folder: its learned text goes. With the model, what
+    the query's other reviews say is applied too; without, only removals ("pending" when a
+    text should now be added)."""
+    from surematch.feedback.learn import undo
+
+    store = open_feedback(index_dir)
+    try:
+        if model_dir is not None:
+            from surematch.index.reference_index import ReferenceIndex
+            from surematch.loader import load_model
+
+            with ReferenceIndex.open(index_dir, load_model(model_dir, runtime)) as index:
+                return undo(index, store, review_id)
+        from surematch.index.stores import IndexLocation, open_store
+
+        location = IndexLocation.of(index_dir)
+        location.require()
+        texts = open_store(location, None)
+        try:
+            return undo(StoredTexts(texts), store, review_id, can_add=False)
+        finally:
+            texts.close()
+    finally:
+        store.close()

@@ -1,5 +1,7 @@
-// The review page: match, review queue (accept / reject / correct to…, audit samples flagged),
-// calibration view with the audit of auto-accept precision and a refit button. No build step.
+// The review page: the share of traffic auto-accepted (live chart), match, the review queue
+// (one item per query with its count; accept / reject / correct to…, by mouse or keys a / r /
+// c / n; audit samples and conflicts flagged), and the calibration view with the audit of
+// auto-accept precision and a refit button. No build step.
 const $ = (id) => document.getElementById(id);
 $("apikey").value = localStorage.getItem("surematchKey") || "";
 $("apikey").addEventListener("change", () => {
@@ -60,6 +62,21 @@ function feedbackButtons(n) {
          `<ul class="fixlist"></ul></span>`;
 }
 
+// Reference titles by id, fetched once: a title is shown where an id would be.
+const titles = new Map();
+function title(id) {
+  return `<span class="title" data-id="${esc(id)}" title="${esc(id)}">${esc(titles.get(id) ?? id)}</span>`;
+}
+async function fillTitles(root) {
+  const spans = [...root.querySelectorAll(".title")];
+  const missing = [...new Set(spans.map((s) => s.dataset.id).filter((id) => !titles.has(id)))];
+  await Promise.all(missing.map(async (id) => {
+    const ref = await quiet(`/v1/references/${encodeURIComponent(id)}`);
+    titles.set(id, ref ? ref.text : id);
+  }));
+  for (const s of spans) s.textContent = titles.get(s.dataset.id) ?? s.dataset.id;
+}
+
 function candidates(matches) {
   return matches.slice(0, 10).map((m) => ({ id: m.id, text: m.text ?? null,
     probability: m.probability ?? null, band: m.band ?? null }));
@@ -74,19 +91,39 @@ async function runMatch(ev) {
   $("results").innerHTML = res.matches.map((m) => `<li class="match">${bar(m)}
     <span class="num">${(m.probability ?? m.similarity).toFixed(3)}</span>
     <span class="band-tag ${m.band || "none"}">${m.band || "uncalibrated"}</span>
-    <span class="what"><b>${esc(m.text)}</b><br><small title="${esc(m.id)}">${esc(m.id)}</small></span>
+    <span class="what"><b>${title(m.id)}</b><small>matched “${esc(m.text)}”${m.kind ? ` (${esc(m.kind)})` : ""}</small></span>
     <span class="actions">${feedbackButtons(remember({ query: res.query, shown_id: top, id: m.id,
       candidates: cands, audit: false }))}</span></li>`).join("");
+  fillTitles($("results")).catch(() => {});
   loadQueue();
 }
 
+let current = 0;  // the queue item the keys act on
 async function loadQueue() {
-  const q = await api("GET", "/v1/review-queue");
-  $("queue").innerHTML = q.items.map((m) => `<li class="qitem${m.audit ? " audit" : ""}">
-    ${m.audit ? '<span class="audit-tag" title="a random sample of all top matches: your answer certifies the bands and, for an auto-accepted match, checks the certified precision">audit</span>' : ""}
-    ${esc(m.query)} → <b>${esc(m.text)}</b> (${(m.probability ?? 0).toFixed(3)}, ${esc(m.band)})
-    ${feedbackButtons(remember({ query: m.query, shown_id: m.id, id: m.id,
-      candidates: m.candidates || [], audit: !!m.audit }))}</li>`).join("") || "<li>empty</li>";
+  const q = await api("GET", "/v1/review-queue?limit=200");
+  $("queue-count").textContent = `${q.total ?? q.items.length} waiting` +
+    (q.total > q.items.length ? `, the first ${q.items.length} shown` : "");
+  $("queue").innerHTML = q.items.map((m) => {
+    const tags = (m.audit ? '<span class="audit-tag" title="a random sample of all top matches: your answer certifies the bands and, for an auto-accepted match, checks the certified precision">audit</span>' : "") +
+      (m.conflict && m.conflict.length ? `<span class="conflict-tag" title="reviews gave this query to ${m.conflict.length} references: nothing was learned">conflict</span>` : "");
+    const shown = m.id ? `<b>${title(m.id)}</b><small>matched “${esc(m.text)}” · ${m.probability === null ? "uncalibrated" : `${(+m.probability).toFixed(3)} ${esc(m.band)}`}</small>`
+      : `<b>conflict:</b> ${m.conflict.map(title).join(" / ")}`;
+    return `<li class="qitem${m.audit ? " audit" : ""}">
+    <span class="count" title="times seen, last ${new Date(m.last_seen * 1000).toLocaleString()}">×${m.count}</span>
+    <span class="q">${tags}${esc(m.query)}</span><span class="shown">${shown}</span>
+    <span>${bar(m)}</span><span class="actions">${feedbackButtons(remember({ query: m.query, shown_id: m.id, id: m.id,
+      candidates: m.candidates || [], audit: !!m.audit }))}</span></li>`;
+  }).join("") || "<li>empty</li>";
+  current = Math.min(current, Math.max(0, q.items.length - 1));
+  markCurrent();
+  fillTitles($("queue")).catch(() => {});
+}
+
+function queueItems() { return [...document.querySelectorAll("#queue li.qitem")]; }
+function markCurrent() {
+  const all = queueItems();
+  all.forEach((li, n) => li.classList.toggle("current", n === current));
+  if (all[current]) all[current].scrollIntoView({ block: "nearest" });
 }
 
 async function send(item, decision, correctedId) {
@@ -111,10 +148,13 @@ async function searchFix(span) {
   const found = [];
   const byId = await quiet(`/v1/references/${encodeURIComponent(text)}`);
   if (byId) found.push({ id: byId.id, text: byId.text });
-  const res = await api("POST", "/v1/match", { query: text, k: 5 });
+  const res = await api("POST", "/v1/match?count=false", { query: text, k: 5 });  // not traffic
   for (const m of res.matches) if (!found.some((f) => f.id === m.id)) found.push(m);
-  span.querySelector(".fixlist").innerHTML = found.map((m) =>
-    `<li><button class="pick" data-id="${esc(m.id)}">${esc(m.text)}</button> <small>${esc(m.id)}</small></li>`).join("");
+  const list = span.querySelector(".fixlist");
+  list.dataset.for = text;
+  list.innerHTML = found.map((m) =>
+    `<li><button class="pick" data-id="${esc(m.id)}">${title(m.id)}</button> <small>${esc(m.text)}</small></li>`).join("");
+  await fillTitles(list);
 }
 
 let fixTimer = null;
@@ -124,8 +164,25 @@ document.addEventListener("input", (ev) => {
 });
 
 document.addEventListener("keydown", (ev) => {
-  const span = ev.target.closest(".fix"); if (!span || ev.key !== "Enter") return;
-  ev.preventDefault(); clearTimeout(fixTimer); searchFix(span).catch(() => {});
+  const span = ev.target.closest && ev.target.closest(".fix");
+  if (span) {
+    if (ev.key === "Escape") { span.hidden = true; return; }
+    if (ev.key !== "Enter") return;
+    ev.preventDefault(); clearTimeout(fixTimer);
+    const list = span.querySelector(".fixlist"), first = list.querySelector("button.pick");
+    // Enter picks the first reference found for what is typed; else it searches
+    if (first && list.dataset.for === span.querySelector(".fixq").value.trim()) first.click();
+    else searchFix(span).catch(() => {});
+    return;
+  }
+  if (ev.target.closest && ev.target.closest("input, textarea, select, button") &&
+      ev.target.tagName !== "BUTTON") return;
+  if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  const li = queueItems()[current]; if (!li) return;
+  if (ev.key === "a") li.querySelector("button.fb[data-ok='1']").click();
+  else if (ev.key === "r") li.querySelector("button.fb[data-ok='0']").click();
+  else if (ev.key === "c") { ev.preventDefault(); li.querySelector("button.fixbtn").click(); }
+  else if (ev.key === "n") { current = (current + 1) % queueItems().length; markCurrent(); }
 });
 
 document.addEventListener("click", async (ev) => {
@@ -135,11 +192,11 @@ document.addEventListener("click", async (ev) => {
     // accepting another row than the top match corrects the top match to it
     const decision = ok ? (item.shown_id && item.id !== item.shown_id ? "correct" : "accept") : "reject";
     await send(item, decision, item.id);
-    fb.textContent += " ✓"; done(fb, decision); loadQueue(); refreshAudit(); return;
+    fb.textContent += " ✓"; done(fb, decision); await loadQueue(); refreshAudit(); return;
   }
   const fix = ev.target.closest(".fixbtn");
   if (fix) {
-    const span = fix.parentElement.querySelector(`.fix[data-n="${fix.dataset.n}"]`);
+    const span = fix.closest("li").querySelector(`.fix[data-n="${fix.dataset.n}"]`);
     span.hidden = !span.hidden; if (!span.hidden) span.querySelector(".fixq").focus(); return;
   }
   const pick = ev.target.closest(".pick");
@@ -181,6 +238,27 @@ function showAudit(a) {
     `certified ${esc(a.target)} — ${esc(a.message)}</p>`;
   $("alarm").hidden = !a.alarm;
   $("alarm").textContent = a.alarm ? a.message : "";
+  if (a.traffic) showTraffic(a.traffic);
+}
+
+// The auto-accepted share of the traffic, sampled at each refresh (and one point per day
+// from the server), drawn as a sparkline.
+const samples = [];
+function showTraffic(t) {
+  const pct = (v) => (v === null || v === undefined ? "–" : `${(100 * v).toFixed(1)} %`);
+  const today = t.days.length ? t.days[t.days.length - 1] : null;
+  const audited = today && today.audited ? `; audited precision today ${(+today.precision).toFixed(3)} ` +
+    `(95 % interval ${(+today.low).toFixed(3)}–${(+today.high).toFixed(3)}, ${today.audited} audits)` : "";
+  $("traffic").innerHTML = `<b>${pct(t.auto_share)}</b> of ${t.queries.toLocaleString()} queries ` +
+    `auto-accepted since the server started${audited}<br>reviews: ${t.reviews} ` +
+    `(settling ${t.settled.toLocaleString()} queries); per day: ` +
+    (t.days.map((d) => `${esc(d.day)} ${pct(d.auto_share)}, ${d.reviews} reviews`).join(" · ") || "–");
+  if (t.auto_share !== null && t.auto_share !== undefined) samples.push(t.auto_share);
+  if (samples.length > 120) samples.shift();
+  const pts = (samples.length ? samples : [0]).map((v, i, all) =>
+    `${(all.length === 1 ? 240 : (i * 236) / (all.length - 1)) + 2},${46 - v * 44}`);
+  $("autochart").innerHTML = `<line x1="0" y1="2" x2="240" y2="2" stroke="#ddd"/>` +
+    `<polyline fill="none" stroke="#2e9d46" stroke-width="2" points="${pts.join(" ")}"/>`;
 }
 
 async function refreshAudit() { try { showAudit(await api("GET", "/v1/audit")); } catch (e) {} }
@@ -203,9 +281,12 @@ $("refit").addEventListener("click", async () => {
   }
 });
 
+$("reliability").addEventListener("load", () => { $("reliability").hidden = false; });
+$("reliability").addEventListener("error", () => { $("no-reliability").hidden = false; });
 (async () => {
   showRole();
   $("reliability").src = "/v1/calibration/reliability.png";
+  setInterval(() => { refreshAudit(); }, 15000);
   refreshCalibration();
   loadQueue().catch(() => {});
 })();
