@@ -20,8 +20,8 @@ E[x] != 0, and the wealth grows exponentially in the number of live queries.
 
 Beside it, for shifts that show in several features at once, a classifier two-sample test
 looks every `LOOK_EVERY` live queries: the last (up to `WINDOW`) live queries against as many
-reference queries drawn at random, a logistic classifier fitted on half of each, and the
-one-sided Mann-Whitney p-value of its scores on the other halves (the held-out AUC). Look j
+reference queries drawn at random, a linear classifier (`direction`) fitted on half of each,
+and the one-sided Mann-Whitney p-value of its scores on the other halves (the held-out AUC). Look j
 alarms below (alpha / 2) / (j (j + 1)), which sums to alpha / 2 over all looks. Each look is
 valid whatever the ones before it said, so the union bound holds: however long the monitor
 runs and however often it is read, the chance of any false alarm is at most `alpha` (2.5 % by
@@ -225,8 +225,6 @@ class ShiftMonitor:
         """One look of the classifier test at the last live queries."""
         from scipy.stats import mannwhitneyu
 
-        from surematch.confidence.logistic import fit_logit
-
         assert self._reference_rows is not None
         live = np.array(self._live)
         mean = self._reference_rows.mean(axis=0)
@@ -239,9 +237,7 @@ class ShiftMonitor:
         if half < 10:
             return
         self._looks += 1
-        x = np.vstack([ref[:half], live[:half]])
-        y = np.r_[np.zeros(half), np.ones(half)]
-        coef, _ = fit_logit(x, y)
+        coef = direction(ref[:half], live[:half])
         a, b = ref[half:] @ coef, live[half:] @ coef
         test = mannwhitneyu(b, a, alternative="greater")
         self.auc = float(test.statistic) / (len(a) * len(b))
@@ -271,6 +267,14 @@ class ShiftMonitor:
         return ShiftResult(self.alarm, round(self.statistic, 4), round(self.threshold, 4),
                            self.n, self.alarm_at, self.alpha, self.top_differences(),
                            None if self.auc is None else round(self.auc, 4))
+
+
+def direction(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The linear classifier of rows b [n, F] against rows a [m, F]: the difference of the
+    means over the pooled variances (diagonal linear discriminant; closed form, so a look
+    costs a millisecond)."""
+    var = (a.var(axis=0) + b.var(axis=0)) / 2.0
+    return (b.mean(axis=0) - a.mean(axis=0)) / np.where(var > 0, var, 1.0)
 
 
 def _rows(columns: Mapping[str, np.ndarray]) -> np.ndarray:
