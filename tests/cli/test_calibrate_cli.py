@@ -87,6 +87,18 @@ def test_a_missing_model_folder_is_exit_2(tmp_path, monkeypatch, capsys):
     assert code == 2 and "not a surematch model folder" in err
 
 
+@pytest.mark.parametrize("command", ["calibrate", "evaluate"])
+def test_a_bad_file_is_reported_before_the_model_loads(tmp_path, monkeypatch, capsys, command):
+    """The files are read first: with a bad queries file and no model at all, the error
+    names the file's line (the model would have taken seconds to load)."""
+    refs = write_csv(tmp_path / "refs.csv", ["id", "text"], [["a", "nurse"], ["b", "baker"]])
+    queries = write_csv(tmp_path / "q.csv", ["text", "expected_id"], [["nurse", "a"], ["", "b"]])
+    code, _, err = run(monkeypatch, capsys, command, tmp_path / "no-model", "--references",
+                       refs, "--queries", queries)
+    assert code == 2 and "q.csv" in err and "line 3" in err, err
+    assert "model folder" not in err
+
+
 @pytest.fixture(scope="module")
 def esco_files(tmp_path_factory):
     """A small text model (MiniLM + untrained feature-group head) and ESCO-derived files."""

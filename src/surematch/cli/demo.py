@@ -1,4 +1,4 @@
-"""`surematch demo`: the main job on embedded defaults, on the bundled ESCO occupations."""
+"""`surematch demo`: the product's story on the bundled ESCO occupations, in 80 columns."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from surematch.cli.app import app
+from surematch.cli.options import VerboseOpt
+from surematch.index.results import MatchResult
 from surematch.logs import setup_logging
 
-out = Console()
-BAND_STYLE = {"accept": "green", "review": "yellow", "reject": "red", None: "white"}
+out = Console(width=80, highlight=False)
+BAND_STYLE = {"accept": "green", "review": "yellow", "reject": "red", "no match": "red"}
 
 
 @app.command()
@@ -24,36 +25,52 @@ def demo(
     target_precision: Annotated[float, typer.Option(
         help="precision the auto-accept band must certify (0.99 needs far more calibration "
         "data than ESCO offers; the demo says so)")] = 0.95,
-    verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
+    full: Annotated[bool, typer.Option(
+        help="the whole default recipe, and both ESCO protocols measured (minutes more)")]
+    = False,
+    verbose: VerboseOpt = 0,
 ) -> None:
-    """Train (or reuse), calibrate, index and evaluate on ESCO, then match a few queries."""
+    """Train, calibrate, index, match, review one query and match it again, on ESCO."""
     from surematch.workflows.demo import run_demo
 
     setup_logging(verbose)
-    result = run_demo(workdir, retrain, target_precision,
-                      step=lambda text: out.print(text, highlight=False))
-    table = Table(title="Matching against the index (embedded Qdrant)")
-    for col in ("query", "best match", "matched text", "probability", "band", "rules fired"):
-        table.add_column(col)
+    out.print("[bold]surematch demo[/]: job titles matched to ESCO occupations, with "
+              "confidence you can act on")
+    result = run_demo(workdir, retrain, target_precision, full,
+                      step=lambda text: out.print(text))
+    out.print(f"  {result.band_message}")
+    out.print(f"  [italic]{result.guarantee}[/]")
     for r in result.matches:
-        best = r.matches[0] if r.matches else None
-        band = best.band if best else None
-        table.add_row(
-            r.query, result.titles.get(best.id, best.id) if best else "-",
-            f"{best.text} ({best.kind})" if best else "", _f(best.probability if best else None),
-            f"[{BAND_STYLE[band]}]{'no match' if r.no_match else band}[/]",
-            ", ".join(r.rules_fired))
-    out.print(table)
-    out.print("[bold]Both ESCO protocols, on their test titles[/]")
+        out.print(_line(r, result.titles))
+    review = result.review
+    out.print(f"  [bold]review[/]: {review.query!r} is "
+              f"{result.titles.get(review.corrected_id, review.corrected_id)!r} "
+              f"({review.learned}: the index learned the query as a reviewed text)")
+    out.print(_line(review.after, result.titles, "again"))
     for p in result.protocols:
-        s, first, o = p.summary, p.bands[target_precision], p.out_of_domain
-        out.print(f"- {p.name}: {p.sizes['test']:,} test titles, P@1 {_f(s['p_at_1'])}, ECE "
-                  f"{_f(s['ece'])}; auto-accepts {_pct(first['coverage'])} at "
-                  f"{target_precision:g} (test precision {_f(first['precision'])}), "
-                  f"{_pct(p.bands[0.99]['coverage'])} at 0.99; rejects "
-                  f"{_pct(o['rejected'])} of strings that are no occupation and "
-                  f"{_pct(o['right_rejected'])} of right matches", highlight=False)
-    out.print(f"report: [bold]{result.report}[/] (markdown and PNG plots)")
+        s, band, o = p.summary, p.bands[target_precision], p.out_of_domain
+        out.print(f"[bold]{p.name}[/] ({p.sizes['test']:,} test titles): P@1 "
+                  f"{_f(s['p_at_1'])}, ECE {_f(s['ece'])}; auto-accepts "
+                  f"{_pct(band['coverage'])} at precision {target_precision:g} (measured "
+                  f"{_f(band['precision'])}); rejects {_pct(o['rejected'])} of "
+                  f"non-occupations and {_pct(o['right_rejected'])} of right matches")
+    out.print(f"report: {result.report}; next: surematch serve {workdir}/model "
+              f"--index {workdir}/index (review page at http://127.0.0.1:8000/)")
+
+
+def _line(r: MatchResult, titles: dict[str, str], label: str = "") -> str:
+    """One query's best match in one line: query -> title (matched text, kind) p band."""
+    best = r.matches[0] if r.matches else None
+    if best is None:
+        return f"  {r.query!r}: no candidate"
+    band = "no match" if r.no_match else (best.band or "uncalibrated")
+    p = "" if best.probability is None else f" p={best.probability:.2f}"
+    title = titles.get(best.id, best.id)
+    via = "" if best.text == title else f" via {best.text!r}"
+    rules = f" (rule {', '.join(r.rules_fired)})" if r.rules_fired else ""
+    lead = f"  {label} " if label else "  "
+    return (f"{lead}{r.query!r} -> {title!r}{via} ({best.kind}){p} "
+            f"[{BAND_STYLE.get(band, 'white')}]{band}[/]{rules}")
 
 
 def _f(value: float | None) -> str:

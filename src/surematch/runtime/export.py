@@ -135,12 +135,16 @@ def write_graph(model: SimilarityModel, path: Path) -> Path:
 
 class _QuietQuantiser(logging.Filter):
     """onnxruntime's quantiser logs on the root logger: an INFO line per tensor it skips or
-    scales (hundreds), and a hint about pre-processing for static quantisation of CNNs that
-    does not apply here. Keep its real warnings only."""
+    scales (hundreds), a hint about pre-processing for static quantisation of CNNs that does
+    not apply here, and, when the token embeddings are quantised after the static pass, a
+    warning that the model "is already quantized" (it is, on purpose). Keep its real warnings
+    only."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
         return record.levelno >= logging.WARNING and \
-            "pre-processing before quantization" not in record.getMessage()
+            "pre-processing before quantization" not in message and \
+            "already quantized" not in message
 
 
 def check_graph(model: SimilarityModel, path: Path, tolerance: float = 1e-4) -> float:

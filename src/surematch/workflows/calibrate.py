@@ -65,27 +65,30 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
         source = file_source(scores)
     else:
         from surematch.cached_embedder import CachedEmbedder
+        from surematch.data import read_pairs
         from surematch.loader import load_model
 
+        # the files are read and checked first: a bad line fails in a second, not after the
+        # model has loaded
+        p = read_pairs(pairs) if pairs is not None else None
+        if p is None:
+            refs, qs = load_matching_data(references, queries, fmt)
         model = CachedEmbedder(load_model(model_dir, runtime))  # references embedded once
         model_id, fitted_on = model.identity(), model.runtime
-        if pairs is not None:
-            from surematch.data import read_pairs
+        if p is not None:
             from surematch.evaluation.ranked import pair_similarity
 
-            p = read_pairs(pairs)
             cal = fit_pair_calibration(1.0 - pair_similarity(model, p), p.labels, "cosine",
                                        criterion=crit, target_fmr=target_fmr, seed=seed,
                                        precision_target=targets.precision,
                                        miss_target=targets.max_miss,
                                        confidence_level=targets.confidence,
                                        min_probability=targets.min_probability)
-            source = file_source(pairs)
+            source = file_source(pairs) if pairs is not None else None
         else:
             from surematch.confidence.retrieval import fit_match_calibration
             from surematch.evaluation.ranked import rank_queries
 
-            refs, qs = load_matching_data(references, queries, fmt)
             r = rank_queries(model, refs, qs, k=10)
             cal = fit_match_calibration(r.similarity, r.correct, r.confidence, r.expected,
                                         criterion=crit, seed=seed,

@@ -27,9 +27,9 @@ def evaluate_model(model_dir: Path, references: Path | None, queries: Path | Non
     from surematch.evaluation.summary import match_summary
     from surematch.loader import load_model
 
+    refs, qs = load_matching_data(references, queries, fmt)  # checked before the model loads
     model = CachedEmbedder(load_model(model_dir, runtime))  # references embedded once
     calibration, warning = calibration_for_model(model_dir, model.identity(), model.runtime)
-    refs, qs = load_matching_data(references, queries, fmt)
     ranked = rank_queries(model, refs, qs, k=10)
     summary = match_summary(ranked, calibration)
     shift = _shift(model_dir if calibration is not None else None, qs.texts, ranked, calibration)
