@@ -34,8 +34,8 @@ def demo(
     from surematch.workflows.demo import run_demo
 
     setup_logging(verbose)
-    out.print("[bold]surematch demo[/]: job titles matched to ESCO occupations, with "
-              "confidence you can act on")
+    out.print("[bold]surematch demo[/]: job titles -> ESCO occupations, with confidence you "
+              "can act on")
     result = run_demo(workdir, retrain, target_precision, full,
                       step=lambda text: out.print(text))
     out.print(f"  {result.band_message}")

@@ -67,11 +67,10 @@ class DemoResult:
 def _model(folder: Path, training: Any, retrain: bool, step: Callable[[str], None],
            what: str, epochs: int | None) -> SimilarityModel:
     if folder.exists() and not retrain:
-        step(f"reusing the model in {folder} (--retrain to train again)")
+        step(f"    reusing {folder} (--retrain to train again)")
         return SimilarityModel.load(folder)
     config = Config() if epochs is None else Config().override({"train.epochs": epochs})
-    step(f"training on {len(training):,} {what} ({config.train.epochs} epochs, frozen "
-         "MiniLM + feature-group head)")
+    step(f"    {len(training):,} {what}, {config.train.epochs} epochs (frozen MiniLM + head)")
     from surematch.training import train
 
     model = train(config, training)
@@ -96,15 +95,19 @@ def run_demo(workdir: Path, retrain: bool = False, precision_target: float = 0.9
     trained = _model(folder, known.training, retrain, step, "titles of known occupations",
                      None if full else DEMO_EPOCHS)
     if resolve_runtime(folder) == "torch":
-        step("2/6 export: one ONNX graph, fp32 and int8 (what every command then runs)")
+        step("2/6 export: one ONNX graph, fp32 and int8 (what every command runs)")
         export_model(trained, folder)
-    model = load_model(folder)  # the fastest runtime the folder has: what serving runs
+    from surematch.cached_embedder import CachedEmbedder
+
+    # the fastest runtime the folder has (what serving runs); references embedded once for
+    # calibration and the index
+    model = CachedEmbedder(load_model(folder))
     _, texts, _ = known.references.flat()
     vectors = model.embed(texts)
     calibration, _ = calibration_for_model(folder, model.identity(), model.runtime)
     if calibration is None or calibration.bands.precision_target != precision_target:
-        step(f"3/6 calibrate on {len(known.calibration):,} held-out titles and {len(ood_cal)} "
-             f"non-occupations, for precision {precision_target:g} ({model.runtime})")
+        step(f"3/6 calibrate: {len(known.calibration):,} held-out titles + {len(ood_cal)} "
+             f"non-occupations, target {precision_target:g}")
         calibration = calibrate_protocol(model, known, ood_cal, precision_target, vectors)
         save_calibration(folder, calibration, model.identity(), model.runtime,
                          named_source("ESCO's new titles of known occupations and bundled "
@@ -115,8 +118,7 @@ def run_demo(workdir: Path, retrain: bool = False, precision_target: float = 0.9
     index_dir = workdir / ("index-full" if full else "index")
     with ReferenceIndex.create(index_dir, model) as index:
         if index.count() != len(known.references):
-            step(f"4/6 index {len(known.references):,} occupations ({len(texts):,} texts) in "
-                 f"{index_dir}")
+            step(f"4/6 index: {len(known.references):,} occupations, {len(texts):,} texts")
             index.add(known.references, progress=False)
             index.optimize()  # the search graph: an exact scan of every text is 3x slower
         if not any(r.id == DEMO_RULE.id for r in index.list_rules()):
@@ -128,8 +130,7 @@ def run_demo(workdir: Path, retrain: bool = False, precision_target: float = 0.9
                         for m in r.matches} | {review.corrected_id})
         titles = {ref.id: ref.text for ref in index.get(shown) if ref is not None}
 
-    step("6/6 measure: the known-occupation protocol's test titles"
-         + (" (and the unseen one's)" if full else ""))
+    step("6/6 measure on the test titles" + (" of both protocols" if full else ""))
     known_report, _ = evaluate_protocol(model, known, ood, (precision_target, 0.99),
                                         reference_vectors=vectors,
                                         calibrations={precision_target: calibration})
