@@ -41,12 +41,12 @@ def test_an_unclosed_quote_is_refused_with_file_and_line(kind: str, tmp_path: Pa
 
 
 def test_the_match_file_reader_refuses_it_too(tmp_path: Path) -> None:
-    from surematch.workflows.match_file import _read_csv
+    from surematch.data.row_files import read_column
 
     path = tmp_path / "queries.csv"
     path.write_text('query\nnurse\n"baker\ncook\n')
     with pytest.raises(InputError) as err:
-        list(_read_csv(path, "query"))
+        list(read_column(path, "query"))
     assert err.value.line == 3 and "never closed" in err.value.message
 
 

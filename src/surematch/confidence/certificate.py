@@ -19,24 +19,17 @@ A calibration saved before the record existed still gets a sentence, from its ba
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 from typing import Any
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from surematch.folder import sha256_file
 
 
 def file_source(path: str | Path) -> dict[str, Any]:
     """Where calibration data came from: a file's name and sha256 (a folder: its name)."""
     path = Path(path)
     return {"kind": "file", "file": path.name,
-            "sha256": _sha256(path) if path.is_file() else None}
+            "sha256": sha256_file(path) if path.is_file() else None}
 
 
 def named_source(name: str) -> dict[str, Any]:
