@@ -22,7 +22,10 @@ W = {"X-API-Key": KEY}
 @pytest.fixture(scope="module")
 def client(built: tuple[Path, Path, list[str]]) -> Iterator[TestClient]:
     model, index, _ = built
-    app = create_app(model, index, api_key=KEY, max_body_bytes=100_000, max_batch=8)
+    # the session's shared index: reviews here must not teach it texts (test_learn_texts does
+    # that on copies)
+    app = create_app(model, index, api_key=KEY, max_body_bytes=100_000, max_batch=8,
+                     learn_texts=False)
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 

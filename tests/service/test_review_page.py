@@ -61,7 +61,8 @@ def serve(app: object) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def server(built: tuple[Path, Path, list[str]]) -> Iterator[str]:
-    yield from serve(create_app(built[0], built[1], api_key=KEY))
+    # the session's shared index: the page's reviews must not teach it texts
+    yield from serve(create_app(built[0], built[1], api_key=KEY, learn_texts=False))
 
 
 def test_query_then_accept(server: str, built: tuple) -> None:
