@@ -35,3 +35,18 @@ def test_auto_falls_back_to_torch_without_graphs(saved):
     assert available_runtimes(saved) == ["torch"]
     assert resolve_runtime(saved, "auto") == "torch"
     assert isinstance(load_model(saved), SimilarityModel)
+
+
+def test_one_runtime_default_everywhere() -> None:
+    """No signature or option names a runtime default of its own: each says DEFAULT_RUNTIME
+    (a second default once served int8 against a calibration fitted on torch)."""
+    import re
+    from pathlib import Path
+
+    import surematch
+
+    pattern = re.compile(r"""runtime: \w+ = ["'](torch|onnx|onnx-int8|auto)["']""")
+    found = [f"{path.name}:{n}" for path in Path(surematch.__file__).parent.rglob("*.py")
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if pattern.search(line)]
+    assert found == []

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from surematch.cli.app import app
 from surematch.cli.options import RuntimeOpt
+from surematch.folder import DEFAULT_RUNTIME
 
 out = Console()
 feedback_app = typer.Typer(no_args_is_help=True, help="Reviews of an index's matches: store "
@@ -33,7 +34,7 @@ def review(
     learn_texts: Annotated[bool, typer.Option(
         "--learn-texts/--no-learn-texts", help="teach the index the query (accept: the "
         "shown reference; correct: the corrected one)")] = True,
-    runtime: RuntimeOpt = "auto",
+    runtime: RuntimeOpt = DEFAULT_RUNTIME,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Store one review; an accepted or corrected query becomes a text of its reference."""
@@ -56,7 +57,7 @@ def undo(
     model: Annotated[Path | None, typer.Option(
         "--model", help="the index's model: also applies what the query's other reviews say "
         "(without it only removals are made)")] = None,
-    runtime: RuntimeOpt = "auto",
+    runtime: RuntimeOpt = DEFAULT_RUNTIME,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Undo a review by id: it no longer counts, and the text it taught the index goes."""

@@ -50,7 +50,7 @@ class OnnxModel:
     are safe to call from several threads.
     """
 
-    def __init__(self, folder: str | Path, runtime: str = "onnx") -> None:
+    def __init__(self, folder: str | Path, runtime: str) -> None:
         self.folder = Path(folder)
         self.runtime = runtime
         self.graph, manifest = checked_graph(self.folder, runtime)

@@ -32,6 +32,7 @@ from typing import Any
 
 from surematch.data.formats import file_format
 from surematch.errors import InputError
+from surematch.folder import DEFAULT_RUNTIME
 from surematch.index.stores import IndexLocation
 from surematch.workflows.match_file import output_columns, read_queries
 
@@ -49,7 +50,7 @@ class DatasetResult:
 def match_dataset(model_dir: Path, location: IndexLocation, queries_path: Path,
                   out_path: Path, k: int = 10, *, column: str = "query",
                   filter: dict[str, Any] | None = None, search_ef: int | None = None,
-                  runtime: str = "auto", workers: int = 2, address: str | None = None,
+                  runtime: str = DEFAULT_RUNTIME, workers: int = 2, address: str | None = None,
                   partition_rows: int = PARTITION_ROWS, batch_size: int = 256,
                   restart: bool = False) -> DatasetResult:
     """Match every row of `queries_path` on a Dask cluster (`address`, else a local one of

@@ -32,6 +32,7 @@ from surematch.data.text_keys import text_key
 from surematch.errors import InputError, SurematchError
 from surematch.feedback.learn import Learned
 from surematch.feedback.store import FILENAME, FeedbackStore, Review, latest_reviews
+from surematch.folder import DEFAULT_RUNTIME
 
 logger = logging.getLogger(__name__)
 
@@ -429,7 +430,7 @@ class StoredTexts:
 def review_into_index(model_dir: Path, index_dir: Path, query: str, decision: str, *,
                       shown_id: str | None = None, corrected_id: str | None = None,
                       reviewer: str | None = None, learn_texts: bool = True,
-                      runtime: str = "auto") -> tuple[Review, Learned]:
+                      runtime: str = DEFAULT_RUNTIME) -> tuple[Review, Learned]:
     """Store one review in the index folder's feedback store (as the service does) and, with
     `learn_texts`, teach the index what it says (`feedback.learn`). Ids the index does not
     hold are refused (InputError) with nothing stored."""
@@ -448,7 +449,7 @@ def review_into_index(model_dir: Path, index_dir: Path, query: str, decision: st
 
 
 def undo_review(index_dir: Path, review_id: int, model_dir: Path | None = None,
-                runtime: str = "auto") -> tuple[Review, Learned | None]:
+                runtime: str = DEFAULT_RUNTIME) -> tuple[Review, Learned | None]:
     """Undo a review stored in the index folder: its learned text goes. With the model, what
     the query's other reviews say is applied too; without, only removals ("pending" when a
     text should now be added)."""

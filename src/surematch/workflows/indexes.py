@@ -138,7 +138,7 @@ def match(model_dir: Path, location: IndexLocation, queries: list[str], k: int =
 
 def match_warned(model_dir: Path, location: IndexLocation, queries: list[str], k: int = 10,
                  filter: dict[str, Any] | None = None, search_ef: int | None = None,
-                 runtime: str = "torch") -> tuple[list[MatchResult], list[str]]:
+                 runtime: str = DEFAULT_RUNTIME) -> tuple[list[MatchResult], list[str]]:
     """`match`, and the filter's type warnings (a value whose type its key never holds)."""
     from surematch.index.stores.filters import parse_filter
 
