@@ -32,6 +32,7 @@ from _report import write_section
 from runtime_bench import baseline_model
 
 from surematch.confidence.retrieval import fit_match_calibration
+from surematch.confidence.targets import Targets
 from surematch.data.esco import known_occupations, read_esco, unseen_occupations
 from surematch.data.samples import LabelledQueries
 from surematch.evaluation.ranked import rank_queries
@@ -80,8 +81,8 @@ def main() -> None:
             for floor in FLOORS:
                 fitted = fit_match_calibration(
                     cal.similarity, cal.correct, cal.confidence, cal.expected,
-                    precision_target=args.target, miss_target=MAX_MISS, evidence=cal.evidence,
-                    min_probability=floor)
+                    targets=Targets(args.target, MAX_MISS, min_probability=floor),
+                    evidence=cal.evidence)
                 p, y = top1_probabilities(test, fitted), test.correct
                 band = np.asarray(fitted.bands.band(p))
                 acc = band == "accept"

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from surematch.cli.app import app
 from surematch.cli.options import RuntimeOpt
+from surematch.confidence.targets import DEFAULT_TARGETS
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.logs import setup_logging
 
@@ -67,12 +68,15 @@ def calibrate(
     distance: Annotated[str, typer.Option(help="measure of --scores: cosine, euclidean, "
                                           "euclidean_l2, angular, dot")] = "cosine",
     fmt: Annotated[str, typer.Option("--format", help="default or esco")] = "default",
-    target_precision: Annotated[float, typer.Option(help="precision among auto-accepted")] = 0.99,
-    max_miss: Annotated[float, typer.Option(help="share of right matches auto-rejected")] = 0.01,
-    confidence: Annotated[float, typer.Option(help="confidence level of the guarantee")] = 0.95,
+    target_precision: Annotated[float, typer.Option(help="precision among auto-accepted")]
+    = DEFAULT_TARGETS.precision,
+    max_miss: Annotated[float, typer.Option(help="share of right matches auto-rejected")]
+    = DEFAULT_TARGETS.max_miss,
+    confidence: Annotated[float, typer.Option(help="confidence level of the guarantee")]
+    = DEFAULT_TARGETS.confidence,
     min_probability: Annotated[float, typer.Option(
         help="per-match floor: no match below it is auto-accepted (certified with the band)")]
-    = 0.5,
+    = DEFAULT_TARGETS.min_probability,
     criterion: Annotated[str, typer.Option(help="threshold: accuracy, f1, eer or fmr")] =
     "accuracy",
     target_fmr: Annotated[float | None, typer.Option(help="with --criterion fmr")] = None,

@@ -47,7 +47,7 @@ from surematch.confidence.metrics import aurc, brier, ece
 from surematch.confidence.registry import calibrator_from_dict
 from surematch.confidence.selection import select_calibrator
 from surematch.confidence.split import enough_to_split, fit_band_split
-from surematch.confidence.targets import MIN_PROBABILITY
+from surematch.confidence.targets import DEFAULT_TARGETS, Targets
 from surematch.confidence.thresholds import Criterion, choose_threshold
 from surematch.errors import InputError, ModelFormatError
 
@@ -139,9 +139,7 @@ def fit_match_calibration(
     confidence: ArrayLike | None = None,
     groups: Sequence[object | None] | None = None,
     *,
-    precision_target: float = 0.99,
-    miss_target: float = 0.01,
-    confidence_level: float = 0.95,
+    targets: Targets = DEFAULT_TARGETS,
     criterion: Criterion = "accuracy",
     band_fraction: float = 1.0 - GUIDE_FRACTION,
     candidates: Sequence[str] = ("logistic", "isotonic", "beta"),
@@ -149,7 +147,6 @@ def fit_match_calibration(
     seed: int = 0,
     evidence: Mapping[str, ArrayLike] | None = None,
     split: tuple[ArrayLike, ArrayLike] | None = None,
-    min_probability: float = MIN_PROBABILITY,
 ) -> MatchCalibration:
     """Fit on similarities [Q, k] (k >= 2, best first), top-1 right/wrong [Q] (open-set
     queries: wrong), embedding confidence [Q] or None, groups [Q] (expected ids; None for
@@ -158,8 +155,8 @@ def fit_match_calibration(
     calibrator reads (none, all, or one) is chosen by cross-validated log loss on the guide
     part. `split`: (guide indices, certify indices) to use instead of the seeded split by
     groups, e.g. to certify the bands on a random sample only. See the module text for the
-    protocol; `procedure` names the accept test (`certify`); `min_probability` is the
-    per-match floor of the accept band, certified with it (`bands.certify_bands`)."""
+    protocol; `procedure` names the accept test (`certify`); `targets` what the bands certify,
+    the per-match floor included (`bands.certify_bands`)."""
     check_procedure(procedure)
     y = as_labels(correct, "correct")
     sims = np.asarray(similarities)
@@ -193,10 +190,8 @@ def fit_match_calibration(
     score = s if procedure in ("guided", "grid") else cal_a.predict_proba(x)
     yb, pb = y[band_idx], cal_a.predict_proba(x[band_idx])
     try:
-        bands = certify_bands(score[band_idx], yb, p[band_idx], score, p, precision_target,
-                              miss_target, confidence_level, procedure=procedure,
-                              guide=(score[fit_idx], y[fit_idx]),
-                              min_probability=min_probability)
+        bands = certify_bands(score[band_idx], yb, p[band_idx], score, p, targets,
+                              procedure=procedure, guide=(score[fit_idx], y[fit_idx]))
         threshold = choose_threshold(p, y, criterion)
     except InputError as exc:
         raise InputError(f"band part ({len(band_idx)} of {len(y)} queries): {exc}") from None

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from surematch.confidence.targets import DEFAULT_TARGETS
 from surematch.feedback import (
     AuditResult,
     FeedbackStore,
@@ -108,7 +109,7 @@ class ServiceState:
         the current calibration, checked with the anytime alarm (false alarms under 5 %
         however often it is checked)."""
         cal = self.match_calibration
-        target = cal.bands.precision_target if cal is not None else 0.99
+        target = (cal.bands.targets if cal is not None else DEFAULT_TARGETS).precision
         before = getattr(self, "audit", None)
         result = audit_reviews(self.feedback.reviews(audit=True), target,
                                calibration_id=self.calibration_id, anytime=True)

@@ -56,11 +56,7 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
 
         values, labels = read_scores(scores, distance)
         cal = fit_pair_calibration(values, labels, distance, criterion=crit,
-                                   target_fmr=target_fmr, seed=seed,
-                                   precision_target=targets.precision,
-                                   miss_target=targets.max_miss,
-                                   confidence_level=targets.confidence,
-                                   min_probability=targets.min_probability)
+                                   target_fmr=target_fmr, seed=seed, targets=targets)
         model_dir.mkdir(parents=True, exist_ok=True)
         source = file_source(scores)
     else:
@@ -80,10 +76,7 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
 
             cal = fit_pair_calibration(1.0 - pair_similarity(model, p), p.labels, "cosine",
                                        criterion=crit, target_fmr=target_fmr, seed=seed,
-                                       precision_target=targets.precision,
-                                       miss_target=targets.max_miss,
-                                       confidence_level=targets.confidence,
-                                       min_probability=targets.min_probability)
+                                       targets=targets)
             source = file_source(pairs) if pairs is not None else None
         else:
             from surematch.confidence.retrieval import fit_match_calibration
@@ -91,12 +84,8 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
 
             r = rank_queries(model, refs, qs, k=10)
             cal = fit_match_calibration(r.similarity, r.correct, r.confidence, r.expected,
-                                        criterion=crit, seed=seed,
-                                        precision_target=targets.precision,
-                                        miss_target=targets.max_miss,
-                                        confidence_level=targets.confidence,
-                                        evidence=r.evidence,
-                                        min_probability=targets.min_probability)
+                                        criterion=crit, seed=seed, targets=targets,
+                                        evidence=r.evidence)
             source = file_source(queries) if queries is not None else None
             path = save_calibration(model_dir, cal, model_id, fitted_on, source)
             from surematch.workflows.drift import record_reference
@@ -125,9 +114,6 @@ def _calibrate_on_feedback(model_dir: Path, feedback: Path, references: Path | N
 
         labelled = read_queries(queries)
     path, fit = refit_calibration(model, model_dir, refs, reviews, labelled,
-                                  precision=targets.precision, max_miss=targets.max_miss,
-                                  confidence=targets.confidence, criterion=criterion,
-                                  seed=seed, learned=learned,
-                                  min_probability=targets.min_probability,
-                                  labelled_file=queries)
+                                  targets=targets, criterion=criterion, seed=seed,
+                                  learned=learned, labelled_file=queries)
     return CalibrateResult(path, fit.calibration, tuple(fit.warnings), fit.counts)

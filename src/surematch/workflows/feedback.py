@@ -26,7 +26,7 @@ import numpy as np
 
 from surematch.confidence.checks import MIN_SAMPLES
 from surematch.confidence.evidence import REVIEWED
-from surematch.confidence.targets import MIN_PROBABILITY
+from surematch.confidence.targets import DEFAULT_TARGETS, Targets
 from surematch.data.samples import GroupedTexts, LabelledQueries, References
 from surematch.data.text_keys import text_key
 from surematch.errors import InputError, SurematchError
@@ -177,9 +177,8 @@ class FeedbackFit:
 
 def fit_feedback_calibration(model: Any, references: References, reviews: Iterable[Review],
                              queries: LabelledQueries | None = None, *,
-                             precision: float = 0.99, max_miss: float = 0.01,
-                             confidence: float = 0.95, criterion: str = "accuracy",
-                             seed: int = 0, min_probability: float = MIN_PROBABILITY,
+                             targets: Targets = DEFAULT_TARGETS,
+                             criterion: str = "accuracy", seed: int = 0,
                              learned: Mapping[str, int] | None = None,
                              ) -> FeedbackFit:
     """Fit a retrieval calibration on the reviews (and the labelled `queries`, if any), ranked
@@ -210,9 +209,8 @@ def fit_feedback_calibration(model: Any, references: References, reviews: Iterab
         ranked = rank_reviews(model, references, labelled, teaching)
     else:
         ranked = rank_queries(model, references, labelled, k=10)
-    return fit_ranked_feedback(ranked, sources, rejected, precision=precision,
-                               max_miss=max_miss, confidence=confidence, criterion=criterion,
-                               seed=seed, min_probability=min_probability)
+    return fit_ranked_feedback(ranked, sources, rejected, targets=targets, criterion=criterion,
+                               seed=seed)
 
 
 def rank_reviews(model: Any, references: References, labelled: LabelledQueries,
@@ -254,9 +252,8 @@ def rank_reviews(model: Any, references: References, labelled: LabelledQueries,
 
 def refit_calibration(model: Any, model_dir: Path, references: References,
                       reviews: Iterable[Review], queries: LabelledQueries | None = None, *,
-                      precision: float = 0.99, max_miss: float = 0.01,
-                      confidence: float = 0.95, criterion: str = "accuracy", seed: int = 0,
-                      min_probability: float = MIN_PROBABILITY,
+                      targets: Targets = DEFAULT_TARGETS, criterion: str = "accuracy",
+                      seed: int = 0,
                       learned: Mapping[str, int] | None = None,
                       labelled_file: str | Path | None = None) -> tuple[Path, FeedbackFit]:
     """The refit on reviews, as `calibrate --feedback` and the service's POST
@@ -268,10 +265,8 @@ def refit_calibration(model: Any, model_dir: Path, references: References,
     from surematch.confidence.store import save_calibration
 
     reviews = list(reviews)
-    fit = fit_feedback_calibration(model, references, reviews, queries, precision=precision,
-                                   max_miss=max_miss, confidence=confidence,
-                                   criterion=criterion, seed=seed,
-                                   min_probability=min_probability, learned=learned)
+    fit = fit_feedback_calibration(model, references, reviews, queries, targets=targets,
+                                   criterion=criterion, seed=seed, learned=learned)
     source = reviews_source(fit.counts["reviews"], fit.counts["audit_reviews"],
                             [r.time for r in reviews], labelled_file)
     path = save_calibration(model_dir, fit.calibration, model.identity(), model.runtime, source)
@@ -280,9 +275,8 @@ def refit_calibration(model: Any, model_dir: Path, references: References,
 
 def fit_ranked_feedback(ranked: Any, sources: Sequence[str],
                         rejected: Sequence[str | None] | None = None, *,
-                        precision: float = 0.99, max_miss: float = 0.01,
-                        confidence: float = 0.95, criterion: str = "accuracy",
-                        seed: int = 0, min_probability: float = MIN_PROBABILITY,
+                        targets: Targets = DEFAULT_TARGETS, criterion: str = "accuracy",
+                        seed: int = 0,
                         ) -> FeedbackFit:
     """`fit_feedback_calibration` on rows ranked already: `ranked` (RankedQueries), each row's
     source ("queue", "audit" or "file") and rejected id (None: none; default all None). The
@@ -325,9 +319,8 @@ def fit_ranked_feedback(ranked: Any, sources: Sequence[str],
         return fit_match_calibration(
             ranked.similarity[idx], ranked.correct[idx],
             None if ranked.confidence is None else ranked.confidence[idx], groups,
-            precision_target=precision, miss_target=max_miss, confidence_level=confidence,
-            criterion=criterion, seed=seed, split=split,  # type: ignore[arg-type]
-            min_probability=min_probability,
+            targets=targets, criterion=criterion,  # type: ignore[arg-type]
+            seed=seed, split=split,
             evidence={name: values[idx] for name, values in ranked.evidence.items()})
 
     warnings: list[str] = []

@@ -11,6 +11,7 @@ import numpy as np
 
 from surematch.confidence.metrics import band_report
 from surematch.confidence.retrieval import MatchCalibration, fit_match_calibration
+from surematch.confidence.targets import Targets
 from surematch.data.esco import Protocol, stable_fraction
 from surematch.data.samples import LabelledQueries
 from surematch.embedder import Embedder
@@ -61,9 +62,8 @@ def calibrate_protocol(model: Embedder, protocol: Protocol, negatives: list[str]
                           with_negatives(protocol.calibration, negatives),
                           reference_vectors=reference_vectors)
     return fit_match_calibration(ranked.similarity, ranked.correct, ranked.confidence,
-                                 ranked.expected, precision_target=precision_target,
-                                 miss_target=MAX_MISS, seed=seed,
-                                 evidence=ranked.evidence)
+                                 ranked.expected, targets=Targets(precision_target, MAX_MISS),
+                                 seed=seed, evidence=ranked.evidence)
 
 
 def evaluate_protocol(model: Embedder, protocol: Protocol, out_of_domain: list[str],
