@@ -99,6 +99,24 @@ def test_a_bad_file_is_reported_before_the_model_loads(tmp_path, monkeypatch, ca
     assert "model folder" not in err
 
 
+@pytest.mark.parametrize("command", ["calibrate", "evaluate"])
+def test_columns_of_both_files_are_remapped_and_each_hint_names_its_flag(
+        tmp_path, monkeypatch, capsys, command):
+    refs = write_csv(tmp_path / "refs.csv", ["code", "name"], [["a", "nurse"], ["b", "baker"]])
+    queries = write_csv(tmp_path / "q.csv", ["title", "answer"], [["nurse", "a"]])
+    base = (command, tmp_path / "no-model", "--references", refs, "--queries", queries)
+    code, _, err = run(monkeypatch, capsys, *base)
+    err = " ".join(err.split())
+    assert code == 2 and "refs.csv" in err and "--ref-column id=<column in your file>" in err
+    ref_flags = ("--ref-column", "id=code", "--ref-column", "text=name")
+    code, _, err = run(monkeypatch, capsys, *base, *ref_flags)
+    err = " ".join(err.split())
+    assert code == 2 and "q.csv" in err and "--column text=<column in your file>" in err
+    code, _, err = run(monkeypatch, capsys, *base, *ref_flags, "--column", "text=title",
+                       "--column", "expected_id=answer")
+    assert code == 2 and "not a surematch model folder" in err  # both files were read
+
+
 @pytest.fixture(scope="module")
 def esco_files(tmp_path_factory):
     """A small text model (MiniLM + untrained feature-group head) and ESCO-derived files."""

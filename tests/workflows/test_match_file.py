@@ -122,6 +122,25 @@ def test_remapped_column(setup: tuple[Path, IndexLocation], tmp_path: Path) -> N
     assert [r["query"] for r in read_output(tmp_path / "out.jsonl")] == QUERIES[:3]
 
 
+def test_the_python_hint_remaps_in_python(setup: tuple[Path, IndexLocation],
+                                          tmp_path: Path) -> None:
+    queries = write_queries(tmp_path / "q.csv", QUERIES[:3], column="title")
+    with pytest.raises(InputError) as raised:
+        run(setup, queries, tmp_path / "out.csv")
+    assert "columns={'query': '<column in your file>'}" in str(raised.value)
+    assert "--column query=<column in your file>" in raised.value.cli_message()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_a_labelled_file_is_matched_by_its_text_column(setup: tuple[Path, IndexLocation],
+                                                      tmp_path: Path, fmt: str) -> None:
+    labelled = write_queries(tmp_path / f"labelled.{fmt}", QUERIES[:4], column="text")
+    plain = write_queries(tmp_path / f"plain.{fmt}", QUERIES[:4])
+    run(setup, labelled, tmp_path / "a.csv")
+    run(setup, plain, tmp_path / "b.csv")
+    assert read_output(tmp_path / "a.csv") == read_output(tmp_path / "b.csv")
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
 def test_resume_after_an_interruption_loses_and_repeats_nothing(
         setup: tuple[Path, IndexLocation], tmp_path: Path, fmt: str,

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from surematch.cli.app import app
-from surematch.cli.options import RuntimeOpt
+from surematch.cli.options import RefColumnOpt, RuntimeOpt, parse_columns, references_flag
 from surematch.confidence.targets import DEFAULT_TARGETS
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.logs import setup_logging
@@ -86,6 +86,9 @@ def calibrate(
              "--queries too if given; references from --references or the index there)")]
     = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    column: Annotated[list[str], typer.Option(
+        "--column", help="remap a column of --queries or --pairs: OURS=THEIRS")] = [],  # noqa: B006
+    ref_column: RefColumnOpt = [],  # noqa: B006
     runtime: RuntimeOpt = DEFAULT_RUNTIME,
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
@@ -96,12 +99,14 @@ def calibrate(
     from surematch.workflows.calibrate import calibrate_model
 
     setup_logging(verbose)
-    result = calibrate_model(model, references=references, queries=queries, pairs=pairs,
-                             scores=scores, distance=distance, fmt=fmt,
-                             targets=Targets(target_precision, max_miss, confidence,
-                                             min_probability),
-                             criterion=criterion, target_fmr=target_fmr, seed=seed,
-                             runtime=runtime, feedback=feedback)
+    with references_flag(references):
+        result = calibrate_model(
+            model, references=references, queries=queries, pairs=pairs, scores=scores,
+            distance=distance, fmt=fmt,
+            targets=Targets(target_precision, max_miss, confidence, min_probability),
+            criterion=criterion, target_fmr=target_fmr, seed=seed, runtime=runtime,
+            feedback=feedback, columns=parse_columns(column) or None,
+            ref_columns=parse_columns(ref_column, "--ref-column") or None)
     cal, path = result.calibration, result.path
     sentence = guarantees(calibration_document(path.parent))[
         "verification" if hasattr(cal, "distance") else "retrieval"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -34,12 +36,28 @@ def index_target(index: Path | None, qdrant_url: str | None,
     return IndexLocation.of(index, qdrant_url, api_key)
 
 
-def parse_columns(pairs: list[str]) -> dict[str, str]:
+RefColumnOpt = Annotated[list[str], typer.Option(
+    "--ref-column", help="remap a column of the references file: OURS=THEIRS")]
+
+
+def parse_columns(pairs: list[str], flag: str = "--column") -> dict[str, str]:
     """`--column OURS=THEIRS` values as a mapping."""
     columns = {}
     for item in pairs:
         ours, sep, theirs = item.partition("=")
         if not sep or not ours or not theirs:
-            raise InputError(f"--column {item!r}: expected OURS=THEIRS, e.g. text=title")
+            raise InputError(f"{flag} {item!r}: expected OURS=THEIRS, e.g. text=title")
         columns[ours] = theirs
     return columns
+
+
+@contextmanager
+def references_flag(references: Path | None) -> Iterator[None]:
+    """Errors about the references file hint at --ref-column (the other file's: --column)."""
+    try:
+        yield
+    except InputError as exc:
+        if references is not None and exc.file is not None \
+                and Path(exc.file) == Path(references):
+            exc.remap_flag = "--ref-column"
+        raise

@@ -27,10 +27,11 @@ Located = tuple[int | None, int, Any]  # (line, or None for Parquet; 1-based dat
 
 
 def read_column(path: Path, column: str, what: str = "input", ours: str | None = None,
-                ) -> Iterator[Located]:
-    """Each row's value of `column`, streamed, with its line and row; InputError (file, line)
-    for an unreadable row or a missing column (a JSONL line may lack it), whose hint remaps
-    `ours` (default: the column) with --column."""
+                fallback: str | None = None) -> Iterator[Located]:
+    """Each row's value of `column` (or, where a file has no such column, of `fallback`),
+    streamed, with its line and row; InputError (file, line) for an unreadable row or a
+    missing column (a JSONL line may lack it), whose hint remaps `ours` (default: the
+    column)."""
     ours = ours or column
     fmt = file_format(path, what)
     if fmt == "csv":
@@ -38,21 +39,26 @@ def read_column(path: Path, column: str, what: str = "input", ours: str | None =
     elif fmt == "jsonl":
         header, rows = read_jsonl(path)
     else:
-        header, rows = read_parquet(path, [column])
+        header, rows = read_parquet(path, [column] if fallback is None else [column, fallback])
+    if header is not None and column not in header and fallback is not None \
+            and fallback in header:
+        column = fallback
     if header is not None and column not in header:
         raise missing_column(path, column, header, 1 if fmt == "csv" else None, ours)
     for row, (line, values) in enumerate(rows, start=1):
-        if column not in values:
+        if column in values:
+            yield line, row, values[column]
+        elif fallback is not None and fallback in values:
+            yield line, row, values[fallback]
+        else:
             raise missing_column(path, column, list(values), line, ours)
-        yield line, row, values[column]
 
 
 def missing_column(path: Path, column: str, found: list[str], line: int | None, ours: str,
                    ) -> InputError:
     listed = ", ".join(map(repr, found)) or "(none)"
     return InputError(f'missing column "{column}"; columns found: {listed}. Rename the column '
-                      f"in the file, or remap it: --column {ours}=<column in your file>",
-                      file=path, line=line, field=column)
+                      "in the file", file=path, line=line, field=column, remap=ours)
 
 
 def count_rows(path: Path) -> int | None:

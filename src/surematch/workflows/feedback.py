@@ -120,14 +120,16 @@ def stored_references(folder: Path) -> References:
                       [texts[0][1] for _, texts in split])
 
 
-def references_for(model: Any, folder: Path | None, references: Path | None
+def references_for(model: Any, folder: Path | None, references: Path | None,
+                   columns: dict[str, str] | None = None,
                    ) -> tuple[References, dict[str, int]]:
-    """References from a file, else from the index in `folder` (opened read-only for it),
-    and the texts reviews taught them (`learned_texts`; none from a file)."""
+    """References from a file (its columns remapped by `columns`), else from the index in
+    `folder` (opened read-only for it), and the texts reviews taught them (`learned_texts`;
+    none from a file)."""
     if references is not None:
         from surematch.data import read_references
 
-        return read_references(references), {}
+        return read_references(references, columns=columns), {}
     if folder is None:
         raise InputError("give --references (the references the reviews name)")
     from surematch.index.reference_index import ReferenceIndex

@@ -205,9 +205,13 @@ def _plan(rows: Iterator[str], batch_size: int, cache: ResultCache, k: int,
             return
 
 
-def read_queries(path: Path, column: str) -> Iterator[str]:
-    """The query text of each row (InputError with file and line, or row, for an empty one)."""
-    for line, row, value in read_column(path, column, "queries", ours="query"):
+def read_queries(path: Path, column: str = "query") -> Iterator[str]:
+    """The query text of each row (InputError with file and line, or row, for an empty one):
+    column `query`, or `text` in a file without one (a labelled file's queries), unless
+    remapped to `column`."""
+    fallback = "text" if column == "query" else None
+    for line, row, value in read_column(path, column, "queries", ours="query",
+                                        fallback=fallback):
         yield _query_text(value, path, line, row, column)
 
 
