@@ -174,7 +174,7 @@ def test_calibrate_evaluate_verify_on_a_tiny_model(esco_files, monkeypatch, caps
     assert code == 0, err
     v = json.loads(out)
     assert set(v) >= {"verified", "distance", "similarity", "threshold", "probability",
-                      "confidence", "band"}
-    assert v["confidence"] == pytest.approx(100 * v["probability"])
+                      "percent", "band"}
+    assert v["percent"] == pytest.approx(100 * v["probability"])
     assert v["distance"] == pytest.approx(1 - v["similarity"], abs=1e-5)
     assert v["band"] in ("accept", "review", "reject")

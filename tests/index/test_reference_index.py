@@ -75,12 +75,12 @@ def test_match_orders_by_similarity_and_shows_text(index: ReferenceIndex) -> Non
     top = result.matches[0]
     assert top.text == "a" and top.payload == {"lang": "en", "n": 1}
     assert top.similarity == pytest.approx(float(np.dot(TABLE["q_a"], TABLE["a"])), abs=1e-5)
-    assert top.probability is None and top.band is None and top.confidence is None
+    assert top.probability is None and top.band is None and top.percent is None
     assert not result.no_match and result.embedding_confidence == pytest.approx(1.0)
     d = result.to_dict()
     assert set(d) == {"query", "matches", "embedding_confidence", "rules_fired", "no_match"}
     assert set(d["matches"][0]) == {"id", "text", "payload", "similarity", "probability",
-                                    "confidence", "band", "kind"}  # kind: issue #13
+                                    "percent", "band", "kind"}  # kind: issue #13
     assert d["matches"][0]["kind"] == "title"
 
 
@@ -184,7 +184,7 @@ def test_calibrated_matches_and_open_set(index: ReferenceIndex) -> None:
     index.calibration = Calibration(FakeCalibration())
     top = index.match("q_a", k=2).matches[0]
     assert top.probability == pytest.approx(top.similarity)
-    assert top.confidence == pytest.approx(100 * top.similarity) and top.band == "accept"
+    assert top.percent == pytest.approx(100 * top.similarity) and top.band == "accept"
     far = index.match("q_far", k=2)  # orthogonal to every reference: similarity 0
     assert far.matches and far.matches[0].band == "reject" and far.no_match
     assert far.best is None and far.to_dict()["no_match"] is True
@@ -215,4 +215,4 @@ def test_saved_calibration_is_used(tmp_path: Path, index: ReferenceIndex,
     assert index.calibration.calibrated
     for m in index.match("q_a", k=3).matches:
         assert 0 <= m.probability <= 1 and m.band in {"accept", "review", "reject"}
-        assert m.confidence == pytest.approx(100 * m.probability)
+        assert m.percent == pytest.approx(100 * m.probability)

@@ -101,10 +101,10 @@ def match(
         fired = f"; rules fired: {', '.join(result.rules_fired)}" if result.rules_fired else ""
         table = Table(title=f"{result.query!r}: {verdict} (embedding confidence "
                             f"{result.embedding_confidence:.2f}{fired})")
-        for col in ("#", "id", "text", "similarity", "confidence", "band"):
+        for col in ("#", "id", "text", "similarity", "probability", "band"):
             table.add_column(col)
         for n, m in enumerate(result.matches, 1):
-            conf = "" if m.confidence is None else f"{m.confidence:.1f}%"
+            conf = "" if m.percent is None else f"{m.percent:.1f}%"
             table.add_row(str(n), m.id, m.text, f"{m.similarity:.3f}", conf, m.band or "")
         out.print(table)
 
