@@ -158,10 +158,19 @@ def test_writes_embed_outside_the_write_lock(client: TestClient,
     assert client.get("/v1/references/w1").json()["texts"][-1]["text"] == "tug pilot"
 
 
+@pytest.fixture()
+def unpaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The payload indexer without its pause between builds (tests only)."""
+    from surematch.service import indexer
+
+    monkeypatch.setattr(indexer, "MIN_PAUSE", 0.0)
+    monkeypatch.setattr(indexer, "PACE", 0.0)
+
+
 def test_payload_indexes_are_made_off_the_request_path_and_bounded(
-        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+        client: TestClient, monkeypatch: pytest.MonkeyPatch, unpaced: None) -> None:
     """A payload of many new keys: the request makes no payload index; the indexer thread
-    makes at most LIMITS.payload_indexes of them, one per hold of the write lock."""
+    makes at most LIMITS.payload_indexes of them, one at a time, never under the write lock."""
     state = client.app.state.service
     made: list[tuple[str, bool]] = []
     create = state.index.store.create_payload_index
@@ -178,10 +187,67 @@ def test_payload_indexes_are_made_off_the_request_path_and_bounded(
     state.indexer.wait()
     known = state.index.store.read_meta()["payload_indexes"]
     assert len(known) == LIMITS.payload_indexes  # "lang" and the first new keys
-    assert made and all(name == "payload-index" and locked for name, locked in made)
+    assert made and all(name == "payload-index" and not locked for name, locked in made)
     found = client.post("/v1/match", json={"query": "lighthouse", "filter": {
         f"k{LIMITS.payload_keys - 1}": LIMITS.payload_keys - 1}}).json()
     assert [m["id"] for m in found["matches"]] == ["wide"]  # unindexed keys still filter
+
+
+def test_writes_and_matches_never_wait_for_a_payload_index_build(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch, unpaced: None) -> None:
+    """While the indexer is inside a build (held there), a write with new keys of its own, a
+    write of texts, a delete and matches all answer: none waits for the build to end."""
+    state = client.app.state.service
+    inside, release = threading.Event(), threading.Event()
+    create = state.index.store.create_payload_index
+
+    def held(key: str, kind: Any) -> None:
+        inside.set()
+        release.wait(60)
+        create(key, kind)
+
+    monkeypatch.setattr(state.index.store, "create_payload_index", held)
+    first = client.post("/v1/references", json={"references": [
+        {"id": "w1", "text": "harbour pilot", "payload": {"a": 1, "b": 2}}]}, headers=W)
+    assert first.status_code == 200 and inside.wait(30)
+    answers: list[int] = []
+
+    def during() -> None:
+        answers.append(client.post("/v1/references", json={"references": [
+            {"id": "w2", "text": "tug master", "payload": {f"n{i}": "v" for i in range(20)}}]},
+            headers=W).status_code)
+        answers.append(client.post("/v1/references/w1/texts", json={"texts": ["pilot"]},
+                                   headers=W).status_code)
+        answers.append(client.post("/v1/match", json={"query": "pilot"}).status_code)
+        answers.append(client.post("/v1/match", json={"queries": ["nurse", "baker"]}
+                                   ).status_code)
+        answers.append(client.delete("/v1/references/r4", headers=W).status_code)
+
+    worker = threading.Thread(target=during)
+    worker.start()
+    worker.join(60)  # a deadlock would leave it waiting for the build
+    alive = worker.is_alive()
+    release.set()
+    worker.join()
+    assert not alive and answers == [200] * 5
+    state.indexer.wait()
+    assert {"a", "b"} <= set(state.index.store.read_meta()["payload_indexes"])
+
+
+def test_a_server_indexes_new_keys_only_while_the_index_is_small(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch, unpaced: None) -> None:
+    """Past LIMITS.payload_index_points a build would pause the server too long: new keys
+    are filtered without an index, and still filter right."""
+    monkeypatch.setattr(LIMITS, "payload_index_points", 3)
+    state = client.app.state.service
+    r = client.post("/v1/references", json={"references": [
+        {"id": "big", "text": "lighthouse keeper", "payload": {"shift": "night"}}]}, headers=W)
+    assert r.status_code == 200
+    state.indexer.wait()
+    assert "shift" not in state.index.store.read_meta()["payload_indexes"]
+    found = client.post("/v1/match", json={"query": "lighthouse",
+                                           "filter": {"shift": "night"}}).json()
+    assert [m["id"] for m in found["matches"]] == ["big"]
 
 
 def test_healthz_never_waits_for_a_worker_thread() -> None:

@@ -57,7 +57,7 @@ class ServiceState:
         self.index = ReferenceIndex.open(self.location, self.model, search_ef=search_ef,
                                          min_probability=min_probability)
         self.lock = ReadWriteLock()
-        self.indexer = PayloadIndexer(self.index, self.lock)  # payload indexes, off the path
+        self.indexer = PayloadIndexer(self.index)  # payload indexes, off the path and lock
         self.labelled_queries = labelled_queries
         feedback_dir = self.location.folder or self.model_dir
         self.feedback = FeedbackStore(feedback_dir)
