@@ -575,6 +575,32 @@ def test_serve_without_a_key_warns_once(tiny: tuple[Path, Path], index_dir: Path
     assert seen["hosts"] == ["localhost", "127.0.0.1", "::1"]
 
 
+@pytest.mark.parametrize(("args", "limit"), [([], 9), (["--client-requests", "3"], 3),
+                                            (["--client-requests", "0"], 0)])
+def test_serve_sets_the_requests_in_flight_per_client(
+        tiny: tuple[Path, Path], index_dir: Path, monkeypatch: pytest.MonkeyPatch,
+        args: list[str], limit: int) -> None:
+    """`serve --client-requests N` (default: the limits table's) reaches the 429 guard."""
+    import uvicorn
+
+    from surematch.cli import load_commands
+    from surematch.service.limits import ClientLimit
+
+    seen: list[int] = []
+
+    def fake_run(asgi: Any, **options: Any) -> None:
+        seen.extend(m.kwargs.get("limit") for m in asgi.user_middleware if m.cls is ClientLimit)
+        asgi.state.service.close()
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setattr(LIMITS, "client_requests", 9)  # the table's value, as the default
+    result = CliRunner().invoke(load_commands(), ["serve", str(tiny[0]), "--index",
+                                                  str(index_dir), "--api-key", KEY, *args])
+    assert result.exit_code == 0, result.output
+    assert len(seen) == 1 and (LIMITS.client_requests if seen[0] is None else seen[0]
+                               ) == limit
+
+
 def test_match_json_carries_the_filter_type_warning(tiny: tuple[Path, Path], index_dir: Path,
                                                     tmp_path: Path) -> None:
     from surematch.cli import load_commands
