@@ -54,6 +54,25 @@ def long_text(value: str) -> str | None:
     return f"a text is {len(value)} characters long, the most is {LIMITS.text_chars}"
 
 
+def big_k(k: int) -> str | None:
+    """The one message for a k over LIMITS.k (None: within it)."""
+    if k <= LIMITS.k:
+        return None
+    return f"k is {k}, the most is {LIMITS.k}"
+
+
+def over_open_budget(texts: int, k: int, chars: int) -> str | None:
+    """The one message for a match request over what one sent without a key may ask:
+    texts x k over LIMITS.open_match_budget or LIMITS.open_match_chars characters of texts
+    (None: within both)."""
+    if texts * k <= LIMITS.open_match_budget and chars <= LIMITS.open_match_chars:
+        return None
+    return (f"{texts} queries x k {k} ({chars:,} characters) is over what a request without "
+            f"a key may ask: queries x k {LIMITS.open_match_budget}, "
+            f"{LIMITS.open_match_chars:,} characters; send fewer or shorter queries, a smaller "
+            "k, or a key")
+
+
 def json_depth(value: object, stop: int) -> int:
     """Nesting depth of a JSON-like value (a scalar is 0), counted without recursion;
     stops counting past `stop`, so a hostile value costs little."""

@@ -113,6 +113,58 @@ def test_one_id_limit_on_the_cli_http_and_python(tiny: tuple[Path, Path], tmp_pa
     assert refused.exception.message == expected
 
 
+def test_one_k_limit_on_the_cli_http_and_python(tiny: tuple[Path, Path], client: TestClient,
+                                               tmp_path: Path) -> None:
+    """k = LIMITS.k is taken by every path; k = LIMITS.k + 1 is refused by HTTP, the Python
+    API (match, match_batch, match_embedded) and the CLI (single queries and files, before the
+    model loads) with the same message."""
+    from surematch.cli import load_commands
+
+    most = LIMITS.k
+    expected = f"k is {most + 1}, the most is {most}"
+    assert client.post("/v1/match", json={"query": "nurse", "k": most}).status_code == 200
+    http = is_error(client.post("/v1/match", json={"query": "nurse", "k": most + 1}), 422)
+    assert http["detail"].endswith(expected)
+    refused: list[str] = []
+    index_dir = shutil.copytree(tiny[1], tmp_path / "other")  # the client holds its own
+    with ReferenceIndex.open(index_dir, SimilarityModel.load(tiny[0])) as index:
+        assert index.match("nurse", k=most).matches
+        for call in (lambda: index.match("nurse", k=most + 1),
+                     lambda: index.match_batch(["nurse"], k=most + 1),
+                     lambda: index.match_embedded(["nurse"], *index.embed_queries(["nurse"]),
+                                                  k=most + 1)):
+            with pytest.raises(InputError) as python:
+                call()
+            refused.append(python.value.message)
+    cli = load_commands()
+    (tmp_path / "q.csv").write_text("query\nnurse\n")
+    args = [str(tiny[0]), "--index", str(index_dir)]
+    taken = CliRunner().invoke(cli, ["match", *args, "nurse", "-k", str(most), "--json"])
+    assert taken.exit_code == 0, taken.output
+    for extra in (["nurse"], ["--queries", str(tmp_path / "q.csv"), "--out",
+                              str(tmp_path / "out.csv")]):
+        # a missing model folder shows the check runs before anything loads
+        out = CliRunner().invoke(cli, ["match", str(tmp_path / "no-model"), "--index",
+                                       str(index_dir), *extra, "-k", str(most + 1)])
+        assert isinstance(out.exception, InputError), out.output
+        refused.append(out.exception.message)
+    assert refused == [expected] * 5
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_the_open_match_budget_has_one_message_in_the_table() -> None:
+    """The 422 of an open match request comes from limits.over_open_budget; the Python API
+    and the CLI are the operator's own (like a keyed request) and are not held to it."""
+    from surematch.limits import over_open_budget
+
+    assert over_open_budget(256, 10, 1_000) is None
+    assert over_open_budget(257, 10, 1_000) == (
+        "257 queries x k 10 (1,000 characters) is over what a request without a key may ask:"
+        " queries x k 2560, 100,000 characters; send fewer or shorter queries, a smaller k,"
+        " or a key")
+    assert over_open_budget(1, 1, LIMITS.open_match_chars + 1) is not None
+
+
 def test_limits_live_in_one_table() -> None:
     from surematch.feedback import store
     from surematch.index.stores import limits as store_limits
@@ -280,11 +332,13 @@ def test_made_up_methods_get_a_cheap_405_and_one_metrics_label(client: TestClien
 
 def test_open_match_requests_have_a_compute_budget(tiny: tuple[Path, Path],
                                                    index_dir: Path) -> None:
+    from surematch.limits import over_open_budget
+
     app = create_app(tiny[0], index_dir, api_key=KEY, max_batch=256)
     with TestClient(app, raise_server_exceptions=False) as c:
         big = {"queries": ["nurse"] * 30, "k": 100}  # 3,000 > 2,560
         out = is_error(c.post("/v1/match", json=big), 422)
-        assert "2560" in out["detail"]
+        assert out["detail"].endswith(over_open_budget(30, 100, 150))
         assert c.post("/v1/match", json=big, headers=W).status_code == 200
         assert c.post("/v1/match", json={"queries": ["nurse"] * 25, "k": 100}
                       ).status_code == 200
