@@ -210,6 +210,33 @@ def test_writes_embed_outside_the_write_lock(client: TestClient,
     assert client.get("/v1/references/w1").json()["texts"][-1]["text"] == "tug pilot"
 
 
+def test_a_review_embeds_the_text_it_teaches_outside_the_write_lock(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Learning (`feedback.learn`) holds the write lock for the engine's write only: the
+    correction's text is embedded before, and still lands on the corrected reference."""
+    state = client.app.state.service
+    held: list[bool] = []
+
+    def watch(name: str) -> None:
+        embed = getattr(state.model, name)
+
+        def watched(texts: Any, *args: Any, **kwargs: Any) -> Any:
+            held.append(state.lock._writer)
+            return embed(texts, *args, **kwargs)
+
+        monkeypatch.setattr(state.model, name, watched)
+
+    watch("embed")
+    watch("embed_with_confidence")
+    monkeypatch.setattr(state, "learn_texts", True)
+    r = client.post("/v1/feedback", json={"query": "Ship  Cook", "decision": "correct",
+                                          "shown_id": "r4", "corrected_id": "r2"}, headers=W)
+    assert r.status_code == 200, r.text
+    assert held and not any(held)
+    texts = client.get("/v1/references/r2").json()["texts"]
+    assert {"text": "Ship Cook", "kind": "reviewed"}.items() <= texts[-1].items()
+
+
 @pytest.fixture()
 def unpaced(monkeypatch: pytest.MonkeyPatch) -> None:
     """The payload indexer without its pause between builds (tests only)."""
