@@ -1,7 +1,8 @@
-"""Issue #22 (Hardening II) over HTTP, on a tiny text model: one limits table on every path,
-writes that hold the write lock only for the engine's write, payload indexes off the request
-path, cheap refusals for hostile clients, every client value a 4xx, key roles, and the
-smaller defects. Timing cases are measured by benchmarks/hardening_probe.py, not here."""
+"""Issue #22 (Hardening II) over HTTP, on a tiny text model: one limits table on every path
+(ids, texts, k), writes and reviews that hold the write lock only for the engine's write,
+payload indexes off the request path and off every lock, cheap refusals for hostile clients
+(`serve --client-requests`), every client value a 4xx, key roles, and the smaller defects.
+Timing cases are measured by benchmarks/hardening_probe.py, not here."""
 
 from __future__ import annotations
 
