@@ -66,8 +66,10 @@ def match(
     one row (query, id_1, text_1, similarity_1, probability_1, band_1, ... for the -k best,
     rules_fired, no_match); an interrupted run resumes where it stopped when rerun."""
     from surematch.index import parse_cli_filter
+    from surematch.index.matcher import check_k
     from surematch.workflows.indexes import match_warned
 
+    check_k(k, "-k")  # before the model loads or the file is read
     spec = parse_cli_filter(filters) if filters else None
     if queries_file is not None:
         if queries:
