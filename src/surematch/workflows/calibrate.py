@@ -117,8 +117,8 @@ def _calibrate_on_feedback(model_dir: Path, feedback: Path, references: Path | N
                          field="--format")
     reviews = reviews_in(feedback)
     model = load_model(model_dir, runtime)
-    refs, learned = references_for(model, None if references is not None else feedback,
-                                   references)
+    refs, learned, rows = references_for(model, None if references is not None else feedback,
+                                         references)
     labelled = None
     if queries is not None:
         from surematch.data import read_queries
@@ -129,5 +129,5 @@ def _calibrate_on_feedback(model_dir: Path, feedback: Path, references: Path | N
                                   confidence=targets.confidence, criterion=criterion,
                                   seed=seed, learned=learned,
                                   min_probability=targets.min_probability,
-                                  labelled_file=queries)
+                                  labelled_file=queries, reference_vectors=rows)
     return CalibrateResult(path, fit.calibration, tuple(fit.warnings), fit.counts)
