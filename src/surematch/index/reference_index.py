@@ -19,7 +19,7 @@ import itertools
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +65,16 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Prepared:
     """References checked and embedded, not yet written (`ReferenceIndex.prepare`): those
-    stored already with the same texts and payload are left out."""
+    stored already with the same texts and payload are left out. `pending` leaves `vectors`
+    empty (someone else embeds them)."""
 
     ids: list[str]
     texts: list[list[tuple[str, str]]]
     payloads: list[dict[str, Any]]
     vectors: np.ndarray  # [sum of each reference's texts, D]
     given: int  # references asked for, those left out included
+    confidence: np.ndarray | None = None  # [sum of texts]: embedding confidence, if any
+    positions: tuple[int, ...] = ()  # each one's row in the references asked for
 
 
 class ReferenceIndex:
@@ -178,26 +181,36 @@ class ReferenceIndex:
                 "payload_indexes", {}), **new}})
         return new
 
-    def prepare(self, references: References, batch_size: int = 256,
+    def pending(self, references: References,
                 reading: AbstractContextManager[Any] | None = None) -> Prepared:
-        """Check and embed references, writing nothing (`write_prepared` stores them): a
-        server embeds outside its write lock. The store is read (to leave out references
-        stored already as they are) under `reading`, e.g. the server's read lock."""
+        """Check references and leave out those stored already with the same texts and
+        payload, embedding nothing (`vectors` empty; `positions` says which are left). The
+        store is read under `reading`, e.g. the server's read lock."""
         ids, texts, payloads = self._checked(references)
         with reading or contextlib.nullcontext():
             same = self._stored_as(ids, texts, payloads)
         todo = [n for n, done in enumerate(same) if not done]
-        flat = [text for n in todo for text, _ in texts[n]]
-        vectors = (np.asarray(self.model.embed(flat, batch_size=batch_size)) if flat
-                   else np.zeros((0, self.store.dim), np.float32))
         return Prepared([ids[n] for n in todo], [texts[n] for n in todo],
-                        [payloads[n] for n in todo], vectors, len(ids))
+                        [payloads[n] for n in todo], np.zeros((0, self.store.dim), np.float32),
+                        len(ids), None, tuple(todo))
+
+    def prepare(self, references: References, batch_size: int = 256,
+                reading: AbstractContextManager[Any] | None = None) -> Prepared:
+        """Check and embed references, writing nothing (`write_prepared` stores them): a
+        server embeds outside its write lock (see `pending`)."""
+        pending = self.pending(references, reading)
+        flat = [text for pairs in pending.texts for text, _ in pairs]
+        if not flat:
+            return pending
+        vectors, confidence = self._embed_texts(flat, batch_size)
+        return replace(pending, vectors=vectors, confidence=confidence)
 
     def write_prepared(self, prepared: Prepared) -> int:
         """Store prepared references (no payload index is made: see `index_payloads`);
         returns how many were written."""
         if prepared.ids:
-            self._write(prepared.ids, prepared.texts, prepared.payloads, prepared.vectors)
+            self._write(prepared.ids, prepared.texts, prepared.payloads, prepared.vectors,
+                        prepared.confidence)
         return len(prepared.ids)
 
     def _stored_as(self, ids: list[str], texts: list[list[tuple[str, str]]],
