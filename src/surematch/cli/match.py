@@ -13,14 +13,18 @@ from rich.table import Table
 
 from surematch.cli.app import app
 from surematch.cli.options import (
+    AddressOpt,
     ColumnOpt,
+    EngineOpt,
     IndexOpt,
     KeyOpt,
     RuntimeOpt,
     SearchEfOpt,
     UrlOpt,
+    WorkersOpt,
     index_target,
     parse_columns,
+    require_engine,
 )
 from surematch.errors import InputError
 from surematch.folder import DEFAULT_RUNTIME
@@ -52,13 +56,9 @@ def match(
     = 256,
     restart: Annotated[bool, typer.Option(
         "--restart", help="with --queries: start the output over instead of resuming")] = False,
-    engine: Annotated[str | None, typer.Option(
-        "--engine", help="with --queries: match partitions on a cluster (dask; install "
-        "surematch[distributed])")] = None,
-    workers: Annotated[int, typer.Option(
-        min=1, help="with --engine: worker processes of a local cluster")] = 2,
-    address: Annotated[str | None, typer.Option(
-        "--address", help="with --engine: an existing cluster's scheduler instead")] = None,
+    engine: EngineOpt = None,
+    workers: WorkersOpt = 2,
+    address: AddressOpt = None,
 ) -> None:
     """Match each QUERY against the index; with --json one object per query (JSON lines).
 
@@ -124,13 +124,7 @@ def _match_dataset(model_dir: Path, target: Any, queries_file: Path, out_file: P
                    spec: dict[str, Any] | None, search_ef: int | None, column: list[str],
                    batch_size: int, restart: bool, runtime: str, engine: str, workers: int,
                    address: str | None) -> None:
-    if engine != "dask":
-        raise InputError(f"--engine: unknown {engine!r}; the engine is dask", field="--engine")
-    try:
-        import dask.distributed  # noqa: F401
-    except ImportError:
-        raise InputError("--engine dask needs Dask: pip install 'surematch[distributed]'",
-                         field="--engine") from None
+    require_engine(engine)
     from surematch.workflows.distributed import match_dataset
 
     result = match_dataset(model_dir, target, queries_file, out_file, k,

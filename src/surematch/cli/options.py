@@ -23,6 +23,13 @@ SearchEfOpt = Annotated[int | None, typer.Option(
     "and finds more of the exact top k")]
 ColumnOpt = Annotated[list[str], typer.Option("--column", help="remap a column: OURS=THEIRS")]
 VerboseOpt = Annotated[int, typer.Option("-v", count=True, help="more log output")]
+EngineOpt = Annotated[str | None, typer.Option(
+    "--engine", help="run the job's partitions on a cluster (dask; install "
+    "surematch[distributed])")]
+WorkersOpt = Annotated[int, typer.Option(
+    min=1, help="with --engine: worker processes of a local cluster")]
+AddressOpt = Annotated[str | None, typer.Option(
+    "--address", help="with --engine: an existing cluster's scheduler instead")]
 RuntimeOpt = Annotated[str, typer.Option(
     "--runtime", help="what runs the model: torch, onnx, onnx-int8 (after `surematch export`) "
     "or auto (the fastest the model folder has)")]
@@ -61,3 +68,14 @@ def references_flag(references: Path | None) -> Iterator[None]:
                 and Path(exc.file) == Path(references):
             exc.remap_flag = "--ref-column"
         raise
+
+
+def require_engine(engine: str) -> None:
+    """--engine names one we run on, and it is installed."""
+    if engine != "dask":
+        raise InputError(f"--engine: unknown {engine!r}; the engine is dask", field="--engine")
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError:
+        raise InputError("--engine dask needs Dask: pip install 'surematch[distributed]'",
+                         field="--engine") from None

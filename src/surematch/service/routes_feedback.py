@@ -107,8 +107,8 @@ def refit(request: Request, body: RefitRequest | None = None) -> dict[str, Any]:
     from surematch.service.routes_ops import calibration_view
     from surematch.workflows.feedback import (
         learned_texts,
-        references_from_index,
         refit_calibration,
+        stored_rows,
     )
 
     state = request.app.state.service
@@ -119,7 +119,7 @@ def refit(request: Request, body: RefitRequest | None = None) -> dict[str, Any]:
         old = state.match_calibration
         bands = old.bands if old is not None else None
         with state.lock.read():
-            refs = references_from_index(state.index)
+            refs, rows = stored_rows(state.index, strict=False)  # rows: not embedded again
             learned = learned_texts(state.index)
         labelled = None
         if state.labelled_queries is not None:
@@ -130,7 +130,7 @@ def refit(request: Request, body: RefitRequest | None = None) -> dict[str, Any]:
             _, fit = refit_calibration(
                 state.model, state.model_dir, refs, state.feedback.reviews(), labelled,
                 targets=_refit_targets(body, bands, state.min_probability), seed=body.seed,
-                learned=learned, labelled_file=state.labelled_queries)
+                learned=learned, labelled_file=state.labelled_queries, reference_vectors=rows)
         except InputError as exc:
             raise InputError(f"refit failed, the calibration in use is unchanged: "
                              f"{exc.message}", field=exc.field or "feedback") from None

@@ -114,9 +114,9 @@ def _calibrate_on_feedback(model_dir: Path, feedback: Path, references: Path | N
         labelled = read_queries(queries, columns=columns)
     reviews = reviews_in(feedback)
     model = load_model(model_dir, runtime)
-    refs, learned = references_for(model, None if references is not None else feedback,
-                                   references, ref_columns)
+    refs, learned, rows = references_for(model, None if references is not None else feedback,
+                                         references, ref_columns)
     path, fit = refit_calibration(model, model_dir, refs, reviews, labelled,
                                   targets=targets, criterion=criterion, seed=seed,
-                                  learned=learned, labelled_file=queries)
+                                  learned=learned, labelled_file=queries, reference_vectors=rows)
     return CalibrateResult(path, fit.calibration, tuple(fit.warnings), fit.counts)
