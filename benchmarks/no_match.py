@@ -35,7 +35,7 @@ from _report import write_section
 from surematch.confidence.retrieval import fit_match_calibration
 from surematch.data.esco import known_occupations, read_esco, unseen_occupations
 from surematch.data.samples import LabelledQueries
-from surematch.evaluation.ranked import rank_queries
+from surematch.evaluation.ranked import RankedQueries, rank_queries
 from surematch.evaluation.summary import top1_bands
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.loader import load_model
@@ -44,6 +44,32 @@ from surematch.workflows.protocols import (
     split_out_of_domain,
     with_negatives,
 )
+
+
+def measure(name: str, runtime: str, cal: RankedQueries, test: RankedQueries,
+            ood: RankedQueries, ood_test: list[str], target: float, max_miss: float,
+            ) -> list[str]:
+    """The table's rows of one protocol: the reject band on the probability, then the rule."""
+    right, rows = test.correct.astype(bool), []
+    for rule in (False, True):
+        fitted = fit_match_calibration(
+            cal.similarity, cal.correct, cal.confidence, cal.expected,
+            precision_target=target, miss_target=max_miss, evidence=cal.evidence,
+            no_match=rule)
+        band, ood_band = top1_bands(test, fitted), top1_bands(ood, fitted)
+        acc = band == "accept"
+        survivors = [t for t, b in zip(ood_test, ood_band, strict=True) if b != "reject"]
+        bound = fitted.bands.miss_bound
+        rows.append(
+            f"| {name} | {runtime} | "
+            f"{'no-match rule' if fitted.no_match else 'probability'} | "
+            f"{'none' if bound is None else f'{bound:.4f}'} | "
+            f"{(ood_band == 'reject').mean():.3f} | {(band[right] == 'reject').mean():.4f} | "
+            f"{acc.mean():.3f} | "
+            f"{right[acc].mean() if acc.any() else float('nan'):.3f} | "
+            f"{', '.join(survivors[:8])}{' ...' if len(survivors) > 8 else ''} |")
+        print(rows[-1], flush=True)
+    return rows
 
 
 def main() -> None:
@@ -77,25 +103,8 @@ def main() -> None:
         ood = rank_queries(model, protocol.references,
                            LabelledQueries(ood_test, [None] * len(ood_test)),
                            reference_vectors=vectors)
-        right = test.correct.astype(bool)
-        for rule in (False, True):
-            fitted = fit_match_calibration(
-                cal.similarity, cal.correct, cal.confidence, cal.expected,
-                precision_target=args.target, miss_target=args.max_miss,
-                evidence=cal.evidence, no_match=rule)
-            band, ood_band = top1_bands(test, fitted), top1_bands(ood, fitted)
-            acc = band == "accept"
-            survivors = [t for t, b in zip(ood_test, ood_band, strict=True) if b != "reject"]
-            bound = fitted.bands.miss_bound
-            rows.append(
-                f"| {protocol.name} | {model.runtime} | "
-                f"{'no-match rule' if fitted.no_match else 'probability'} | "
-                f"{'none' if bound is None else f'{bound:.4f}'} | "
-                f"{(ood_band == 'reject').mean():.3f} | {(band[right] == 'reject').mean():.4f} | "
-                f"{acc.mean():.3f} | "
-                f"{right[acc].mean() if acc.any() else float('nan'):.3f} | "
-                f"{', '.join(survivors[:8])}{' ...' if len(survivors) > 8 else ''} |")
-            print(rows[-1], flush=True)
+        rows += measure(protocol.name, model.runtime, cal, test, ood, ood_test, args.target,
+                        args.max_miss)
     took = time.perf_counter() - t0
     cmd = (f"flock /tmp/heavy.lock .venv/bin/python benchmarks/no_match.py --model {args.model}"
            + (f" --unseen-model {args.unseen_model}" if args.unseen_model else "")
