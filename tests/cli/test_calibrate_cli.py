@@ -178,3 +178,35 @@ def test_calibrate_evaluate_verify_on_a_tiny_model(esco_files, monkeypatch, caps
     assert v["percent"] == pytest.approx(100 * v["probability"])
     assert v["distance"] == pytest.approx(1 - v["similarity"], abs=1e-5)
     assert v["band"] in ("accept", "review", "reject")
+
+
+@pytest.mark.slow
+def test_calibrate_records_the_no_match_rule_and_evaluate_applies_it(esco_files, monkeypatch,
+                                                                    capsys, tmp_path):
+    """`calibrate` on references fits the no-match rule by default (`--max-miss` is its
+    share), names it in --json's cut-offs, and a clearly off-domain query gets no match."""
+    import shutil
+
+    from surematch.confidence.store import load_calibration
+
+    root, model = esco_files, tmp_path / "model"
+    shutil.copytree(esco_files / "model", model)
+    code, out, err = run(monkeypatch, capsys, "calibrate", model, "--references",
+                         root / "refs.csv", "--queries", root / "queries.csv",
+                         "--target-precision", "0.9", "--max-miss", "0.1", "--json")
+    assert code == 0, err
+    cut = json.loads(out)["cut_offs"]
+    assert cut["no_match"] is not None and cut["reject_below"] is None
+    assert cut["no_match"]["miss_target"] == 0.1 and "no match" in cut["rule"]
+    cal = load_calibration(model)
+    assert cal is not None and cal.no_match is not None
+    assert cal.no_match.to_dict() == cut["no_match"]
+    from surematch.data import read_references
+    from surematch.data.samples import LabelledQueries
+    from surematch.evaluation.ranked import rank_queries
+    from surematch.evaluation.summary import top1_bands
+    from surematch.loader import load_model
+
+    ranked = rank_queries(load_model(model), read_references(root / "refs.csv"),
+                          LabelledQueries(["qwxzzv jjkkpp", "0x7fff5fbff8a8"], [None, None]))
+    assert list(top1_bands(ranked, cal)) == ["reject", "reject"]

@@ -177,6 +177,11 @@ class FakeCalibration:
         assert evidence is not None and evidence["overlap"].shape == similarities.shape
         return np.clip(similarities, 0, 1) * confidence[:, None]
 
+    def bands_of(self, probs: np.ndarray, similarities: np.ndarray,
+                 evidence: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """The bands [Q, k] of probabilities [Q, k], like MatchCalibration.bands_of."""
+        return self.bands.band(probs.reshape(-1)).reshape(probs.shape)
+
 
 def test_calibrated_matches_and_open_set(index: ReferenceIndex) -> None:
     from surematch.index.calibrated import Calibration
@@ -216,3 +221,26 @@ def test_saved_calibration_is_used(tmp_path: Path, index: ReferenceIndex,
     for m in index.match("q_a", k=3).matches:
         assert 0 <= m.probability <= 1 and m.band in {"accept", "review", "reject"}
         assert m.percent == pytest.approx(100 * m.probability)
+
+
+def test_the_no_match_rule_decides_on_every_match(index: ReferenceIndex) -> None:
+    """A calibration whose reject band is the no-match rule: the matcher computes the
+    evidence the rule reads and rejects the query far from every reference."""
+    from dataclasses import replace
+
+    from surematch.confidence.no_match import FEATURES, NoMatchRule
+    from surematch.confidence.retrieval import fit_match_calibration
+    from surematch.index.calibrated import Calibration
+
+    rng = np.random.default_rng(0)
+    top1 = rng.uniform(0.2, 1.0, 400)
+    sims = np.stack([top1, top1 - rng.uniform(0, 0.2, 400)], axis=1)
+    cal = fit_match_calibration(sims, rng.uniform(size=400) < top1, groups=list(range(400)))
+    rule = NoMatchRule(FEATURES, (1.0, 0.0, 0.0), 0.5, 0.01, 0.025, 0.01, 300, 0.0, "")
+    cal = replace(cal, bands=replace(cal.bands, reject_below=None), no_match=rule)
+    index.calibration = Calibration(cal)
+    assert set(index.calibration.evidence) >= {"overlap", "agreement"}
+    far, near = index.match("q_far", k=3), index.match("q_a", k=1)
+    assert far.no_match and all(m.band == "reject" for m in far.matches)
+    assert not near.no_match and near.matches[0].band != "reject"
+    assert index.match_batch(["q_far"], 3)[0].no_match

@@ -31,15 +31,21 @@ def cut_offs(cal: Any) -> dict[str, Any]:
     """The cut-offs in one place, each saying what it does (`calibrate --json`)."""
     b = cal.bands
     mode = "verification" if hasattr(cal, "distance") else "retrieval"
+    rule = getattr(cal, "no_match", None)
+    reject = ("auto-reject (no match) when the no-match score < no_match.reject_below and the "
+              "match is not auto-accepted" if rule is not None else
+              "auto-reject when p < reject_below")
     return {"accept_at": b.accept_at, "min_probability": b.min_probability,
             "reject_below": b.reject_below,
+            "no_match": None if rule is None else rule.to_dict(),
             "rule": "auto-accept when p >= accept_at and p >= min_probability (certified "
-                    "together), auto-reject when p < reject_below, review in between",
+                    f"together), {reject}, review in between",
             "threshold": {"value": cal.threshold, "criterion": cal.report.get(
                 "threshold", {}).get("criterion"), "use": THRESHOLD_USE[mode]}}
 
 
-def _bands_text(b: Any) -> str:
+def _bands_text(cal: Any) -> str:
+    b = cal.bands
     pct = f"{b.confidence * 100:g} %"
     parts = []
     if b.accept_at is not None:
@@ -51,6 +57,11 @@ def _bands_text(b: Any) -> str:
     if b.reject_below is not None:
         parts.append(f"auto-reject p < {b.reject_below:.4f}: at most {b.miss_bound:.4f} of right "
                      f"matches rejected ({b.reject_coverage:.1%} of calibration matches)")
+    rule = getattr(cal, "no_match", None)
+    if rule is not None and rule.reject_below is not None:
+        parts.append(f"no match (auto-reject) when the top match lies below where right matches "
+                     f"lie (similarity, overlap, agreement): at most {rule.miss_bound:.4f} of "
+                     f"right matches rejected ({b.reject_coverage:.1%} of calibration matches)")
     if not b.feasible:
         parts.append(f"target not supported: {b.message}")
     return "\n".join(parts)
@@ -70,7 +81,8 @@ def calibrate(
     fmt: Annotated[str, typer.Option("--format", help="default or esco")] = "default",
     target_precision: Annotated[float, typer.Option(help="precision among auto-accepted")]
     = DEFAULT_TARGETS.precision,
-    max_miss: Annotated[float, typer.Option(help="share of right matches auto-rejected")]
+    max_miss: Annotated[float, typer.Option(
+        help="share of right matches auto-rejected (no match), certified")]
     = DEFAULT_TARGETS.max_miss,
     confidence: Annotated[float, typer.Option(help="confidence level of the guarantee")]
     = DEFAULT_TARGETS.confidence,
@@ -126,5 +138,5 @@ def calibrate(
     rep = cal.report
     out.print(f"wrote [bold]{path}[/] ({rep['calibrator']} calibrator; held-out ECE "
               f"{rep['held_out']['ece']:.4f})")
-    out.print(_bands_text(cal.bands), highlight=False)
+    out.print(_bands_text(cal), highlight=False)
     out.print(f"guarantee: {sentence}", highlight=False)
