@@ -47,12 +47,12 @@ from surematch.confidence import (
     ece_noise_floor,
     fit_bands,
 )
-from surematch.confidence.match_features import top1_features
-from surematch.confidence.registry import make_calibrator
-from surematch.confidence.retrieval import fit_match_calibration
-from surematch.confidence.split import fit_band_split
-from surematch.confidence.targets import Targets
-from surematch.confidence.thresholds import choose_threshold
+from surematch.confidence.calibrators.registry import make_calibrator
+from surematch.confidence.certification.split import fit_band_split
+from surematch.confidence.certification.targets import Targets
+from surematch.confidence.evidence.features import top1_features
+from surematch.confidence.match_calibration import fit_match_calibration
+from surematch.confidence.metrics.thresholds import choose_threshold
 from surematch.data.esco import (
     Occupation,
     esco_queries,
@@ -61,7 +61,7 @@ from surematch.data.esco import (
     split_by_isco,
 )
 from surematch.data.samples import LabelledQueries, References
-from surematch.evaluation.ranked import RankedQueries, rank_queries
+from surematch.evaluation.ranked_queries import RankedQueries, rank_queries
 from surematch.model import SimilarityModel
 
 TARGETS = {"ece": 0.02, "aurc": 0.15, "auto_precision": 0.99}

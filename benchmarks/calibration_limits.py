@@ -43,10 +43,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibration_esco import Held, prepare
 
 from surematch.confidence import aurc, ece, ece_noise_floor
-from surematch.confidence.bounds import min_trials_no_event
-from surematch.confidence.match_features import top1_features
-from surematch.confidence.registry import make_calibrator
-from surematch.confidence.retrieval import fit_match_calibration
+from surematch.confidence.calibrators.registry import make_calibrator
+from surematch.confidence.certification.bounds import min_trials_no_event
+from surematch.confidence.evidence.features import top1_features
+from surematch.confidence.match_calibration import fit_match_calibration
 from surematch.training.features import encode_cached
 
 TOP_N = (50, 100, 200, 300, 500, 1000)

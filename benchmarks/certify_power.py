@@ -40,9 +40,9 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 from scipy.special import expit
 
-from surematch.confidence.bounds import binom_pvalue
-from surematch.confidence.certify import accept_ladder, certify_accept
-from surematch.confidence.logistic import fit_logit
+from surematch.confidence.calibrators.logistic import fit_logit
+from surematch.confidence.certification.bounds import binom_pvalue
+from surematch.confidence.certification.certify import accept_ladder, certify_accept
 
 SCENARIOS: dict[str, tuple[list[float], list[float]]] = {
     "esco-like": ([0.0, 0.08, 200 / 1404, 500 / 1404, 1.0], [0.998, 0.99, 0.958, 0.728, 0.14]),

@@ -113,7 +113,7 @@ def prepare_loop(model_dir: Path) -> Loop:
     h.update("\n".join(queries.texts + texts).encode())
     stem = CACHE / f"feedback_loop_{h.hexdigest()[:12]}"
     if not stem.with_suffix(".npz").is_file():
-        from surematch.evaluation.ranked import rank_queries
+        from surematch.evaluation.ranked_queries import rank_queries
         from surematch.loader import load_model
 
         model = load_model(model_dir, "onnx-int8")
@@ -148,8 +148,8 @@ class Rows:
 
 def fit_all(data: Loop, idx: np.ndarray) -> Any:
     """`fit_match_calibration` on every one of these labels (None: it cannot fit one)."""
-    from surematch.confidence.retrieval import fit_match_calibration
-    from surematch.confidence.targets import Targets
+    from surematch.confidence.certification.targets import Targets
+    from surematch.confidence.match_calibration import fit_match_calibration
     from surematch.errors import InputError
 
     try:
@@ -162,7 +162,7 @@ def fit_all(data: Loop, idx: np.ndarray) -> Any:
 def fit_service(data: Loop, idx: np.ndarray, sources: np.ndarray) -> tuple[Any, str]:
     """The service's refit (`fit_ranked_feedback`), `sources` per label ("file", "queue",
     "audit"): the calibration and where its bands were certified."""
-    from surematch.confidence.targets import Targets
+    from surematch.confidence.certification.targets import Targets
     from surematch.errors import InputError
     from surematch.workflows.feedback import fit_ranked_feedback
 

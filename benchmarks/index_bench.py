@@ -133,7 +133,7 @@ def bench_edge(refs: np.ndarray, queries: np.ndarray, cats: np.ndarray, folder: 
                n_single: int, truths: dict[bool, np.ndarray]) -> list[dict]:
     """surematch's embedded store as `surematch index` builds it: exact search before
     optimize(), then HNSW over int8 copies with float32 rescoring, at two search widths."""
-    from surematch.index.calibrated import Calibration
+    from surematch.index.applied_calibration import Calibration
     from surematch.index.matcher import match_vectors
     from surematch.index.rules import RuleBook
     from surematch.index.stores.base import SEARCH_EF

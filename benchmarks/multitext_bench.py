@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--mixture", action="store_true", help="ESCO-fitted centres")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    from surematch.index.calibrated import Calibration
+    from surematch.index.applied_calibration import Calibration
     from surematch.index.matcher import match_vectors
     from surematch.index.rules import RuleBook
     from surematch.index.stores.edge import EdgeStore

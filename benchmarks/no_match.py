@@ -32,11 +32,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import write_section
 
-from surematch.confidence.retrieval import fit_match_calibration
-from surematch.confidence.targets import Targets
+from surematch.confidence.certification.targets import Targets
+from surematch.confidence.match_calibration import fit_match_calibration
 from surematch.data.esco import known_occupations, read_esco, unseen_occupations
 from surematch.data.samples import LabelledQueries
-from surematch.evaluation.ranked import RankedQueries, rank_queries
+from surematch.evaluation.ranked_queries import RankedQueries, rank_queries
 from surematch.evaluation.summary import top1_bands
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.loader import load_model

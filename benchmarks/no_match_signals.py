@@ -32,14 +32,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import write_section
 
-from surematch.confidence.certify import certify_reject
-from surematch.confidence.logistic import fit_logit
-from surematch.confidence.retrieval import fit_match_calibration
-from surematch.confidence.split import fit_band_split
-from surematch.confidence.targets import Targets
+from surematch.confidence.calibrators.logistic import fit_logit
+from surematch.confidence.certification.certify import certify_reject
+from surematch.confidence.certification.split import fit_band_split
+from surematch.confidence.certification.targets import Targets
+from surematch.confidence.match_calibration import fit_match_calibration
 from surematch.data.esco import known_occupations, read_esco, unseen_occupations
 from surematch.data.samples import LabelledQueries
-from surematch.evaluation.ranked import rank_queries
+from surematch.evaluation.ranked_queries import rank_queries
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.loader import load_model
 from surematch.workflows.protocols import (

@@ -31,11 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import write_section
 from runtime_bench import baseline_model
 
-from surematch.confidence.retrieval import fit_match_calibration
-from surematch.confidence.targets import Targets
+from surematch.confidence.certification.targets import Targets
+from surematch.confidence.match_calibration import fit_match_calibration
 from surematch.data.esco import known_occupations, read_esco, unseen_occupations
 from surematch.data.samples import LabelledQueries
-from surematch.evaluation.ranked import rank_queries
+from surematch.evaluation.ranked_queries import rank_queries
 from surematch.evaluation.summary import top1_probabilities
 from surematch.loader import load_model
 from surematch.model import SimilarityModel

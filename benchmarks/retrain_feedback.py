@@ -14,7 +14,7 @@ from surematch.config import Config
 from surematch.data import combine_groups
 from surematch.data.esco import known_occupations, read_esco
 from surematch.data.samples import LabelledQueries
-from surematch.evaluation.ranked import rank_queries
+from surematch.evaluation.ranked_queries import rank_queries
 from surematch.feedback.store import FeedbackStore
 from surematch.training import train
 from surematch.workflows.feedback import feedback_groups

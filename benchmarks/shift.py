@@ -159,8 +159,8 @@ def model_hash(model_dir: Path) -> str:
 def ranked_pools(model_dir: Path, runtime: str) -> tuple[dict[str, Pool], Any, dict[str, int]]:
     """Every population ranked once (cached by model files, runtime and texts), and the
     calibration in use (the folder's for `runtime`, else one fitted as the demo does)."""
-    from surematch.confidence.retrieval import MatchCalibration
-    from surematch.confidence.store import calibration_for_model
+    from surematch.confidence.file.store import calibration_for_model
+    from surematch.confidence.match_calibration import MatchCalibration
 
     protocol, pops, n_refs, n_texts = populations()
     h = hashlib.sha1((model_hash(model_dir) + runtime).encode())
@@ -170,7 +170,7 @@ def ranked_pools(model_dir: Path, runtime: str) -> tuple[dict[str, Pool], Any, d
     stem = CACHE / f"shift_{h.hexdigest()[:12]}"
     if not stem.with_suffix(".npz").is_file():
         from surematch.data.samples import LabelledQueries
-        from surematch.evaluation.ranked import rank_queries
+        from surematch.evaluation.ranked_queries import rank_queries
         from surematch.loader import load_model
         from surematch.workflows.protocols import calibrate_protocol
 
@@ -236,7 +236,7 @@ def sketch_matrix(cal: Any, pool: Pool) -> dict[str, np.ndarray]:
 
 def first_alarm(reference: dict[str, np.ndarray], live: dict[str, np.ndarray], seed: int,
                 looks: bool = True) -> int | None:
-    from surematch.confidence.drift import ShiftMonitor
+    from surematch.confidence.shift.monitor import ShiftMonitor
 
     monitor = ShiftMonitor(reference, seed=seed, looks=looks)
     n = len(next(iter(live.values())))
@@ -258,7 +258,7 @@ def classifier_pvalues(ref: np.ndarray, live: np.ndarray, looks: list[int],
     half of each, and the one-sided Mann-Whitney p-value of its held-out scores (the AUC)."""
     from scipy.stats import mannwhitneyu
 
-    from surematch.confidence.drift import WINDOW, direction
+    from surematch.confidence.shift.monitor import WINDOW, direction
 
     out = []
     for look in looks:
@@ -283,7 +283,7 @@ def classifier_alarms(pvalues: np.ndarray, looks: list[int], alpha: float
 
 
 def matrix(sketch: dict[str, np.ndarray]) -> np.ndarray:
-    from surematch.confidence.drift import FEATURES
+    from surematch.confidence.shift.monitor import FEATURES
 
     return np.nan_to_num(np.column_stack([sketch[f] for f in FEATURES]))
 
@@ -332,7 +332,10 @@ def weighted_cutoff(p_cal: np.ndarray, y_cal: np.ndarray, x_cal: np.ndarray,
                     x_live: np.ndarray) -> float | None:
     """The accept cut-off recertified for the live population without its labels
     (`confidence.weighted`)."""
-    from surematch.confidence.weighted import certify_accept_weighted, importance_weights
+    from surematch.confidence.certification.weighted import (
+        certify_accept_weighted,
+        importance_weights,
+    )
 
     w = importance_weights(x_cal, x_live)
     return certify_accept_weighted(p_cal, y_cal, w, 1.0 - TARGET, 1.0 - CONFIDENCE)
@@ -349,9 +352,9 @@ def shift_runs(name: str, cal: Any, reference: dict[str, np.ndarray], cal_pool: 
                shift: Pool, ood: Pool, ood_share: float, args: argparse.Namespace
                ) -> dict[str, Any]:
     """Detection, precision under the shift, and both recertifications, over seeded runs."""
-    from surematch.confidence.drift import FEATURES
-    from surematch.confidence.retrieval import fit_match_calibration
-    from surematch.confidence.targets import Targets
+    from surematch.confidence.certification.targets import Targets
+    from surematch.confidence.match_calibration import fit_match_calibration
+    from surematch.confidence.shift.monitor import FEATURES
     from surematch.errors import InputError
 
     both = join(shift, ood)
@@ -527,7 +530,7 @@ def main() -> None:
     def progress(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    from surematch.confidence.drift import ShiftMonitor
+    from surematch.confidence.shift.monitor import ShiftMonitor
 
     pools, cal, sizes = ranked_pools(args.model, args.runtime)
     cal_pool = join(pools["calibration"], pools["ood_cal"])

@@ -171,7 +171,7 @@ class MemoryIndex:
 
     def rank(self, queries: Sequence[str]) -> dict[str, Any]:
         """Top-K references of each query with the evidence a calibration reads."""
-        from surematch.confidence.evidence import agreement, lexical_evidence
+        from surematch.confidence.evidence.lexical import agreement, lexical_evidence
 
         if self.dirty:
             self._rebuild()
@@ -255,10 +255,10 @@ def traffic(p: Protocol, rounds: int, size: int, seed: int, repeats: bool) -> li
 
 def run(p: Protocol, *, learn_texts: bool, order: str, seed: int, repeats: bool,
         rounds: int, size: int, reviews: int, audit_fraction: float) -> list[dict[str, Any]]:
-    from surematch.confidence.targets import Targets
+    from surematch.confidence.certification.targets import Targets
     from surematch.errors import InputError
     from surematch.feedback import FeedbackStore, ReviewQueue, learn
-    from surematch.index.calibrated import Calibration
+    from surematch.index.applied_calibration import Calibration
     from surematch.workflows.feedback import fit_ranked_feedback
 
     index = MemoryIndex(p)

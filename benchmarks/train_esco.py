@@ -29,7 +29,7 @@ from surematch.data.esco import (
     split_by_isco,
 )
 from surematch.evaluation import retrieval_metrics
-from surematch.evaluation.ranking import rank_exact
+from surematch.evaluation.exact_top_k import rank_exact
 from surematch.training import train
 from surematch.training.features import encode_cached
 

@@ -47,7 +47,7 @@ def test_texts_are_embedded_once_across_processes_and_keyed_by_runtime(
 
 def test_an_index_built_through_the_cache_embeds_nothing_evaluated_before(
         tmp_path: Path) -> None:
-    from surematch.evaluation.ranked import rank_queries
+    from surematch.evaluation.ranked_queries import rank_queries
 
     model = tiny_model(TABLE)
     seen = counting(model)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from surematch.confidence.registry import CALIBRATORS, make_calibrator
+from surematch.confidence.calibrators.registry import CALIBRATORS, make_calibrator
 from surematch.encoders import ENCODERS, encoder_from_config
 from surematch.errors import InputError
 from surematch.heads import HEADS

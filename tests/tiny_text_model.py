@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from surematch.confidence.targets import Targets
+from surematch.confidence.certification.targets import Targets
 from surematch.model import SimilarityModel
 
 WORDS = ["nurse", "baker", "truck driver", "welder", "pilot", "chef", "tailor", "miner"]
@@ -40,9 +40,9 @@ def save_calibrated_tiny_index(root: Path, source: Path | None = None) -> tuple[
     """(model folder, index folder): the tiny model, an index of 24 references, and a
     retrieval calibration fitted on the model's own similarities (the margin decides) with
     accept, review and reject bands; `source`: a file recorded as its calibration data."""
-    from surematch.confidence.certificate import file_source
-    from surematch.confidence.retrieval import fit_match_calibration
-    from surematch.confidence.store import save_calibration
+    from surematch.confidence.certification.certificate import file_source
+    from surematch.confidence.file.store import save_calibration
+    from surematch.confidence.match_calibration import fit_match_calibration
     from surematch.data import References
     from surematch.index.reference_index import ReferenceIndex
 

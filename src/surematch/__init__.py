@@ -45,10 +45,10 @@ _PUBLIC = {
     "Rule": "surematch.index.rules",
     "new_rule": "surematch.index.rules",
     # calibration
-    "Targets": "surematch.confidence.targets",
-    "MatchCalibration": "surematch.confidence.retrieval",
-    "save_calibration": "surematch.confidence.store",
-    "load_calibration": "surematch.confidence.store",
+    "Targets": "surematch.confidence.certification.targets",
+    "MatchCalibration": "surematch.confidence.match_calibration",
+    "save_calibration": "surematch.confidence.file.store",
+    "load_calibration": "surematch.confidence.file.store",
     # errors
     "SurematchError": "surematch.errors",
     "InputError": "surematch.errors",
@@ -87,9 +87,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from surematch.confidence.retrieval import MatchCalibration
-    from surematch.confidence.store import load_calibration, save_calibration
-    from surematch.confidence.targets import Targets
+    from surematch.confidence.certification.targets import Targets
+    from surematch.confidence.file.store import load_calibration, save_calibration
+    from surematch.confidence.match_calibration import MatchCalibration
     from surematch.config import Config
     from surematch.data import (
         GroupedTexts,

@@ -1,7 +1,7 @@
 """A model folder's format, without torch: `surematch.json`, `runtime.json` and the runtime choice.
 
 The folder holds the model (`surematch.json`, safetensors), the exported graphs listed in
-`runtime.json`, and `calibration.json` (read and written by `surematch.confidence.store`).
+`runtime.json`, and `calibration.json` (read and written by `surematch.confidence.file.store`).
 Everything that decides which runtime runs a folder is here: `Runtime`, `DEFAULT_RUNTIME` and
 `resolve_runtime`.
 """

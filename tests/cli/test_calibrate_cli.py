@@ -187,7 +187,7 @@ def test_calibrate_records_the_no_match_rule_and_evaluate_applies_it(esco_files,
     share), names it in --json's cut-offs, and a clearly off-domain query gets no match."""
     import shutil
 
-    from surematch.confidence.store import load_calibration
+    from surematch.confidence.file.store import load_calibration
 
     root, model = esco_files, tmp_path / "model"
     shutil.copytree(esco_files / "model", model)
@@ -203,7 +203,7 @@ def test_calibrate_records_the_no_match_rule_and_evaluate_applies_it(esco_files,
     assert cal.no_match.to_dict() == cut["no_match"]
     from surematch.data import read_references
     from surematch.data.samples import LabelledQueries
-    from surematch.evaluation.ranked import rank_queries
+    from surematch.evaluation.ranked_queries import rank_queries
     from surematch.evaluation.summary import top1_bands
     from surematch.loader import load_model
 

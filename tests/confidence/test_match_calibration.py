@@ -6,22 +6,22 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from surematch.confidence.match_features import (
+from surematch.confidence.certification.split import fit_band_split
+from surematch.confidence.certification.targets import Targets
+from surematch.confidence.evidence.features import (
     MARGIN_SCALE,
     candidate_features,
     top1_features,
 )
-from surematch.confidence.metrics import ece
-from surematch.confidence.retrieval import MatchCalibration, fit_match_calibration
-from surematch.confidence.split import fit_band_split
-from surematch.confidence.store import (
+from surematch.confidence.file.store import (
     CALIBRATION_FILE,
     load_calibration,
     load_pair_calibration,
     save_calibration,
 )
-from surematch.confidence.targets import Targets
-from surematch.confidence.verification import fit_pair_calibration
+from surematch.confidence.match_calibration import MatchCalibration, fit_match_calibration
+from surematch.confidence.metrics.calibration_metrics import ece
+from surematch.confidence.pair_calibration import fit_pair_calibration
 from surematch.errors import InputError, ModelFormatError
 
 
@@ -96,8 +96,8 @@ def test_fit_band_split_keeps_groups_whole_and_open_set_queries_apart():
 
 
 def test_open_set_queries_count_as_wrong():
-    from surematch.evaluation.ranked import RankedQueries
-    from surematch.evaluation.retrieval import top1_correct
+    from surematch.evaluation.ranked_queries import RankedQueries
+    from surematch.evaluation.retrieval_metrics import top1_correct
 
     ids = [["r1", "r2"], ["r2", "r1"], ["r1", "r2"]]
     expected = ["r1", None, "r9"]  # right, no right answer, right answer absent

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from surematch.confidence.verification import PairCalibration, fit_pair_calibration
+from surematch.confidence.pair_calibration import PairCalibration, fit_pair_calibration
 from surematch.errors import InputError
 
 

@@ -4,7 +4,7 @@ import numpy as np
 from matplotlib._pylab_helpers import Gcf
 
 from surematch.confidence import fit_bands
-from surematch.confidence.targets import Targets
+from surematch.confidence.certification.targets import Targets
 from surematch.evaluation.plots import reliability_diagram, risk_coverage_plot, score_distributions
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -21,9 +21,9 @@ STORED = ["a", "a_syn", "a_desc", "b", "b_syn", "c"]
 
 def calibrate(index: ReferenceIndex, folder: Path) -> None:
     """A real MatchCalibration (reading the evidence too) saved beside the index's model."""
-    from surematch.confidence.retrieval import fit_match_calibration
-    from surematch.confidence.store import save_calibration
-    from surematch.index.calibrated import Calibration
+    from surematch.confidence.file.store import save_calibration
+    from surematch.confidence.match_calibration import fit_match_calibration
+    from surematch.index.applied_calibration import Calibration
 
     rng = np.random.default_rng(0)
     top1 = rng.uniform(0.2, 1.0, 400)

@@ -184,7 +184,7 @@ class FakeCalibration:
 
 
 def test_calibrated_matches_and_open_set(index: ReferenceIndex) -> None:
-    from surematch.index.calibrated import Calibration
+    from surematch.index.applied_calibration import Calibration
 
     index.calibration = Calibration(FakeCalibration())
     top = index.match("q_a", k=2).matches[0]
@@ -196,7 +196,7 @@ def test_calibrated_matches_and_open_set(index: ReferenceIndex) -> None:
 
 
 def test_uncalibrated_model_without_folder(model: SimilarityModel) -> None:
-    from surematch.index.calibrated import Calibration
+    from surematch.index.applied_calibration import Calibration
 
     assert not Calibration.of(model).calibrated
 
@@ -204,9 +204,9 @@ def test_uncalibrated_model_without_folder(model: SimilarityModel) -> None:
 def test_saved_calibration_is_used(tmp_path: Path, index: ReferenceIndex,
                                    model: SimilarityModel) -> None:
     """A real MatchCalibration saved beside the model gives probabilities and bands."""
-    from surematch.confidence.retrieval import fit_match_calibration
-    from surematch.confidence.store import save_calibration
-    from surematch.index.calibrated import Calibration
+    from surematch.confidence.file.store import save_calibration
+    from surematch.confidence.match_calibration import fit_match_calibration
+    from surematch.index.applied_calibration import Calibration
 
     rng = np.random.default_rng(0)
     top1 = rng.uniform(0.2, 1.0, 400)
@@ -228,9 +228,9 @@ def test_the_no_match_rule_decides_on_every_match(index: ReferenceIndex) -> None
     evidence the rule reads and rejects the query far from every reference."""
     from dataclasses import replace
 
-    from surematch.confidence.no_match import FEATURES, NoMatchRule
-    from surematch.confidence.retrieval import fit_match_calibration
-    from surematch.index.calibrated import Calibration
+    from surematch.confidence.certification.no_match import FEATURES, NoMatchRule
+    from surematch.confidence.match_calibration import fit_match_calibration
+    from surematch.index.applied_calibration import Calibration
 
     rng = np.random.default_rng(0)
     top1 = rng.uniform(0.2, 1.0, 400)

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import numpy as np
 
-from surematch.confidence.retrieval import fit_match_calibration
-from surematch.confidence.store import calibration_for_model, save_calibration
-from surematch.confidence.targets import Targets
+from surematch.confidence.certification.targets import Targets
+from surematch.confidence.file.store import calibration_for_model, save_calibration
+from surematch.confidence.match_calibration import fit_match_calibration
 
 
 def _calibration():

@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from surematch.confidence.retrieval import fit_match_calibration
-from surematch.confidence.store import save_calibration
-from surematch.confidence.targets import Targets
+from surematch.confidence.certification.targets import Targets
+from surematch.confidence.file.store import save_calibration
+from surematch.confidence.match_calibration import fit_match_calibration
 from surematch.data.esco import esco_queries, esco_references, read_esco
 from surematch.data.samples import LabelledQueries
-from surematch.evaluation.ranked import rank_queries
+from surematch.evaluation.ranked_queries import rank_queries
 from surematch.model import SimilarityModel
 from surematch.service import create_app
 from surematch.workflows.drift import record_reference

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from surematch.confidence.store import calibration_document
+from surematch.confidence.file.store import calibration_document
 from surematch.data.esco import esco_queries, read_esco
 from surematch.feedback import FeedbackStore
 from surematch.service import create_app

@@ -29,7 +29,7 @@ from surematch.index.stores import files
 from surematch.limits import LIMITS
 from surematch.model import SimilarityModel
 from surematch.service import create_app
-from surematch.service.limits import BodyLimit
+from surematch.service.request_limits import BodyLimit
 
 KEY = "admin-key"
 W = {"X-API-Key": KEY}
@@ -168,10 +168,8 @@ def test_the_open_match_budget_has_one_message_in_the_table() -> None:
 
 def test_limits_live_in_one_table() -> None:
     from surematch.feedback import store
-    from surematch.index.stores import limits as store_limits
     from surematch.service import schemas
 
-    assert store_limits.LIMITS is LIMITS
     assert not hasattr(store, "MAX_ID_CHARS")
     assert "200" not in Path(schemas.__file__).read_text()
 
@@ -376,7 +374,7 @@ def test_open_match_requests_have_a_compute_budget(tiny: tuple[Path, Path],
 
 
 def test_a_client_past_its_requests_in_flight_gets_429() -> None:
-    from surematch.service.limits import ClientLimit
+    from surematch.service.request_limits import ClientLimit
 
     started, release = asyncio.Event(), asyncio.Event()
     sent: list[dict[str, Any]] = []
@@ -666,7 +664,7 @@ def test_serve_sets_the_requests_in_flight_per_client(
     import uvicorn
 
     from surematch.cli import load_commands
-    from surematch.service.limits import ClientLimit
+    from surematch.service.request_limits import ClientLimit
 
     seen: list[int] = []
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from tests.tiny_text_model import save_tiny_text_model
 
-from surematch.confidence.store import calibration_document
+from surematch.confidence.file.store import calibration_document
 from surematch.data import References
 from surematch.errors import InputError
 from surematch.feedback import FeedbackStore

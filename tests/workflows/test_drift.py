@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from surematch.cli import load_commands
-from surematch.confidence.drift_store import REFERENCE_FILE, load_reference
-from surematch.confidence.targets import Targets
+from surematch.confidence.certification.targets import Targets
+from surematch.confidence.shift.reference_file import REFERENCE_FILE, load_reference
 from surematch.data import read_queries, read_references
 from surematch.index.reference_index import ReferenceIndex
 from surematch.index.stores import IndexLocation
@@ -108,7 +108,7 @@ def test_a_long_file_is_checked_on_a_bounded_uniform_sample(monkeypatch: pytest.
                                                             ) -> None:
     import numpy as np
 
-    from surematch.confidence.drift import FEATURES
+    from surematch.confidence.shift.monitor import FEATURES
     from surematch.workflows import drift
 
     monkeypatch.setattr(drift, "FILE_CHECK_ROWS", 100)
@@ -127,7 +127,7 @@ def test_a_file_sketches_only_the_rows_its_sample_keeps(monkeypatch: pytest.Monk
     add_sketch of every row's sketch keeps."""
     import numpy as np
 
-    from surematch.confidence.drift import FEATURES, query_sketch
+    from surematch.confidence.shift.monitor import FEATURES, query_sketch
     from surematch.workflows import drift
 
     monkeypatch.setattr(drift, "FILE_CHECK_ROWS", 50)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from surematch.confidence.targets import Targets
+from surematch.confidence.certification.targets import Targets
 from surematch.errors import InputError
 from surematch.workflows.feedback import QUEUE_BAND_WARNING, fit_ranked_feedback
 

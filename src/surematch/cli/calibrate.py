@@ -11,7 +11,7 @@ from rich.console import Console
 
 from surematch.cli.app import app
 from surematch.cli.options import RefColumnOpt, RuntimeOpt, parse_columns, references_flag
-from surematch.confidence.targets import DEFAULT_TARGETS
+from surematch.confidence.certification.targets import DEFAULT_TARGETS
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.logs import setup_logging
 
@@ -105,9 +105,9 @@ def calibrate(
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
     """Calibrate MODEL on labelled data and save the calibration into its folder."""
-    from surematch.confidence.certificate import guarantees
-    from surematch.confidence.store import calibration_document
-    from surematch.confidence.targets import Targets
+    from surematch.confidence.certification.certificate import guarantees
+    from surematch.confidence.certification.targets import Targets
+    from surematch.confidence.file.store import calibration_document
     from surematch.workflows.calibrate import calibrate_model
 
     setup_logging(verbose)

@@ -62,7 +62,7 @@ def evaluate(
     out.print(table)
     if summary.get("note"):
         out.print(summary["note"], highlight=False)
-    from surematch.confidence.drift import ShiftResult
+    from surematch.confidence.shift.monitor import ShiftResult
     from surematch.workflows.drift import shift_line
 
     if summary.get("shift") and (line := shift_line(ShiftResult(**summary["shift"]),

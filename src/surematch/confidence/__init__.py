@@ -5,12 +5,24 @@ the model or the index. Ranking labelled queries with a model, summaries, report
 live in `surematch.evaluation`.
 """
 
-from surematch.confidence.bands import TriageBands, certify_bands, fit_bands
-from surematch.confidence.beta import BetaCalibrator
-from surematch.confidence.calibration import Calibrator
-from surematch.confidence.isotonic import IsotonicCalibrator
-from surematch.confidence.logistic import LogisticCalibrator
-from surematch.confidence.metrics import (
+from surematch.confidence.calibrators.base import Calibrator
+from surematch.confidence.calibrators.beta import BetaCalibrator
+from surematch.confidence.calibrators.isotonic import IsotonicCalibrator
+from surematch.confidence.calibrators.logistic import LogisticCalibrator
+from surematch.confidence.calibrators.registry import (
+    CALIBRATORS,
+    calibrator_from_dict,
+    make_calibrator,
+)
+from surematch.confidence.calibrators.selection import select_calibrator
+from surematch.confidence.certification.bands import TriageBands, certify_bands, fit_bands
+from surematch.confidence.file.store import (
+    load_calibration,
+    load_pair_calibration,
+    save_calibration,
+)
+from surematch.confidence.match_calibration import MatchCalibration, fit_match_calibration
+from surematch.confidence.metrics.calibration_metrics import (
     aurc,
     auroc,
     band_report,
@@ -24,17 +36,9 @@ from surematch.confidence.metrics import (
     risk_coverage_curve,
     tar_at_far,
 )
-from surematch.confidence.percent import percent
-from surematch.confidence.registry import (
-    CALIBRATORS,
-    calibrator_from_dict,
-    make_calibrator,
-)
-from surematch.confidence.retrieval import MatchCalibration, fit_match_calibration
-from surematch.confidence.selection import select_calibrator
-from surematch.confidence.store import load_calibration, load_pair_calibration, save_calibration
-from surematch.confidence.thresholds import Threshold, choose_threshold
-from surematch.confidence.verification import PairCalibration, fit_pair_calibration
+from surematch.confidence.metrics.percent import percent
+from surematch.confidence.metrics.thresholds import Threshold, choose_threshold
+from surematch.confidence.pair_calibration import PairCalibration, fit_pair_calibration
 
 __all__ = [
     "CALIBRATORS",

@@ -15,9 +15,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from surematch.confidence.bands import TriageBands
+from surematch.confidence.certification.bands import TriageBands
 from surematch.confidence.checks import as_finite, as_labels, same_length
-from surematch.confidence.metrics import (
+from surematch.confidence.metrics.calibration_metrics import (
     Strategy,
     aurc,
     ece,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from surematch.confidence.retrieval import MatchCalibration
-from surematch.evaluation.ranked import RankedQueries
+from surematch.confidence.match_calibration import MatchCalibration
+from surematch.evaluation.ranked_queries import RankedQueries
 from surematch.evaluation.summary import top1_probabilities
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from surematch.confidence.metrics import (
+from surematch.confidence.match_calibration import MatchCalibration
+from surematch.confidence.metrics.calibration_metrics import (
     aurc,
     band_report,
     brier,
@@ -15,8 +16,7 @@ from surematch.confidence.metrics import (
     log_loss,
     mce,
 )
-from surematch.confidence.retrieval import MatchCalibration
-from surematch.evaluation.ranked import RankedQueries
+from surematch.evaluation.ranked_queries import RankedQueries
 
 UNCALIBRATED = ("the model has no retrieval calibration (run `surematch calibrate`): ece, brier, "
                 "log_loss and the band keys are null; aurc ranks by raw top-1 similarity")

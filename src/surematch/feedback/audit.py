@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import beta
 
-from surematch.confidence.bounds import cp_upper
+from surematch.confidence.certification.bounds import cp_upper
 from surematch.errors import InputError
 from surematch.feedback.store import Review
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from surematch.confidence.evidence import REVIEWED
+from surematch.confidence.evidence.lexical import REVIEWED
 from surematch.data.text_keys import text_key
 from surematch.errors import InputError
 from surematch.feedback.store import FeedbackStore, Review

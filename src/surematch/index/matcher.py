@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from surematch.confidence.evidence import agreement, lexical_evidence
+from surematch.confidence.evidence.lexical import agreement, lexical_evidence
 from surematch.errors import InputError
-from surematch.index.calibrated import Calibration
+from surematch.index.applied_calibration import Calibration
 from surematch.index.results import Match, MatchResult
 from surematch.index.rules import Rule, RuleBook, excluded
 from surematch.index.stores.base import BaseStore

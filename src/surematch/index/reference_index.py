@@ -28,7 +28,7 @@ import numpy as np
 from surematch.data import References
 from surematch.embedder import Embedder
 from surematch.errors import InputError, SurematchError
-from surematch.index.calibrated import Calibration
+from surematch.index.applied_calibration import Calibration
 from surematch.index.embed_ahead import embed_ahead
 from surematch.index.exact_texts import ExactTexts
 from surematch.index.matcher import check_queries, match_vectors

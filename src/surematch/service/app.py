@@ -15,8 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.service import drift, routes_data, routes_feedback, routes_match, routes_ops
 from surematch.service.guard import Guard
-from surematch.service.limits import BodyLimit, ClientLimit
 from surematch.service.observe import install_error_handlers, install_metrics
+from surematch.service.request_limits import BodyLimit, ClientLimit
 from surematch.service.security import check_roles, named_keys
 from surematch.service.state import ServiceState
 from surematch.workflows.verify import Verifier

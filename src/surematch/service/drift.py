@@ -16,8 +16,8 @@ import numpy as np
 from fastapi import APIRouter, Depends, FastAPI, Request
 from prometheus_client import Gauge
 
-from surematch.confidence.drift import FEATURES, ShiftMonitor, shift_message
-from surematch.confidence.drift_store import load_reference, save_reference
+from surematch.confidence.shift.monitor import FEATURES, ShiftMonitor, shift_message
+from surematch.confidence.shift.reference_file import load_reference, save_reference
 from surematch.service.security import read_key
 from surematch.workflows.drift import results_sketch
 

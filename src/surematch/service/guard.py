@@ -12,8 +12,8 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from surematch.service.limits import answer
 from surematch.service.observe import METHODS
+from surematch.service.request_limits import answer
 
 log = logging.getLogger(__name__)
 

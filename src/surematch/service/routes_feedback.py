@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from prometheus_client import Gauge
 
-from surematch.confidence.targets import Targets
+from surematch.confidence.certification.targets import Targets
 from surematch.errors import InputError
 from surematch.feedback import DECISIONS, write_labelled
 from surematch.service.observe import error
@@ -191,7 +191,7 @@ def _refit_targets(body: RefitRequest, bands: Any | None, serving: float | None)
     """What a refit certifies: the request's targets, else those of the calibration in use,
     else the defaults; the per-match floor the server was started with, else the
     calibration's in use, else the default."""
-    from surematch.confidence.targets import DEFAULT_TARGETS, MIN_PROBABILITY
+    from surematch.confidence.certification.targets import DEFAULT_TARGETS, MIN_PROBABILITY
 
     base = bands.targets if bands is not None else DEFAULT_TARGETS
     floor = getattr(bands, "min_probability", None)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from fastapi.responses import FileResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from surematch.confidence.certificate import guarantees
-from surematch.confidence.store import calibration_document
+from surematch.confidence.certification.certificate import guarantees
+from surematch.confidence.file.store import calibration_document
 from surematch.service.security import API_KEY, key_of, read_key, role_of
 
 router = APIRouter()

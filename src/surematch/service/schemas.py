@@ -1,7 +1,7 @@
 """Request bodies of the HTTP API, with the limits of the one table (`surematch/limits.py`:
 ids, texts, k, texts per reference), refused with the messages the Python API gives.
 
-Payloads and filters are checked by the store layer (index/stores/limits.py) before the
+Payloads and filters are checked by the store layer (limits.py) before the
 engine sees them; ids are stripped of surrounding spaces here and in the URL routes."""
 
 from __future__ import annotations

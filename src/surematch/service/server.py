@@ -1,5 +1,5 @@
 """The HTTP server's own bounds (uvicorn with h11): the request head's size, and the time a
-client has to send it; the body's time is BodyLimit's (service/limits.py)."""
+client has to send it; the body's time is BodyLimit's (service/request_limits.py)."""
 
 from __future__ import annotations
 

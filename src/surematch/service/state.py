@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from surematch.confidence.evidence import REVIEWED
-from surematch.confidence.targets import DEFAULT_TARGETS
+from surematch.confidence.certification.targets import DEFAULT_TARGETS
+from surematch.confidence.evidence.lexical import REVIEWED
 from surematch.feedback import (
     AuditResult,
     FeedbackStore,
@@ -29,7 +29,7 @@ from surematch.feedback import (
     undo,
 )
 from surematch.folder import DEFAULT_RUNTIME
-from surematch.index.calibrated import Calibration
+from surematch.index.applied_calibration import Calibration
 from surematch.index.reference_index import ReferenceIndex
 from surematch.index.result_cache import ResultCache
 from surematch.index.stores import IndexLocation

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from surematch.confidence.retrieval import MatchCalibration
-from surematch.confidence.targets import DEFAULT_TARGETS, Targets
-from surematch.confidence.thresholds import CRITERIA, Criterion
-from surematch.confidence.verification import PairCalibration, distance_named
+from surematch.confidence.certification.targets import DEFAULT_TARGETS, Targets
+from surematch.confidence.match_calibration import MatchCalibration
+from surematch.confidence.metrics.thresholds import CRITERIA, Criterion
+from surematch.confidence.pair_calibration import PairCalibration, distance_named
 from surematch.errors import InputError
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.workflows.data import load_matching_data
@@ -38,9 +38,9 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
     references file's columns (OURS: THEIRS). The model's
     embeddings come from `runtime` ("torch", "onnx", "onnx-int8", "auto"), which the
     calibration records: matching with another runtime runs uncalibrated."""
-    from surematch.confidence.certificate import file_source
-    from surematch.confidence.store import save_calibration
-    from surematch.confidence.verification import fit_pair_calibration
+    from surematch.confidence.certification.certificate import file_source
+    from surematch.confidence.file.store import save_calibration
+    from surematch.confidence.pair_calibration import fit_pair_calibration
 
     if criterion not in CRITERIA:
         raise InputError(f"--criterion: unknown {criterion!r}; choose one of {list(CRITERIA)}")
@@ -54,7 +54,7 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
         return _calibrate_on_feedback(model_dir, feedback, references, queries, fmt, targets,
                                       crit, seed, runtime, columns, ref_columns)
     if scores is not None:
-        from surematch.confidence.scores_file import read_scores
+        from surematch.confidence.file.scores_file import read_scores
 
         values, labels = read_scores(scores, distance)
         cal = fit_pair_calibration(values, labels, distance, criterion=crit,
@@ -74,15 +74,15 @@ def calibrate_model(model_dir: Path, *, references: Path | None = None,
         model = CachedEmbedder(load_model(model_dir, runtime))  # references embedded once
         model_id, fitted_on = model.identity(), model.runtime
         if p is not None:
-            from surematch.evaluation.ranked import pair_similarity
+            from surematch.evaluation.ranked_queries import pair_similarity
 
             cal = fit_pair_calibration(1.0 - pair_similarity(model, p), p.labels, "cosine",
                                        criterion=crit, target_fmr=target_fmr, seed=seed,
                                        targets=targets)
             source = file_source(pairs) if pairs is not None else None
         else:
-            from surematch.confidence.retrieval import fit_match_calibration
-            from surematch.evaluation.ranked import rank_queries
+            from surematch.confidence.match_calibration import fit_match_calibration
+            from surematch.evaluation.ranked_queries import rank_queries
 
             r = rank_queries(model, refs, qs, k=10)
             cal = fit_match_calibration(r.similarity, r.correct, r.confidence, r.expected,

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from surematch.confidence.certificate import guarantees, named_source
-from surematch.confidence.store import (
+from surematch.confidence.certification.certificate import guarantees, named_source
+from surematch.confidence.file.store import (
     calibration_document,
     calibration_for_model,
     save_calibration,
 )
 from surematch.config import Config
 from surematch.data.esco import known_occupations, read_esco, unseen_occupations
-from surematch.evaluation.ranked import rank_queries
+from surematch.evaluation.ranked_queries import rank_queries
 from surematch.evaluation.report import write_report
 from surematch.folder import resolve_runtime
 from surematch.index.reference_index import ReferenceIndex

@@ -9,14 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from surematch.confidence.drift import (
+from surematch.confidence.shift.monitor import (
     FEATURES,
     ShiftMonitor,
     ShiftResult,
     query_sketch,
     shift_message,
 )
-from surematch.confidence.drift_store import load_reference, save_reference
+from surematch.confidence.shift.reference_file import load_reference, save_reference
 
 FILE_CHECK_ROWS = 20_000  # a file's check reads a random sample of at most this many rows
 

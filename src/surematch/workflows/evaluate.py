@@ -24,8 +24,8 @@ def evaluate_model(model_dir: Path, references: Path | None, queries: Path | Non
     their files' columns, OURS: THEIRS); with `report`, write report.md and its plots there
     (its path is then `summary["report"]`)."""
     from surematch.cached_embedder import CachedEmbedder
-    from surematch.confidence.store import calibration_for_model
-    from surematch.evaluation.ranked import rank_queries
+    from surematch.confidence.file.store import calibration_for_model
+    from surematch.evaluation.ranked_queries import rank_queries
     from surematch.evaluation.summary import match_summary
     from surematch.loader import load_model
 

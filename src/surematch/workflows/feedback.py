@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from surematch.confidence.certification.targets import DEFAULT_TARGETS, Targets
 from surematch.confidence.checks import MIN_SAMPLES
-from surematch.confidence.evidence import REVIEWED
-from surematch.confidence.targets import DEFAULT_TARGETS, Targets
+from surematch.confidence.evidence.lexical import REVIEWED
 from surematch.data.samples import GroupedTexts, LabelledQueries, References
 from surematch.data.text_keys import text_key
 from surematch.errors import InputError, SurematchError
@@ -45,7 +45,7 @@ QUEUE_BAND_WARNING = (
 
 def calibration_id(model_dir: str | Path) -> str:
     """A short hash of the model folder's calibration document ("" when uncalibrated)."""
-    from surematch.confidence.store import calibration_document
+    from surematch.confidence.file.store import calibration_document
 
     doc = calibration_document(model_dir)
     if not doc:
@@ -220,7 +220,7 @@ def fit_feedback_calibration(model: Any, references: References, reviews: Iterab
     taught, so the calibration never grades a review by its own answer; to keep it simple,
     such a review sees none of the reviewed texts. `reference_vectors`: the references'
     rows in `References.flat()` order (`stored_rows`), else they are embedded."""
-    from surematch.evaluation.ranked import rank_queries
+    from surematch.evaluation.ranked_queries import rank_queries
 
     rows = review_rows(reviews)
     texts, expected = list(rows.texts), list(rows.expected_ids)
@@ -251,7 +251,7 @@ def rank_reviews(model: Any, references: References, labelled: LabelledQueries,
     """rank_queries of the labelled rows, those in `teaching` (the reviews that taught a text,
     or came before the one that did) against the references without their reviewed texts;
     each reference text is embedded once (or its row given in `reference_vectors`)."""
-    from surematch.evaluation.ranked import RankedQueries, rank_queries
+    from surematch.evaluation.ranked_queries import RankedQueries, rank_queries
 
     _, flat, kinds = references.flat()
     vectors = np.asarray(model.embed(flat) if reference_vectors is None else reference_vectors)
@@ -295,8 +295,8 @@ def refit_calibration(model: Any, model_dir: Path, references: References,
     for the model's runtime, with where it came from (the reviews' count and dates, and
     `labelled_file`, the file `queries` were read from). Returns the calibration file and the
     fit; InputError (nothing saved) when there are too few reviews to fit one."""
-    from surematch.confidence.certificate import reviews_source
-    from surematch.confidence.store import save_calibration
+    from surematch.confidence.certification.certificate import reviews_source
+    from surematch.confidence.file.store import save_calibration
 
     reviews = list(reviews)
     fit = fit_feedback_calibration(model, references, reviews, queries, targets=targets,
@@ -318,8 +318,8 @@ def fit_ranked_feedback(ranked: Any, sources: Sequence[str],
     calibrator is fitted on every row, the bands certified on the random-sample rows (audit
     rows and half the file rows by group) when there are enough, else on every row with a
     warning."""
-    from surematch.confidence.retrieval import fit_match_calibration
-    from surematch.confidence.split import fit_band_split
+    from surematch.confidence.certification.split import fit_band_split
+    from surematch.confidence.match_calibration import fit_match_calibration
 
     sources = list(sources)
     expected = list(ranked.expected)

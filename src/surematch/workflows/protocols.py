@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from surematch.confidence.metrics import band_report
-from surematch.confidence.retrieval import MatchCalibration, fit_match_calibration
-from surematch.confidence.targets import Targets
+from surematch.confidence.certification.targets import Targets
+from surematch.confidence.match_calibration import MatchCalibration, fit_match_calibration
+from surematch.confidence.metrics.calibration_metrics import band_report
 from surematch.data.esco import Protocol, stable_fraction
 from surematch.data.samples import LabelledQueries
 from surematch.embedder import Embedder
-from surematch.evaluation.ranked import RankedQueries, rank_queries
+from surematch.evaluation.ranked_queries import RankedQueries, rank_queries
 from surematch.evaluation.summary import match_summary, top1_bands, top1_probabilities
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from surematch.confidence.percent import percent
-from surematch.confidence.store import pair_calibration_for_model
+from surematch.confidence.file.store import pair_calibration_for_model
+from surematch.confidence.metrics.percent import percent
 from surematch.distances import get_distance
 from surematch.embedder import Embedder
 from surematch.errors import InputError

@@ -16,7 +16,7 @@ CHILD = r"""
 import os, sys, numpy as np
 from surematch.errors import SurematchError
 from surematch.index.stores.edge import EdgeStore
-from surematch.index.stores.limits import LIMITS
+from surematch.limits import LIMITS
 step, folder, filler = sys.argv[1], sys.argv[2], sys.argv[3]
 LIMITS.free_disk_bytes = int(sys.argv[4])
 rows = lambda n, seed: np.random.default_rng(seed).normal(size=(n, 16)) + 3.0

@@ -14,7 +14,7 @@ from surematch.index.stores import files
 from surematch.index.stores.base import BaseStore
 from surematch.index.stores.edge import EdgeStore
 from surematch.index.stores.filters import check_key, parse_filter, type_mismatches
-from surematch.index.stores.limits import LIMITS, json_depth
+from surematch.limits import LIMITS, json_depth
 
 from .conftest import DIM, Opener, random_vectors
 

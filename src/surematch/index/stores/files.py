@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from surematch.errors import DiskFullError, InputError, ModelFormatError, SurematchError
-from surematch.index.stores.limits import LIMITS
 from surematch.index.stores.points import check_positive_int
+from surematch.limits import LIMITS
 
 
 def free_bytes(folder: Path) -> int:

@@ -15,7 +15,7 @@ must_not). Integers match integers only (3 does not match 3.0), booleans match b
 
 A key is a payload path: names joined by dots (`a.b`), each optionally followed by `[]` (every
 item of a list) or `[N]`; a name holding spaces, dots or brackets is quoted (`"isco major"`).
-Limits (stores/limits.py): conditions in all, nesting depth, `any` values, key and string
+Limits (surematch/limits.py): conditions in all, nesting depth, `any` values, key and string
 lengths; a filter over them is refused before the engine sees it.
 """
 
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from surematch.errors import InputError
-from surematch.index.stores.limits import LIMITS, json_depth
 from surematch.index.stores.points import RESERVED_KEY, encodable, fits_int64
+from surematch.limits import LIMITS, json_depth
 
 _BOOL_KEYS = ("must", "must_not", "should")
 _BOUNDS = ("gte", "gt", "lte", "lt")

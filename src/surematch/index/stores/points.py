@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 
 from surematch.errors import InputError
-from surematch.index.stores.limits import LIMITS, json_depth
-from surematch.limits import long_id
+from surematch.limits import LIMITS, json_depth, long_id
 
 RESERVED_KEY = "_surematch_id"  # payload key holding the user's id; stripped on the way out
 INTERNAL_PREFIX = "_surematch_"  # keys surematch keeps in a payload (ids, texts, kinds)

@@ -1,0 +1,1 @@
+"""Calibrators: a score (and evidence) to a probability, fitted and saved as JSON."""

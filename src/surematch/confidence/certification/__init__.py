@@ -1,0 +1,1 @@
+"""Certification: targets, the tests that certify triage bands, and the guarantee they state."""

@@ -1,0 +1,1 @@
+"""The calibration file (calibration.json) and the user's own scores file."""

@@ -1,0 +1,1 @@
+"""Metrics of probabilities and scores: calibration error, ROC, thresholds, percentages."""

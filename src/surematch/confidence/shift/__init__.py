@@ -1,0 +1,1 @@
+"""The label-free shift monitor and its stored reference."""
