@@ -81,12 +81,15 @@ class Pool:
     correct: np.ndarray  # [Q] bool
     expected: list[str | None]
     evidence: dict[str, np.ndarray]
+    vectors: np.ndarray  # [Q, D] the query embeddings (float16)
+    top: list[str]  # [Q] the top match's reference id
 
     def take(self, idx: np.ndarray) -> Pool:
         return Pool([self.texts[i] for i in idx], self.similarity[idx],
                     None if self.confidence is None else self.confidence[idx],
                     self.correct[idx], [self.expected[i] for i in idx],
-                    {n: v[idx] for n, v in self.evidence.items()})
+                    {n: v[idx] for n, v in self.evidence.items()}, self.vectors[idx],
+                    [self.top[i] for i in idx])
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -163,18 +166,19 @@ def ranked_pools(model_dir: Path, runtime: str) -> tuple[dict[str, Pool], Any, d
     from surematch.confidence.store import calibration_for_model
 
     protocol, pops, n_refs, n_texts = populations()
-    h = hashlib.sha1((model_hash(model_dir) + runtime).encode())
+    h = hashlib.sha1((model_hash(model_dir) + runtime + "|vectors").encode())
     for name in sorted(pops):
         h.update(name.encode())
         h.update("\n".join(pops[name][0]).encode())
     stem = CACHE / f"shift_{h.hexdigest()[:12]}"
     if not stem.with_suffix(".npz").is_file():
+        from surematch.cached_embedder import CachedEmbedder
         from surematch.data.samples import LabelledQueries
         from surematch.evaluation.ranked import rank_queries
         from surematch.loader import load_model
         from surematch.workflows.protocols import calibrate_protocol
 
-        model = load_model(model_dir, runtime)
+        model = CachedEmbedder(load_model(model_dir, runtime), CACHE / "embeddings")
         _, texts, _ = protocol.references.flat()
         t0 = time.perf_counter()
         vectors = model.embed(texts)
@@ -185,11 +189,12 @@ def ranked_pools(model_dir: Path, runtime: str) -> tuple[dict[str, Pool], Any, d
                              reference_vectors=vectors)
             arrays[f"{name}|similarity"] = r.similarity
             arrays[f"{name}|correct"] = r.correct
+            arrays[f"{name}|vectors"] = model.embed(qs).astype(np.float16)  # cached: no cost
             if r.confidence is not None:
                 arrays[f"{name}|confidence"] = r.confidence
             for n, v in r.evidence.items():
                 arrays[f"{name}|evidence_{n}"] = v
-            meta[name] = {"texts": qs, "expected": r.expected}
+            meta[name] = {"texts": qs, "expected": r.expected, "top": [i[0] for i in r.ids]}
             print(f"ranked {name}: {len(qs)} queries ({time.perf_counter() - t0:.0f}s)",
                   flush=True)
         cal, _ = calibration_for_model(model_dir, model.identity(), model.runtime)
@@ -197,6 +202,7 @@ def ranked_pools(model_dir: Path, runtime: str) -> tuple[dict[str, Pool], Any, d
             cal = calibrate_protocol(model, protocol, pops["ood_cal"][0], TARGET, vectors)
         meta["_calibration"] = cal.to_dict()
         CACHE.mkdir(parents=True, exist_ok=True)
+        arrays["_references|vectors"] = vectors.astype(np.float16)
         np.savez_compressed(stem.with_suffix(".npz"), **arrays)
         stem.with_suffix(".json").write_text(json.dumps(meta))
     data = np.load(stem.with_suffix(".npz"))
@@ -209,7 +215,8 @@ def ranked_pools(model_dir: Path, runtime: str) -> tuple[dict[str, Pool], Any, d
                            else None, data[key + "correct"].astype(bool),
                            meta[name]["expected"],
                            {k[len(key) + 9:]: data[k] for k in data.files
-                            if k.startswith(key + "evidence_")})
+                            if k.startswith(key + "evidence_")},
+                           data[key + "vectors"], meta[name]["top"])
     sizes = {"references": n_refs, "texts": n_texts}
     return pools, MatchCalibration.from_dict(meta["_calibration"]), sizes
 
@@ -221,17 +228,32 @@ def join(*pools: Pool) -> Pool:
                 np.concatenate([p.confidence for p in pools]),  # type: ignore[misc]
                 np.concatenate([p.correct for p in pools]),
                 [e for p in pools for e in p.expected],
-                {n: np.concatenate([p.evidence[n] for p in pools]) for n in pools[0].evidence})
+                {n: np.concatenate([p.evidence[n] for p in pools]) for n in pools[0].evidence},
+                np.concatenate([p.vectors for p in pools]), [t for p in pools for t in p.top])
 
 
 def probability(cal: Any, pool: Pool) -> np.ndarray:
     return cal.probabilities(pool.similarity, pool.confidence, pool.evidence)[:, 0]
 
 
-def sketch_matrix(cal: Any, pool: Pool) -> dict[str, np.ndarray]:
+def sketch_matrix(cal: Any, pool: Pool, basis: Any = None) -> dict[str, np.ndarray]:
+    """The monitor's features of the pool's queries, with the content features of `basis`
+    (a `ContentBasis`; None: without them)."""
     from surematch.workflows.drift import ranked_sketch
 
-    return ranked_sketch(pool.texts, pool, cal)
+    return ranked_sketch(pool.texts, pool, cal, basis)
+
+
+def content_basis(vectors: np.ndarray, dims: int) -> Any:
+    """The content basis `calibrate` records: the principal axes of the reference queries'
+    embeddings (None with dims 0)."""
+    from surematch.confidence.drift_content import fit_basis
+
+    return fit_basis(vectors.astype(np.float64), dims) if dims else None
+
+
+def without_content(sketch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {n: v for n, v in sketch.items() if not n.startswith("content_")}
 
 
 def first_alarm(reference: dict[str, np.ndarray], live: dict[str, np.ndarray], seed: int,
@@ -283,18 +305,18 @@ def classifier_alarms(pvalues: np.ndarray, looks: list[int], alpha: float
 
 
 def matrix(sketch: dict[str, np.ndarray]) -> np.ndarray:
-    from surematch.confidence.drift import FEATURES
-
-    return np.nan_to_num(np.column_stack([sketch[f] for f in FEATURES]))
+    """Rows [N, F] of every feature of the sketch, in its order (missing values 0)."""
+    return np.nan_to_num(np.column_stack(list(sketch.values())))
 
 
 def null_runs(cal: Any, population: Pool, n_ref: int, stream: int, runs: int,
-              classifier_runs: int, progress: Callable[[str], None]) -> dict[str, Any]:
+              classifier_runs: int, dims: int, progress: Callable[[str], None]
+              ) -> dict[str, Any]:
     """False alarms over `runs` streams of `stream` queries, each with its own reference of
-    `n_ref` queries, all drawn without replacement from one population; and of the
-    classifier test (naive and spent looks) over the first `classifier_runs`."""
-    sketch = sketch_matrix(cal, population)
-    x = matrix(sketch)
+    `n_ref` queries (and its content basis fitted on them), all drawn without replacement
+    from one population; and of the classifier test (naive and spent looks) over the first
+    `classifier_runs`."""
+    base = sketch_matrix(cal, population)
     stream = min(stream, len(population) - n_ref)
     looks = list(range(250, stream + 1, 250))
     alarms, at, naive, spent, ranks = 0, [], 0, 0, 0
@@ -302,6 +324,9 @@ def null_runs(cal: Any, population: Pool, n_ref: int, stream: int, runs: int,
         rng = np.random.default_rng(10_000 + seed)
         order = rng.permutation(len(population))
         ref, live = order[:n_ref], order[n_ref:n_ref + stream]
+        basis = content_basis(population.vectors[ref], dims)
+        sketch = base if basis is None else {**base, **basis.project(population.vectors)}
+        x = matrix(sketch)
         a = first_alarm(take(sketch, ref), take(sketch, live), seed)
         alarms += a is not None
         if a is not None:
@@ -328,6 +353,12 @@ def stream_indices(rng: np.random.Generator, n_shift: int, n_ood: int, ood_share
                     rng.integers(0, n_shift, size))
 
 
+def audit_draw(rng: np.random.Generator, weight: np.ndarray, m: int) -> np.ndarray:
+    """m distinct indices drawn without replacement with probabilities `weight` (each
+    pooled query's share of the traffic): an audit sample of distinct queries."""
+    return np.sort(rng.choice(len(weight), m, replace=False, p=weight / weight.sum()))
+
+
 def weighted_cutoff(p_cal: np.ndarray, y_cal: np.ndarray, x_cal: np.ndarray,
                     x_live: np.ndarray) -> float | None:
     """The accept cut-off recertified for the live population without its labels
@@ -345,20 +376,19 @@ def accepted_stats(p: np.ndarray, y: np.ndarray, cut: float | None) -> tuple[flo
     return float(acc.mean()), float(y[acc].mean()) if acc.any() else None
 
 
-def shift_runs(name: str, cal: Any, reference: dict[str, np.ndarray], cal_pool: Pool,
-               shift: Pool, ood: Pool, ood_share: float, args: argparse.Namespace
-               ) -> dict[str, Any]:
-    """Detection, precision under the shift, and both recertifications, over seeded runs."""
-    from surematch.confidence.drift import FEATURES
+def shift_runs(name: str, cal: Any, reference: dict[str, np.ndarray], basis: Any,
+               cal_pool: Pool, shift: Pool, ood: Pool, ood_share: float,
+               args: argparse.Namespace) -> dict[str, Any]:
+    """Detection (with and without the content features), precision under the shift, and
+    both recertifications, over seeded runs."""
     from surematch.confidence.retrieval import fit_match_calibration
     from surematch.errors import InputError
 
     both = join(shift, ood)
-    sketch = sketch_matrix(cal, both)
+    sketch = sketch_matrix(cal, both, basis)
     p_all, y_all = probability(cal, both), both.correct.astype(float)
-    x_all = np.column_stack([sketch[f] for f in FEATURES])
-    cal_sketch = sketch_matrix(cal, cal_pool)
-    x_cal = np.column_stack([cal_sketch[f] for f in FEATURES])
+    x_all = matrix(sketch)
+    x_cal = matrix(reference)
     p_cal, y_cal = probability(cal, cal_pool), cal_pool.correct.astype(float)
     # the traffic's own composition: each title once, out-of-domain strings at their share
     weight = np.r_[np.full(len(shift), 1.0 - ood_share) / len(shift),
@@ -367,7 +397,7 @@ def shift_runs(name: str, cal: Any, reference: dict[str, np.ndarray], cal_pool: 
     precision = float((weight * y_all)[accept].sum() / weight[accept].sum()) \
         if accept.any() else None
     coverage = float(weight[accept].sum())
-    needed, audit, weighted = [], [], []
+    needed, plain, audit, weighted = [], [], [], []
     classifier: list[tuple[int | None, int | None]] = []
     ranks: list[int | None] = []
     x_ref = matrix(reference)
@@ -375,14 +405,19 @@ def shift_runs(name: str, cal: Any, reference: dict[str, np.ndarray], cal_pool: 
         rng = np.random.default_rng(20_000 + seed)
         idx = stream_indices(rng, len(shift), len(ood), ood_share, args.max_queries)
         needed.append(first_alarm(reference, take(sketch, idx), seed))
+        if basis is not None:  # the monitor of the 11 features, on the same stream
+            plain.append(first_alarm(without_content(reference),
+                                     without_content(take(sketch, idx)), seed))
         if seed < args.classifier_runs:
             ranks.append(first_alarm(reference, take(sketch, idx), seed, False))
             pv = classifier_pvalues(x_ref, x_all[idx], CLASSIFIER_LOOKS, rng)
             classifier.append(classifier_alarms(pv, CLASSIFIER_LOOKS, ALPHA_CLASSIFIER))
         if seed >= args.recert_runs:
             continue
-        # audit: random labelled shifted traffic, the calibration refitted on it alone
-        drawn = stream_indices(rng, len(shift), len(ood), ood_share, args.audits)
+        # audit: distinct shifted queries labelled (the service audits each query once), at
+        # random with the traffic's composition, at most half the pool; the calibration is
+        # refitted on them alone and measured on the queries not audited
+        drawn = audit_draw(rng, weight, min(args.audits, len(both) // 2))
         audited = both.take(drawn)
         rest = np.setdiff1d(np.arange(len(both)), drawn)
         try:
@@ -419,7 +454,9 @@ def shift_runs(name: str, cal: Any, reference: dict[str, np.ndarray], cal_pool: 
             "classifier_spent_500": float(np.mean([c[1] is not None for c in classifier]))
             if classifier else None,
             "ranks_only_500": float(np.mean([a is not None and a <= DETECT_WITHIN
-                                             for a in ranks])) if ranks else None}
+                                             for a in ranks])) if ranks else None,
+            "no_content_500": float(np.mean([a is not None and a <= DETECT_WITHIN
+                                             for a in plain])) if plain else None}
 
 
 def cell(rows: list[tuple[float, float | None]]) -> str:
@@ -493,6 +530,10 @@ def render(stats: dict[str, Any], null: dict[str, Any], rows: list[dict[str, Any
         f"| monitor (both parts, alpha {stats['alpha']}) | {null['rate']:.3f} | "
         + " | ".join(f"{r['detected_500']:.2f}" for r in rows) + " |",
     ]
+    if rows and rows[0]["no_content_500"] is not None:
+        lines.append("| monitor without the content features (the 11 before) | 0.025 (5 of 200,"
+                     " measured before) | " + " | ".join(f"{r['no_content_500']:.2f}"
+                                                          for r in rows) + " |")
     for label, key, null_key in (
             (f"rank test alone, alpha {stats['alpha']}", "ranks_only_500", "ranks_only"),
             (f"classifier alone, alpha {ALPHA_CLASSIFIER} spent over looks",
@@ -515,6 +556,8 @@ def main() -> None:
     parser.add_argument("--recert-runs", type=int, default=5)
     parser.add_argument("--audits", type=int, default=1000)
     parser.add_argument("--live", type=int, default=1000)
+    parser.add_argument("--content-dims", type=int, default=None,
+                        help="content features (default: the monitor's CONTENT_DIMS; 0: none)")
     parser.add_argument("--classifier-runs", type=int, default=20,
                         help="runs of the classifier two-sample test compared")
     parser.add_argument("--json", help="also write the numbers here")
@@ -528,10 +571,14 @@ def main() -> None:
         print(text, file=sys.stderr, flush=True)
 
     from surematch.confidence.drift import ShiftMonitor
+    from surematch.confidence.drift_content import CONTENT_DIMS
 
+    if args.content_dims is None:
+        args.content_dims = CONTENT_DIMS
     pools, cal, sizes = ranked_pools(args.model, args.runtime)
     cal_pool = join(pools["calibration"], pools["ood_cal"])
-    reference = sketch_matrix(cal, cal_pool)
+    basis = content_basis(cal_pool.vectors, args.content_dims)
+    reference = sketch_matrix(cal, cal_pool, basis)
     population = join(pools["calibration"], pools["test"], pools["ood_cal"], pools["ood_test"])
     ood_share = (len(pools["ood_cal"]) + len(pools["ood_test"])) / len(population)
     monitor = ShiftMonitor(reference)
@@ -540,14 +587,15 @@ def main() -> None:
              "accept_at": cal.bands.accept_at, "alpha": monitor.alpha}
     t0 = time.perf_counter()
     null = null_runs(cal, population, len(cal_pool), args.stream, args.null_runs,
-                     args.classifier_runs, progress)
+                     args.classifier_runs, args.content_dims, progress)
     progress(f"null: {null['alarms']}/{null['runs']} ({time.perf_counter() - t0:.0f}s)")
     rows = []
     ood = pools["ood_test"]
     for name, pool in pools.items():
         if name in ("calibration", "test", "ood_cal", "ood_test"):
             continue
-        rows.append(shift_runs(name, cal, reference, cal_pool, pool, ood, ood_share, args))
+        rows.append(shift_runs(name, cal, reference, basis, cal_pool, pool, ood, ood_share,
+                               args))
         r = rows[-1]
         progress(f"{name}: detected<=500 {r['detected_500']:.2f}, median {r['median_needed']}"
                  f", precision {r['precision']}, audit {cell(r['audit'])}, weighted "
