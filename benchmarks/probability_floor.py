@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import write_section
 from runtime_bench import baseline_model
 
+from surematch.cached_embedder import CachedEmbedder
 from surematch.confidence.retrieval import fit_match_calibration
 from surematch.data.esco import (
     Protocol,
@@ -60,6 +61,7 @@ from surematch.workflows.protocols import (
 )
 
 FLOORS = (0.0, 0.5, 0.7)
+CACHE = Path(__file__).resolve().parent / ".cache"
 ISCO_NAMES = Path(__file__).resolve().parents[1] / "src/surematch/resources/esco/ISCOGroups_en.csv"
 
 
@@ -102,7 +104,8 @@ def main() -> None:
         if folder is None:
             folder = baseline_model(Path(tmp) / "model")
             export_model(SimilarityModel.load(folder), folder)
-        model = load_model(folder, args.runtime)
+        # texts embedded by an earlier benchmark run (shift.py's cache) are read, not embedded
+        model = CachedEmbedder(load_model(folder, args.runtime), CACHE / "embeddings")
         for protocol in (known_occupations(occupations), unseen_occupations(occupations),
                          isco_groups(occupations)):
             _, texts, _ = protocol.references.flat()
