@@ -10,7 +10,7 @@ to its ISCO-08 unit group, whose reference text is the group's official name
 names, many near-ties between sibling groups: another shape of score distribution than title
 to title. For all three protocols (surematch.data.esco, as `auto_accept_esco.py`: calibration titles
 plus half the bundled out-of-domain strings calibrate, the test titles and the other half
-measure), the queries are ranked once, then the calibration is fitted at precision 0.95
+measure), the queries are ranked once, then the calibration is fitted at each --target
 (95 % confidence, reject band for at most 2 % of right matches) with each floor. Per floor:
 the accept cut-off, the share of test queries auto-accepted and their precision, how many
 accepted test matches have p < 0.5, the review and reject shares, and the share of the
