@@ -51,6 +51,7 @@ from surematch.confidence.match_features import top1_features
 from surematch.confidence.registry import make_calibrator
 from surematch.confidence.retrieval import fit_match_calibration
 from surematch.confidence.split import fit_band_split
+from surematch.confidence.targets import Targets
 from surematch.confidence.thresholds import choose_threshold
 from surematch.data.esco import (
     Occupation,
@@ -100,7 +101,7 @@ def own_decisions(cal: RankedQueries, test: RankedQueries, fit: np.ndarray):
 
 def measure(p_cal: np.ndarray, cal: RankedQueries, band: np.ndarray, p: np.ndarray,
             y: np.ndarray) -> dict:
-    bands = fit_bands(p_cal[band], cal.correct[band], 0.99, 0.01, 0.95)
+    bands = fit_bands(p_cal[band], cal.correct[band], Targets(0.99, 0.01, 0.95))
     rep = band_report(p, y, bands)
     return {"ece": ece(p, y), "ece_equal_mass": ece(p, y, strategy="quantile"),
             "aurc": aurc(p, y), "brier": brier(p, y),
@@ -199,7 +200,7 @@ def main() -> None:
     ours_p = ours.probabilities(test.similarity, test.confidence)[:, 0]
     triage = {}
     for target in (0.8, 0.9, 0.95, 0.99):
-        b = fit_bands(p_cal[band], cal.correct[band], target, 0.01, 0.95)
+        b = fit_bands(p_cal[band], cal.correct[band], Targets(target, 0.01, 0.95))
         rep = band_report(ours_p, y, b)["accept"]
         triage[str(target)] = {"accept_at": b.accept_at, "test_precision": rep["precision"],
                                "test_coverage": rep["coverage"]}

@@ -149,11 +149,12 @@ class Rows:
 def fit_all(data: Loop, idx: np.ndarray) -> Any:
     """`fit_match_calibration` on every one of these labels (None: it cannot fit one)."""
     from surematch.confidence.retrieval import fit_match_calibration
+    from surematch.confidence.targets import Targets
     from surematch.errors import InputError
 
     try:
-        return fit_match_calibration(**data.take(idx), precision_target=TARGET,
-                                     miss_target=MISS, seed=0)
+        return fit_match_calibration(**data.take(idx), targets=Targets(TARGET, MISS),
+                                     seed=0)
     except InputError:
         return None
 
@@ -161,13 +162,14 @@ def fit_all(data: Loop, idx: np.ndarray) -> Any:
 def fit_service(data: Loop, idx: np.ndarray, sources: np.ndarray) -> tuple[Any, str]:
     """The service's refit (`fit_ranked_feedback`), `sources` per label ("file", "queue",
     "audit"): the calibration and where its bands were certified."""
+    from surematch.confidence.targets import Targets
     from surematch.errors import InputError
     from surematch.workflows.feedback import fit_ranked_feedback
 
     t = data.take(idx)
     rows = Rows(t["similarities"], t["confidence"], t["correct"], t["groups"], t["evidence"])
     try:
-        fit = fit_ranked_feedback(rows, list(sources), precision=TARGET, max_miss=MISS, seed=0)
+        fit = fit_ranked_feedback(rows, list(sources), targets=Targets(TARGET, MISS), seed=0)
     except InputError:
         return None, "no fit"
     return fit.calibration, fit.counts["bands_certified_on"]

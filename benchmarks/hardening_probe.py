@@ -150,6 +150,13 @@ def probe(url: str, port: int) -> list[tuple[str, str, str, str]]:
         time.sleep(5)  # the indexer's work on the keys, while reads go on
     row("one reference, 20 new keys (then 5 s of indexing)", "10.9 s, healthz 4.1 s", took,
         r.status_code, w)
+    with Watch(url, match=True) as w:
+        wides = [timed(lambda n=n: http.post("/v1/references", headers=W, json={
+            "references": [{"id": f"wide{n}", "text": "lock keeper",
+                            "payload": {f"w{n}k{j}": j for j in range(1_000)}}]}))
+            for n in range(5)]
+    row("5 references of 1,000 other new keys each, one after another (slowest)", "",
+        max(t for t, _ in wides), sorted({r.status_code for _, r in wides}), w)
     texts = [f"occupation number {n} in the harbour" for n in range(1_000)]
     with Watch(url, match=True) as w:
         took, r = timed(lambda: http.post("/v1/references", headers=W, json={"references": [

@@ -39,6 +39,7 @@ from runtime_bench import baseline_model
 
 from surematch.cached_embedder import CachedEmbedder
 from surematch.confidence.retrieval import fit_match_calibration
+from surematch.confidence.targets import Targets
 from surematch.data.esco import (
     Protocol,
     known_occupations,
@@ -121,8 +122,8 @@ def main() -> None:
             for target, floor in ((t, f) for t in args.target for f in FLOORS):
                 fitted = fit_match_calibration(
                     cal.similarity, cal.correct, cal.confidence, cal.expected,
-                    precision_target=target, miss_target=MAX_MISS, evidence=cal.evidence,
-                    min_probability=floor)
+                    targets=Targets(target, MAX_MISS, min_probability=floor),
+                    evidence=cal.evidence)
                 p, y = top1_probabilities(test, fitted), test.correct
                 band = np.asarray(fitted.bands.band(p))
                 acc = band == "accept"

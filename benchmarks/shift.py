@@ -429,6 +429,7 @@ def shift_runs(name: str, cal: Any, reference: dict[str, np.ndarray], basis: Any
     """Detection (with and without the content features), precision under the shift, and
     both recertifications, over seeded runs."""
     from surematch.confidence.retrieval import fit_match_calibration
+    from surematch.confidence.targets import Targets
     from surematch.errors import InputError
 
     both = join(shift, ood)
@@ -470,8 +471,7 @@ def shift_runs(name: str, cal: Any, reference: dict[str, np.ndarray], basis: Any
         try:
             new = fit_match_calibration(audited.similarity, audited.correct,
                                         audited.confidence, audited.expected,
-                                        precision_target=TARGET, miss_target=MISS,
-                                        confidence_level=CONFIDENCE, seed=seed,
+                                        targets=Targets(TARGET, MISS, CONFIDENCE), seed=seed,
                                         evidence=audited.evidence, candidates=("logistic",))
             p_new = probability(new, both)
             cut = new.bands.accept_at

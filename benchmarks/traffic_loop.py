@@ -255,6 +255,7 @@ def traffic(p: Protocol, rounds: int, size: int, seed: int, repeats: bool) -> li
 
 def run(p: Protocol, *, learn_texts: bool, order: str, seed: int, repeats: bool,
         rounds: int, size: int, reviews: int, audit_fraction: float) -> list[dict[str, Any]]:
+    from surematch.confidence.targets import Targets
     from surematch.errors import InputError
     from surematch.feedback import FeedbackStore, ReviewQueue, learn
     from surematch.index.calibrated import Calibration
@@ -270,7 +271,7 @@ def run(p: Protocol, *, learn_texts: bool, order: str, seed: int, repeats: bool,
         rows = stack([file_rows, *review_rows])
         sources = ["file"] * len(file_texts) + [s for s in review_sources]
         rejected = [None] * len(file_texts) + [r for r in review_rejected]
-        return fit_ranked_feedback(rows, sources, rejected, precision=TARGET, max_miss=MISS,
+        return fit_ranked_feedback(rows, sources, rejected, targets=Targets(TARGET, MISS),
                                    seed=0).calibration
 
     review_sources: list[str] = []

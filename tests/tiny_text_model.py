@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from surematch.confidence.targets import Targets
 from surematch.model import SimilarityModel
 
 WORDS = ["nurse", "baker", "truck driver", "welder", "pilot", "chef", "tailor", "miner"]
@@ -56,7 +57,7 @@ def save_calibrated_tiny_index(root: Path, source: Path | None = None) -> tuple[
     rng = np.random.default_rng(0)
     right = rng.random(len(top)) < 1 / (1 + np.exp(-(400 * (top[:, 0] - top[:, 1]) - 1)))
     cal = fit_match_calibration(top, right, groups=[f"g{n % 80}" for n in range(len(top))],
-                                precision_target=0.8, miss_target=0.2)
+                                targets=Targets(0.8, 0.2))
     save_calibration(folder, cal, model.identity(), "torch",
                      None if source is None else file_source(source))
     return folder, root / "index"

@@ -37,12 +37,14 @@ class InputError(SurematchError, ValueError):
             f"{message}; or remap it: columns={{{remap!r}: '<column in your file>'}}"
             if remap else message))
 
+    remap_flag = "--column"  # the command line's flag that remaps this file's columns
+
     def cli_message(self) -> str:
         """The message with a remapping hint in the command line's form."""
         if not self.remap:
             return str(self)
-        return self._located(
-            f"{self.message}; or remap it: --column {self.remap}=<column in your file>")
+        return self._located(f"{self.message}; or remap it: {self.remap_flag} "
+                             f"{self.remap}=<column in your file>")
 
     def _located(self, message: str) -> str:
         where = []

@@ -27,6 +27,8 @@ class Limits:
     payload_depth: int = 32          # nested objects / lists in one payload (the engine: <128)
     payload_keys: int = 1_000        # object keys in one payload, nested ones included
     payload_indexes: int = 16        # top-level payload keys an index indexes automatically
+    payload_index_points: int = 20_000  # points up to which a server indexes new keys (a
+    #                                     build pauses the process: 0.1 s + 12 us a point)
     filter_conditions: int = 100     # conditions and nested filters in one filter, all levels
     filter_depth: int = 8            # filters nested inside must / must_not / should
     filter_any_values: int = 1_000   # values of one `any` condition
@@ -50,6 +52,25 @@ def long_text(value: str) -> str | None:
     if len(value) <= LIMITS.text_chars:
         return None
     return f"a text is {len(value)} characters long, the most is {LIMITS.text_chars}"
+
+
+def big_k(k: int) -> str | None:
+    """The one message for a k over LIMITS.k (None: within it)."""
+    if k <= LIMITS.k:
+        return None
+    return f"k is {k}, the most is {LIMITS.k}"
+
+
+def over_open_budget(texts: int, k: int, chars: int) -> str | None:
+    """The one message for a match request over what one sent without a key may ask:
+    texts x k over LIMITS.open_match_budget or LIMITS.open_match_chars characters of texts
+    (None: within both)."""
+    if texts * k <= LIMITS.open_match_budget and chars <= LIMITS.open_match_chars:
+        return None
+    return (f"{texts} queries x k {k} ({chars:,} characters) is over what a request without "
+            f"a key may ask: queries x k {LIMITS.open_match_budget}, "
+            f"{LIMITS.open_match_chars:,} characters; send fewer or shorter queries, a smaller "
+            "k, or a key")
 
 
 def json_depth(value: object, stop: int) -> int:

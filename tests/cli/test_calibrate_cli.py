@@ -99,6 +99,24 @@ def test_a_bad_file_is_reported_before_the_model_loads(tmp_path, monkeypatch, ca
     assert "model folder" not in err
 
 
+@pytest.mark.parametrize("command", ["calibrate", "evaluate"])
+def test_columns_of_both_files_are_remapped_and_each_hint_names_its_flag(
+        tmp_path, monkeypatch, capsys, command):
+    refs = write_csv(tmp_path / "refs.csv", ["code", "name"], [["a", "nurse"], ["b", "baker"]])
+    queries = write_csv(tmp_path / "q.csv", ["title", "answer"], [["nurse", "a"]])
+    base = (command, tmp_path / "no-model", "--references", refs, "--queries", queries)
+    code, _, err = run(monkeypatch, capsys, *base)
+    err = " ".join(err.split())
+    assert code == 2 and "refs.csv" in err and "--ref-column id=<column in your file>" in err
+    ref_flags = ("--ref-column", "id=code", "--ref-column", "text=name")
+    code, _, err = run(monkeypatch, capsys, *base, *ref_flags)
+    err = " ".join(err.split())
+    assert code == 2 and "q.csv" in err and "--column text=<column in your file>" in err
+    code, _, err = run(monkeypatch, capsys, *base, *ref_flags, "--column", "text=title",
+                       "--column", "expected_id=answer")
+    assert code == 2 and "not a surematch model folder" in err  # both files were read
+
+
 @pytest.fixture(scope="module")
 def esco_files(tmp_path_factory):
     """A small text model (MiniLM + untrained feature-group head) and ESCO-derived files."""
@@ -156,7 +174,39 @@ def test_calibrate_evaluate_verify_on_a_tiny_model(esco_files, monkeypatch, caps
     assert code == 0, err
     v = json.loads(out)
     assert set(v) >= {"verified", "distance", "similarity", "threshold", "probability",
-                      "confidence", "band"}
-    assert v["confidence"] == pytest.approx(100 * v["probability"])
+                      "percent", "band"}
+    assert v["percent"] == pytest.approx(100 * v["probability"])
     assert v["distance"] == pytest.approx(1 - v["similarity"], abs=1e-5)
     assert v["band"] in ("accept", "review", "reject")
+
+
+@pytest.mark.slow
+def test_calibrate_records_the_no_match_rule_and_evaluate_applies_it(esco_files, monkeypatch,
+                                                                    capsys, tmp_path):
+    """`calibrate` on references fits the no-match rule by default (`--max-miss` is its
+    share), names it in --json's cut-offs, and a clearly off-domain query gets no match."""
+    import shutil
+
+    from surematch.confidence.store import load_calibration
+
+    root, model = esco_files, tmp_path / "model"
+    shutil.copytree(esco_files / "model", model)
+    code, out, err = run(monkeypatch, capsys, "calibrate", model, "--references",
+                         root / "refs.csv", "--queries", root / "queries.csv",
+                         "--target-precision", "0.9", "--max-miss", "0.1", "--json")
+    assert code == 0, err
+    cut = json.loads(out)["cut_offs"]
+    assert cut["no_match"] is not None and cut["reject_below"] is None
+    assert cut["no_match"]["miss_target"] == 0.1 and "no match" in cut["rule"]
+    cal = load_calibration(model)
+    assert cal is not None and cal.no_match is not None
+    assert cal.no_match.to_dict() == cut["no_match"]
+    from surematch.data import read_references
+    from surematch.data.samples import LabelledQueries
+    from surematch.evaluation.ranked import rank_queries
+    from surematch.evaluation.summary import top1_bands
+    from surematch.loader import load_model
+
+    ranked = rank_queries(load_model(model), read_references(root / "refs.csv"),
+                          LabelledQueries(["qwxzzv jjkkpp", "0x7fff5fbff8a8"], [None, None]))
+    assert list(top1_bands(ranked, cal)) == ["reject", "reject"]

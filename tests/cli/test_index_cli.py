@@ -126,8 +126,31 @@ def test_several_texts_add_texts_and_delete_text(workdir: Path) -> None:
     (("rules", "list", "--index", "nowhere"), "no index"),
     (("match", "model", "q"), "exactly one of --index"),
     (("match", "model", "--index", "ix", "q", "--search-ef", "0"), "--search-ef"),
+    (("index", "model", "refs.csv", "--index", "ix", "--engine", "spark"), "the engine is dask"),
+    (("index", "model", "refs.csv", "--index", "ix", "--address", "tcp://h:8786"),
+     "--address goes with --engine dask"),
 ])
 def test_bad_input_is_one_clear_line(workdir: Path, args: tuple[str, ...], message: str) -> None:
     result = surematch(*args, cwd=workdir)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_index_engine_options_reach_the_distributed_import(workdir: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           ) -> None:
+    pytest.importorskip("dask.distributed")
+    import surematch.workflows.distributed_index as distributed_index
+
+    seen: dict = {}
+
+    def index_dataset(model: Path, refs: Path, target: object, **kw: object) -> object:
+        seen.update(kw, target=target)
+        return distributed_index.DatasetIndexResult(5, 0, 5, partitions=0)
+
+    monkeypatch.setattr(distributed_index, "index_dataset", index_dataset)
+    result = surematch("index", "model", "refs.csv", "--index", "ix", "--engine", "dask",
+                       "--workers", "3", "--batch-size", "64", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert (seen["workers"], seen["address"], seen["batch_size"]) == (3, None, 64)
+    assert "indexed 0 references" in result.stdout and "holds 5" in result.stdout

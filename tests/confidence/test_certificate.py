@@ -21,6 +21,7 @@ from surematch.confidence.certificate import (
 )
 from surematch.confidence.retrieval import MatchCalibration, fit_match_calibration
 from surematch.confidence.store import calibration_document, load_calibration, save_calibration
+from surematch.confidence.targets import Targets
 from surematch.confidence.verification import fit_pair_calibration
 
 
@@ -29,7 +30,7 @@ def synthetic(n: int = 1200, seed: int = 0) -> MatchCalibration:
     sims = -np.sort(-rng.uniform(0.2, 0.9, size=(n, 5)), axis=1)
     correct = rng.random(n) < expit(6 * (sims[:, 0] - 0.7) + 25 * (sims[:, 0] - sims[:, 1]))
     return fit_match_calibration(sims, correct, groups=[f"r{i // 3}" for i in range(n)],
-                                 precision_target=0.9, miss_target=0.05)
+                                 targets=Targets(0.9, 0.05))
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,7 @@ def test_reviews_pairs_and_nothing_accepted_each_have_their_sentence(
     rng = np.random.default_rng(1)
     labels = (rng.random(400) < 0.5).astype(int)
     dist = np.where(labels == 1, rng.normal(0.3, 0.1, 400), rng.normal(0.7, 0.1, 400))
-    save_calibration(tmp_path, fit_pair_calibration(dist, labels, precision_target=0.9),
+    save_calibration(tmp_path, fit_pair_calibration(dist, labels, targets=Targets(0.9)),
                      "m1", "torch")
     pairs = guarantees(calibration_document(tmp_path))["verification"]
     assert pairs.startswith("auto-accept certified at precision ≥ 0.9 with 95 % confidence")

@@ -12,6 +12,7 @@ from surematch.confidence.certify import accept_ladder, certify_accept
 from surematch.confidence.match_features import top1_features
 from surematch.confidence.retrieval import MatchCalibration, fit_match_calibration
 from surematch.confidence.split import fit_band_split
+from surematch.confidence.targets import Targets
 from surematch.confidence.verification import PairCalibration, fit_pair_calibration
 from surematch.errors import InputError, ModelFormatError
 
@@ -43,7 +44,8 @@ def test_guarantee_holds_across_draws_with_a_guided_start():
         u = rng.random(3000)
         y = (rng.random(3000) < np.interp(u, U_KNOTS, RIGHT_KNOTS)).astype(int)
         s = 1.0 - u  # a score in [0, 1], highest first; not calibrated
-        b = fit_bands(s[750:], y[750:], target, 0.05, 1 - 2 * delta, guide=(s[:750], y[:750]))
+        b = fit_bands(s[750:], y[750:], Targets(target, 0.05, 1 - 2 * delta),
+                      guide=(s[:750], y[:750]))
         if b.accept_at is not None:
             certified += 1
             violations += top_precision(1.0 - b.accept_at) < target
@@ -68,12 +70,12 @@ def cliff(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
 def clean() -> tuple[np.ndarray, np.ndarray, list[str], MatchCalibration]:
     sims, right, groups = cliff(1404, seed=3)
     return sims, right, groups, fit_match_calibration(sims, right, groups=groups,
-                                                      precision_target=0.95)
+                                                      targets=Targets(0.95))
 
 
 def test_clean_set_now_accepts_where_the_one_start_split_protocol_did_not(clean):
     sims, right, groups, cal = clean
-    old = fit_match_calibration(sims, right, groups=groups, precision_target=0.95,
+    old = fit_match_calibration(sims, right, groups=groups, targets=Targets(0.95),
                                 procedure="label_free", band_fraction=0.5)
     _, fit = fit_band_split(len(right), groups, 0.5, seed=0)
     _, n, errors = accept_ladder(sims[fit, 0], right[fit].astype(int))
@@ -134,7 +136,7 @@ def test_fit_bands_with_a_guide_and_bad_inputs():
     rng = np.random.default_rng(0)
     p = expit(rng.normal(4, 3, 4000))
     y = (rng.random(4000) < p).astype(int)
-    b = fit_bands(p[1000:], y[1000:], 0.95, 0.05, guide=(p[:1000], y[:1000]))
+    b = fit_bands(p[1000:], y[1000:], Targets(0.95, 0.05), guide=(p[:1000], y[:1000]))
     assert b.procedure == "guided" and b.n_certify == 3000 and b.accept_at is not None
     assert y[1000:][p[1000:] >= b.accept_at].mean() >= 0.95
     with pytest.raises(InputError, match="procedure: unknown 'best'"):

@@ -20,6 +20,7 @@ from surematch.confidence.store import (
     load_pair_calibration,
     save_calibration,
 )
+from surematch.confidence.targets import Targets
 from surematch.confidence.verification import fit_pair_calibration
 from surematch.errors import InputError, ModelFormatError
 
@@ -38,8 +39,7 @@ def synthetic(n: int = 1200, seed: int = 0, k: int = 5):
 @pytest.fixture(scope="module")
 def fitted() -> MatchCalibration:
     sims, conf, correct, groups = synthetic()
-    return fit_match_calibration(sims, correct, conf, groups, precision_target=0.9,
-                                 miss_target=0.05)
+    return fit_match_calibration(sims, correct, conf, groups, targets=Targets(0.9, 0.05))
 
 
 def test_features_of_candidates_hand_computed():

@@ -8,6 +8,7 @@ from scipy.special import expit
 
 from surematch.confidence import TriageBands, band_report, fit_bands
 from surematch.confidence.bounds import cp_upper, fixed_sequence, min_trials_no_event
+from surematch.confidence.targets import Targets
 from surematch.errors import InputError, ModelFormatError
 
 # Calibrated probabilities: p = sigmoid(z), z ~ N(4, 3); a pair is right with probability p.
@@ -47,7 +48,7 @@ def test_guarantees_hold_across_draws(precision_target, miss_target):
     coverage = []
     for seed in range(draws):
         p, y = draw(seed, 3000)
-        bands = fit_bands(p, y, precision_target, miss_target, confidence=1 - delta)
+        bands = fit_bands(p, y, Targets(precision_target, miss_target, 1 - delta))
         if bands.accept_at is not None:
             certified += 1
             coverage.append(bands.accept_coverage)
@@ -64,7 +65,7 @@ def test_guarantees_hold_across_draws(precision_target, miss_target):
 
 def test_report_fields_describe_calibration_data():
     p, y = draw(0, 3000)
-    b = fit_bands(p, y, 0.95, 0.05)
+    b = fit_bands(p, y, Targets(0.95, 0.05))
     assert b.feasible and b.message == "all targets certified"
     assert b.reject_below <= b.accept_at
     assert b.n_accept + b.n_review + b.n_reject == 3000
@@ -82,7 +83,7 @@ def test_report_fields_describe_calibration_data():
 
 def test_infeasible_target_is_reported_and_band_left_empty():
     p, y = draw(1, 200)
-    b = fit_bands(p, y, 0.99, 0.01, confidence=0.95)
+    b = fit_bands(p, y, Targets(0.99, 0.01, 0.95))
     n_right = int(y.sum())
     assert not b.feasible
     assert b.accept_at is None and b.precision_bound is None and b.n_accept == 0
@@ -95,7 +96,7 @@ def test_infeasible_target_is_reported_and_band_left_empty():
 
 def test_band_lookup_scalar_vector_and_roundtrip():
     p, y = draw(2, 3000)
-    b = fit_bands(p, y, 0.95, 0.05)
+    b = fit_bands(p, y, Targets(0.95, 0.05))
     assert b.band(1.0) == "accept" and b.band(0.0) == "reject"
     assert b.band(b.accept_at) == "accept" and b.band(b.reject_below) == "review"
     names = b.band(np.array([0.0, (b.accept_at + b.reject_below) / 2, 1.0]))
@@ -110,10 +111,10 @@ def test_band_lookup_scalar_vector_and_roundtrip():
 
 def test_all_right_matches_and_bad_inputs():
     p, _ = draw(3, 1000)
-    b = fit_bands(p, np.ones(1000, dtype=int), 0.99, 0.01)
+    b = fit_bands(p, np.ones(1000, dtype=int), Targets(0.99, 0.01))
     assert b.accept_at is not None and b.empirical_precision == 1.0
-    with pytest.raises(InputError, match="precision_target: must lie strictly between 0 and 1"):
-        fit_bands(p, np.ones(1000), precision_target=1.0)
+    with pytest.raises(InputError, match="precision must be a number strictly between 0 and 1"):
+        fit_bands(p, np.ones(1000), Targets(1.0))
     with pytest.raises(InputError, match=r"probabilities and correct have different lengths"):
         fit_bands(p, np.ones(999))
     with pytest.raises(InputError, match=r"probabilities: values must lie in \[0, 1\]"):
@@ -141,10 +142,10 @@ def mostly_sure(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def test_no_accepted_match_has_probability_under_the_floor():
     p, y = mostly_sure()
-    unfloored = fit_bands(p, y, 0.9, 0.05, 0.95, min_probability=0.0)
+    unfloored = fit_bands(p, y, Targets(0.9, 0.05, 0.95, 0.0))
     assert unfloored.accept_at is not None and unfloored.accept_at < 0.5  # what the floor stops
     for floor in (0.5, 0.8):
-        b = fit_bands(p, y, 0.9, 0.05, 0.95, min_probability=floor)
+        b = fit_bands(p, y, Targets(0.9, 0.05, 0.95, floor))
         assert b.min_probability == floor and b.accept_at is not None and b.accept_at >= floor
         bands = b.band(p)
         assert (bands == "accept").any() and p[bands == "accept"].min() >= floor
@@ -154,13 +155,13 @@ def test_no_accepted_match_has_probability_under_the_floor():
         assert y[bands == "accept"].mean() == pytest.approx(b.empirical_precision)
         assert b.reject_below is None or b.reject_below <= floor / 2  # review: [floor/2, floor)
         assert ((p >= floor / 2) & (p < floor) == (bands == "review")).all()
-    default = fit_bands(p, y, 0.9, 0.05, 0.95)
+    default = fit_bands(p, y, Targets(0.9, 0.05, 0.95))
     assert default.min_probability == 0.5 and default.accept_at >= 0.5
 
 
 def test_a_floor_set_later_only_narrows_the_auto_bands():
     p, y = mostly_sure(1)
-    b = fit_bands(p, y, 0.9, 0.05, 0.95)
+    b = fit_bands(p, y, Targets(0.9, 0.05, 0.95))
     raised, lowered = b.with_floor(0.9), b.with_floor(0.1)
     assert p[raised.band(p) == "accept"].min() >= 0.9
     assert set(np.flatnonzero(raised.band(p) == "accept")) <= set(
@@ -174,6 +175,6 @@ def test_a_floor_set_later_only_narrows_the_auto_bands():
 
 def test_floor_zero_is_the_band_as_before():
     p, y = mostly_sure(2)
-    b = fit_bands(p, y, 0.9, 0.05, 0.95, min_probability=0.0)
+    b = fit_bands(p, y, Targets(0.9, 0.05, 0.95, 0.0))
     assert b.reject_below is not None and b.reject_below > 0  # rejects as without a floor
     assert b.band(np.array([b.reject_below / 2]))[0] == "reject"

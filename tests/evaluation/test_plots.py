@@ -4,6 +4,7 @@ import numpy as np
 from matplotlib._pylab_helpers import Gcf
 
 from surematch.confidence import fit_bands
+from surematch.confidence.targets import Targets
 from surematch.evaluation.plots import reliability_diagram, risk_coverage_plot, score_distributions
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -21,7 +22,7 @@ def _is_png(path) -> bool:
 
 def test_plots_write_pngs(tmp_path):
     p, y = _data()
-    bands = fit_bands(p, y, 0.9, 0.05)
+    bands = fit_bands(p, y, Targets(0.9, 0.05))
     out = [
         reliability_diagram(p, y, tmp_path / "reliability.png"),
         reliability_diagram(p, y, tmp_path / "mass.png", n_bins=10, strategy="quantile"),

@@ -12,7 +12,6 @@ from surematch.feedback import (
     audit_draw,
     audit_precision,
     audit_reviews,
-    audit_sample,
     edge_distance,
     first_alarm,
     review_order,
@@ -106,13 +105,16 @@ def test_queue_orders_nearest_band_edge_first():
         review_order([0.5, 0.6], [0.9], 0.1)
 
 
-def test_audit_sampler_is_seeded_and_marks_the_fraction():
+def test_audit_draw_is_seeded_and_marks_the_fraction():
     keys = [f"query {i}" for i in range(20000)]
-    a, b = audit_sample(keys, 0.02, seed=1), audit_sample(keys, 0.02, seed=1)
-    assert (a == b).all() and 0.015 < a.mean() < 0.025
-    assert (a != audit_sample(keys, 0.02, seed=2)).any()
-    assert not audit_sample(keys[:100], 0.0).any() and audit_sample(keys[:100], 1.0).all()
-    assert audit_draw("query 3", 0.02, 1) == bool(a[3])
+
+    def drawn(fraction: float, seed: int, n: int = len(keys)) -> np.ndarray:
+        return np.array([audit_draw(k, fraction, seed) for k in keys[:n]])
+
+    a = drawn(0.02, 1)
+    assert (a == drawn(0.02, 1)).all() and 0.015 < a.mean() < 0.025
+    assert (a != drawn(0.02, 2)).any()
+    assert not drawn(0.0, 1, 100).any() and drawn(1.0, 1, 100).all()
     with pytest.raises(InputError):
         audit_draw("x", 1.5)
 

@@ -75,12 +75,12 @@ def test_match_orders_by_similarity_and_shows_text(index: ReferenceIndex) -> Non
     top = result.matches[0]
     assert top.text == "a" and top.payload == {"lang": "en", "n": 1}
     assert top.similarity == pytest.approx(float(np.dot(TABLE["q_a"], TABLE["a"])), abs=1e-5)
-    assert top.probability is None and top.band is None and top.confidence is None
+    assert top.probability is None and top.band is None and top.percent is None
     assert not result.no_match and result.embedding_confidence == pytest.approx(1.0)
     d = result.to_dict()
     assert set(d) == {"query", "matches", "embedding_confidence", "rules_fired", "no_match"}
     assert set(d["matches"][0]) == {"id", "text", "payload", "similarity", "probability",
-                                    "confidence", "band", "kind"}  # kind: issue #13
+                                    "percent", "band", "kind"}  # kind: issue #13
     assert d["matches"][0]["kind"] == "title"
 
 
@@ -177,6 +177,11 @@ class FakeCalibration:
         assert evidence is not None and evidence["overlap"].shape == similarities.shape
         return np.clip(similarities, 0, 1) * confidence[:, None]
 
+    def bands_of(self, probs: np.ndarray, similarities: np.ndarray,
+                 evidence: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """The bands [Q, k] of probabilities [Q, k], like MatchCalibration.bands_of."""
+        return self.bands.band(probs.reshape(-1)).reshape(probs.shape)
+
 
 def test_calibrated_matches_and_open_set(index: ReferenceIndex) -> None:
     from surematch.index.calibrated import Calibration
@@ -184,7 +189,7 @@ def test_calibrated_matches_and_open_set(index: ReferenceIndex) -> None:
     index.calibration = Calibration(FakeCalibration())
     top = index.match("q_a", k=2).matches[0]
     assert top.probability == pytest.approx(top.similarity)
-    assert top.confidence == pytest.approx(100 * top.similarity) and top.band == "accept"
+    assert top.percent == pytest.approx(100 * top.similarity) and top.band == "accept"
     far = index.match("q_far", k=2)  # orthogonal to every reference: similarity 0
     assert far.matches and far.matches[0].band == "reject" and far.no_match
     assert far.best is None and far.to_dict()["no_match"] is True
@@ -215,4 +220,27 @@ def test_saved_calibration_is_used(tmp_path: Path, index: ReferenceIndex,
     assert index.calibration.calibrated
     for m in index.match("q_a", k=3).matches:
         assert 0 <= m.probability <= 1 and m.band in {"accept", "review", "reject"}
-        assert m.confidence == pytest.approx(100 * m.probability)
+        assert m.percent == pytest.approx(100 * m.probability)
+
+
+def test_the_no_match_rule_decides_on_every_match(index: ReferenceIndex) -> None:
+    """A calibration whose reject band is the no-match rule: the matcher computes the
+    evidence the rule reads and rejects the query far from every reference."""
+    from dataclasses import replace
+
+    from surematch.confidence.no_match import FEATURES, NoMatchRule
+    from surematch.confidence.retrieval import fit_match_calibration
+    from surematch.index.calibrated import Calibration
+
+    rng = np.random.default_rng(0)
+    top1 = rng.uniform(0.2, 1.0, 400)
+    sims = np.stack([top1, top1 - rng.uniform(0, 0.2, 400)], axis=1)
+    cal = fit_match_calibration(sims, rng.uniform(size=400) < top1, groups=list(range(400)))
+    rule = NoMatchRule(FEATURES, (1.0, 0.0, 0.0), 0.5, 0.01, 0.025, 0.01, 300, 0.0, "")
+    cal = replace(cal, bands=replace(cal.bands, reject_below=None), no_match=rule)
+    index.calibration = Calibration(cal)
+    assert set(index.calibration.evidence) >= {"overlap", "agreement"}
+    far, near = index.match("q_far", k=3), index.match("q_a", k=1)
+    assert far.no_match and all(m.band == "reject" for m in far.matches)
+    assert not near.no_match and near.matches[0].band != "reject"
+    assert index.match_batch(["q_far"], 3)[0].no_match

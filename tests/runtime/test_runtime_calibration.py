@@ -6,6 +6,7 @@ import numpy as np
 
 from surematch.confidence.retrieval import fit_match_calibration
 from surematch.confidence.store import calibration_for_model, save_calibration
+from surematch.confidence.targets import Targets
 
 
 def _calibration():
@@ -13,7 +14,7 @@ def _calibration():
     top = rng.uniform(0.4, 1.0, 300)
     sims = np.column_stack([top, top - rng.uniform(0.0, 0.2, 300)])
     correct = rng.random(300) < top
-    return fit_match_calibration(sims, correct, precision_target=0.9)
+    return fit_match_calibration(sims, correct, targets=Targets(0.9))
 
 
 def test_a_calibration_is_used_only_with_the_runtime_it_was_fitted_on(tmp_path: Path) -> None:

@@ -47,7 +47,7 @@ def test_match_single_and_batch(client: TestClient, built: tuple) -> None:
     ref = client.get(f"/v1/references/{ids[0]}").json()
     one = client.post("/v1/match", json={"query": ref["text"], "k": 3}).json()
     assert one["matches"][0]["id"] == ids[0] and len(one["matches"]) == 3
-    assert {"id", "payload", "similarity", "probability", "confidence", "band"} <= set(
+    assert {"id", "payload", "similarity", "probability", "percent", "band"} <= set(
         one["matches"][0])
     assert "embedding_confidence" in one and one["rules_fired"] == []
     batch = client.post("/v1/match", json={"queries": [ref["text"], "nurse"], "k": 2}).json()

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from surematch.confidence.retrieval import fit_match_calibration
 from surematch.confidence.store import save_calibration
+from surematch.confidence.targets import Targets
 from surematch.data.esco import esco_queries, esco_references, read_esco
 from surematch.data.samples import LabelledQueries
 from surematch.evaluation.ranked import rank_queries
@@ -53,7 +54,7 @@ def calibrated(built: tuple[Path, Path, list[str]], tmp_path: Path
     qs = labelled(built[2])
     ranked = rank_queries(model, refs, qs, k=10)
     cal = fit_match_calibration(ranked.similarity, ranked.correct, ranked.confidence,
-                                ranked.expected, precision_target=0.9, miss_target=0.05,
+                                ranked.expected, targets=Targets(0.9, 0.05),
                                 evidence=ranked.evidence)
     save_calibration(tmp_path / "model", cal, model.identity(), model.runtime)
     record_reference(tmp_path / "model", qs.texts, ranked, cal, "labelled.csv")

@@ -1,7 +1,8 @@
-"""Issue #22 (Hardening II) over HTTP, on a tiny text model: one limits table on every path,
-writes that hold the write lock only for the engine's write, payload indexes off the request
-path, cheap refusals for hostile clients, every client value a 4xx, key roles, and the
-smaller defects. Timing cases are measured by benchmarks/hardening_probe.py, not here."""
+"""Issue #22 (Hardening II) over HTTP, on a tiny text model: one limits table on every path
+(ids, texts, k), writes and reviews that hold the write lock only for the engine's write,
+payload indexes off the request path and off every lock, cheap refusals for hostile clients
+(`serve --client-requests`), every client value a 4xx, key roles, and the smaller defects.
+Timing cases are measured by benchmarks/hardening_probe.py, not here."""
 
 from __future__ import annotations
 
@@ -113,6 +114,58 @@ def test_one_id_limit_on_the_cli_http_and_python(tiny: tuple[Path, Path], tmp_pa
     assert refused.exception.message == expected
 
 
+def test_one_k_limit_on_the_cli_http_and_python(tiny: tuple[Path, Path], client: TestClient,
+                                               tmp_path: Path) -> None:
+    """k = LIMITS.k is taken by every path; k = LIMITS.k + 1 is refused by HTTP, the Python
+    API (match, match_batch, match_embedded) and the CLI (single queries and files, before the
+    model loads) with the same message."""
+    from surematch.cli import load_commands
+
+    most = LIMITS.k
+    expected = f"k is {most + 1}, the most is {most}"
+    assert client.post("/v1/match", json={"query": "nurse", "k": most}).status_code == 200
+    http = is_error(client.post("/v1/match", json={"query": "nurse", "k": most + 1}), 422)
+    assert http["detail"].endswith(expected)
+    refused: list[str] = []
+    index_dir = shutil.copytree(tiny[1], tmp_path / "other")  # the client holds its own
+    with ReferenceIndex.open(index_dir, SimilarityModel.load(tiny[0])) as index:
+        assert index.match("nurse", k=most).matches
+        for call in (lambda: index.match("nurse", k=most + 1),
+                     lambda: index.match_batch(["nurse"], k=most + 1),
+                     lambda: index.match_embedded(["nurse"], *index.embed_queries(["nurse"]),
+                                                  k=most + 1)):
+            with pytest.raises(InputError) as python:
+                call()
+            refused.append(python.value.message)
+    cli = load_commands()
+    (tmp_path / "q.csv").write_text("query\nnurse\n")
+    args = [str(tiny[0]), "--index", str(index_dir)]
+    taken = CliRunner().invoke(cli, ["match", *args, "nurse", "-k", str(most), "--json"])
+    assert taken.exit_code == 0, taken.output
+    for extra in (["nurse"], ["--queries", str(tmp_path / "q.csv"), "--out",
+                              str(tmp_path / "out.csv")]):
+        # a missing model folder shows the check runs before anything loads
+        out = CliRunner().invoke(cli, ["match", str(tmp_path / "no-model"), "--index",
+                                       str(index_dir), *extra, "-k", str(most + 1)])
+        assert isinstance(out.exception, InputError), out.output
+        refused.append(out.exception.message)
+    assert refused == [expected] * 5
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_the_open_match_budget_has_one_message_in_the_table() -> None:
+    """The 422 of an open match request comes from limits.over_open_budget; the Python API
+    and the CLI are the operator's own (like a keyed request) and are not held to it."""
+    from surematch.limits import over_open_budget
+
+    assert over_open_budget(256, 10, 1_000) is None
+    assert over_open_budget(257, 10, 1_000) == (
+        "257 queries x k 10 (1,000 characters) is over what a request without a key may ask:"
+        " queries x k 2560, 100,000 characters; send fewer or shorter queries, a smaller k,"
+        " or a key")
+    assert over_open_budget(1, 1, LIMITS.open_match_chars + 1) is not None
+
+
 def test_limits_live_in_one_table() -> None:
     from surematch.feedback import store
     from surematch.index.stores import limits as store_limits
@@ -158,10 +211,46 @@ def test_writes_embed_outside_the_write_lock(client: TestClient,
     assert client.get("/v1/references/w1").json()["texts"][-1]["text"] == "tug pilot"
 
 
-def test_payload_indexes_are_made_off_the_request_path_and_bounded(
+def test_a_review_embeds_the_text_it_teaches_outside_the_write_lock(
         client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Learning (`feedback.learn`) holds the write lock for the engine's write only: the
+    correction's text is embedded before, and still lands on the corrected reference."""
+    state = client.app.state.service
+    held: list[bool] = []
+
+    def watch(name: str) -> None:
+        embed = getattr(state.model, name)
+
+        def watched(texts: Any, *args: Any, **kwargs: Any) -> Any:
+            held.append(state.lock._writer)
+            return embed(texts, *args, **kwargs)
+
+        monkeypatch.setattr(state.model, name, watched)
+
+    watch("embed")
+    watch("embed_with_confidence")
+    monkeypatch.setattr(state, "learn_texts", True)
+    r = client.post("/v1/feedback", json={"query": "Ship  Cook", "decision": "correct",
+                                          "shown_id": "r4", "corrected_id": "r2"}, headers=W)
+    assert r.status_code == 200, r.text
+    assert held and not any(held)
+    texts = client.get("/v1/references/r2").json()["texts"]
+    assert {"text": "Ship Cook", "kind": "reviewed"}.items() <= texts[-1].items()
+
+
+@pytest.fixture()
+def unpaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The payload indexer without its pause between builds (tests only)."""
+    from surematch.service import indexer
+
+    monkeypatch.setattr(indexer, "MIN_PAUSE", 0.0)
+    monkeypatch.setattr(indexer, "PACE", 0.0)
+
+
+def test_payload_indexes_are_made_off_the_request_path_and_bounded(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch, unpaced: None) -> None:
     """A payload of many new keys: the request makes no payload index; the indexer thread
-    makes at most LIMITS.payload_indexes of them, one per hold of the write lock."""
+    makes at most LIMITS.payload_indexes of them, one at a time, never under the write lock."""
     state = client.app.state.service
     made: list[tuple[str, bool]] = []
     create = state.index.store.create_payload_index
@@ -178,10 +267,67 @@ def test_payload_indexes_are_made_off_the_request_path_and_bounded(
     state.indexer.wait()
     known = state.index.store.read_meta()["payload_indexes"]
     assert len(known) == LIMITS.payload_indexes  # "lang" and the first new keys
-    assert made and all(name == "payload-index" and locked for name, locked in made)
+    assert made and all(name == "payload-index" and not locked for name, locked in made)
     found = client.post("/v1/match", json={"query": "lighthouse", "filter": {
         f"k{LIMITS.payload_keys - 1}": LIMITS.payload_keys - 1}}).json()
     assert [m["id"] for m in found["matches"]] == ["wide"]  # unindexed keys still filter
+
+
+def test_writes_and_matches_never_wait_for_a_payload_index_build(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch, unpaced: None) -> None:
+    """While the indexer is inside a build (held there), a write with new keys of its own, a
+    write of texts, a delete and matches all answer: none waits for the build to end."""
+    state = client.app.state.service
+    inside, release = threading.Event(), threading.Event()
+    create = state.index.store.create_payload_index
+
+    def held(key: str, kind: Any) -> None:
+        inside.set()
+        release.wait(60)
+        create(key, kind)
+
+    monkeypatch.setattr(state.index.store, "create_payload_index", held)
+    first = client.post("/v1/references", json={"references": [
+        {"id": "w1", "text": "harbour pilot", "payload": {"a": 1, "b": 2}}]}, headers=W)
+    assert first.status_code == 200 and inside.wait(30)
+    answers: list[int] = []
+
+    def during() -> None:
+        answers.append(client.post("/v1/references", json={"references": [
+            {"id": "w2", "text": "tug master", "payload": {f"n{i}": "v" for i in range(20)}}]},
+            headers=W).status_code)
+        answers.append(client.post("/v1/references/w1/texts", json={"texts": ["pilot"]},
+                                   headers=W).status_code)
+        answers.append(client.post("/v1/match", json={"query": "pilot"}).status_code)
+        answers.append(client.post("/v1/match", json={"queries": ["nurse", "baker"]}
+                                   ).status_code)
+        answers.append(client.delete("/v1/references/r4", headers=W).status_code)
+
+    worker = threading.Thread(target=during)
+    worker.start()
+    worker.join(60)  # a deadlock would leave it waiting for the build
+    alive = worker.is_alive()
+    release.set()
+    worker.join()
+    assert not alive and answers == [200] * 5
+    state.indexer.wait()
+    assert {"a", "b"} <= set(state.index.store.read_meta()["payload_indexes"])
+
+
+def test_a_server_indexes_new_keys_only_while_the_index_is_small(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch, unpaced: None) -> None:
+    """Past LIMITS.payload_index_points a build would pause the server too long: new keys
+    are filtered without an index, and still filter right."""
+    monkeypatch.setattr(LIMITS, "payload_index_points", 3)
+    state = client.app.state.service
+    r = client.post("/v1/references", json={"references": [
+        {"id": "big", "text": "lighthouse keeper", "payload": {"shift": "night"}}]}, headers=W)
+    assert r.status_code == 200
+    state.indexer.wait()
+    assert "shift" not in state.index.store.read_meta()["payload_indexes"]
+    found = client.post("/v1/match", json={"query": "lighthouse",
+                                           "filter": {"shift": "night"}}).json()
+    assert [m["id"] for m in found["matches"]] == ["big"]
 
 
 def test_healthz_never_waits_for_a_worker_thread() -> None:
@@ -214,11 +360,13 @@ def test_made_up_methods_get_a_cheap_405_and_one_metrics_label(client: TestClien
 
 def test_open_match_requests_have_a_compute_budget(tiny: tuple[Path, Path],
                                                    index_dir: Path) -> None:
+    from surematch.limits import over_open_budget
+
     app = create_app(tiny[0], index_dir, api_key=KEY, max_batch=256)
     with TestClient(app, raise_server_exceptions=False) as c:
         big = {"queries": ["nurse"] * 30, "k": 100}  # 3,000 > 2,560
         out = is_error(c.post("/v1/match", json=big), 422)
-        assert "2560" in out["detail"]
+        assert out["detail"].endswith(over_open_budget(30, 100, 150))
         assert c.post("/v1/match", json=big, headers=W).status_code == 200
         assert c.post("/v1/match", json={"queries": ["nurse"] * 25, "k": 100}
                       ).status_code == 200
@@ -507,6 +655,32 @@ def test_serve_without_a_key_warns_once(tiny: tuple[Path, Path], index_dir: Path
     assert len(result.output.strip().splitlines()) == 1
     assert seen["h11_max_incomplete_event_size"] == LIMITS.head_bytes
     assert seen["hosts"] == ["localhost", "127.0.0.1", "::1"]
+
+
+@pytest.mark.parametrize(("args", "limit"), [([], 9), (["--client-requests", "3"], 3),
+                                            (["--client-requests", "0"], 0)])
+def test_serve_sets_the_requests_in_flight_per_client(
+        tiny: tuple[Path, Path], index_dir: Path, monkeypatch: pytest.MonkeyPatch,
+        args: list[str], limit: int) -> None:
+    """`serve --client-requests N` (default: the limits table's) reaches the 429 guard."""
+    import uvicorn
+
+    from surematch.cli import load_commands
+    from surematch.service.limits import ClientLimit
+
+    seen: list[int] = []
+
+    def fake_run(asgi: Any, **options: Any) -> None:
+        seen.extend(m.kwargs.get("limit") for m in asgi.user_middleware if m.cls is ClientLimit)
+        asgi.state.service.close()
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setattr(LIMITS, "client_requests", 9)  # the table's value, as the default
+    result = CliRunner().invoke(load_commands(), ["serve", str(tiny[0]), "--index",
+                                                  str(index_dir), "--api-key", KEY, *args])
+    assert result.exit_code == 0, result.output
+    assert len(seen) == 1 and (LIMITS.client_requests if seen[0] is None else seen[0]
+                               ) == limit
 
 
 def test_match_json_carries_the_filter_type_warning(tiny: tuple[Path, Path], index_dir: Path,

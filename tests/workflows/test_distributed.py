@@ -74,18 +74,18 @@ def kill_mid_partition(marker: str) -> None:
     killed right after it is durable."""
     from surematch.data import row_files
 
-    real = row_files._CsvWriter.write
+    real = row_files._CsvWriter.write_tails
     batches: list[int] = []
 
-    def write(self: Any, rows: list[dict[str, Any]]) -> None:
-        real(self, rows)
+    def write_tails(self: Any, firsts: list[Any], tails: list[Any]) -> None:
+        real(self, firsts, tails)
         if "out-000002" in self.path.name:
-            batches.append(len(rows))
+            batches.append(len(firsts))
             if len(batches) == 2 and not os.path.exists(marker):
                 Path(marker).write_text(str(self.path))
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    row_files._CsvWriter.write = write  # type: ignore[method-assign]
+    row_files._CsvWriter.write_tails = write_tails  # type: ignore[method-assign]
 
 
 def test_a_killed_worker_loses_and_repeats_nothing(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -141,3 +142,35 @@ def test_a_long_file_is_checked_on_a_bounded_uniform_sample(monkeypatch: pytest.
     rows = check._rows[:, 0]
     assert len(rows) == 100 and check._seen == 50 * 37
     assert 15 < rows.mean() < 35 and rows.max() > 40  # late batches are as likely as early
+
+
+def test_a_file_sketches_only_the_rows_its_sample_keeps(monkeypatch: pytest.MonkeyPatch,
+                                                        ) -> None:
+    """FileShift.add (texts and summaries, sketched only where kept) keeps the very rows that
+    add_sketch of every row's sketch keeps."""
+    import numpy as np
+
+    from surematch.confidence.drift import FEATURES, query_sketch
+    from surematch.workflows import drift
+
+    monkeypatch.setattr(drift, "FILE_CHECK_ROWS", 50)
+    rng = np.random.default_rng(1)
+    checks = [drift.FileShift(None), drift.FileShift(None)]
+    for check in checks:
+        check.reference = {name: np.zeros(30) for name in FEATURES}  # as if loaded
+    sketched: list[int] = []
+    real = drift.query_sketch
+
+    def counting(texts: Any, *args: Any) -> Any:
+        sketched.append(len(texts))
+        return real(texts, *args)
+
+    monkeypatch.setattr(drift, "query_sketch", counting)
+    for batch in range(20):
+        texts = [f"Query {batch} {'x' * int(n)}" for n in rng.integers(0, 9, 16)]
+        summaries = [tuple(v) for v in rng.random((16, 3))]
+        top, second, prob = np.asarray(summaries).T
+        checks[0].add_sketch(query_sketch(texts, top, second, prob))
+        checks[1].add(texts, summaries)
+    np.testing.assert_array_equal(checks[1]._rows, checks[0]._rows)
+    assert checks[1]._seen == checks[0]._seen == 320 and sum(sketched) < 200

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from surematch.confidence.targets import Targets
 from surematch.errors import InputError
 from surematch.workflows.feedback import QUEUE_BAND_WARNING, fit_ranked_feedback
 
@@ -35,14 +36,14 @@ def ranked(n: int, seed: int = 0) -> Ranked:
 def test_bands_are_certified_on_audits_and_half_the_file_only():
     rows = ranked(600)
     sources = ["file"] * 200 + ["queue"] * 250 + ["audit"] * 150
-    fit = fit_ranked_feedback(rows, sources, precision=0.9)
+    fit = fit_ranked_feedback(rows, sources, targets=Targets(0.9))
     assert fit.warnings == [] and fit.counts["audit_reviews"] == 150
     assert fit.counts["bands_certified_on"] == "audit and labelled file"
     assert 150 + 80 <= fit.calibration.report["n_band"] <= 150 + 120  # half the file by group
 
 
 def test_queue_reviews_alone_certify_with_a_warning():
-    fit = fit_ranked_feedback(ranked(300), ["queue"] * 300, precision=0.9)
+    fit = fit_ranked_feedback(ranked(300), ["queue"] * 300, targets=Targets(0.9))
     assert fit.warnings == [QUEUE_BAND_WARNING]
     assert fit.counts["bands_certified_on"] == "every row (queue included)"
 

@@ -122,6 +122,25 @@ def test_remapped_column(setup: tuple[Path, IndexLocation], tmp_path: Path) -> N
     assert [r["query"] for r in read_output(tmp_path / "out.jsonl")] == QUERIES[:3]
 
 
+def test_the_python_hint_remaps_in_python(setup: tuple[Path, IndexLocation],
+                                          tmp_path: Path) -> None:
+    queries = write_queries(tmp_path / "q.csv", QUERIES[:3], column="title")
+    with pytest.raises(InputError) as raised:
+        run(setup, queries, tmp_path / "out.csv")
+    assert "columns={'query': '<column in your file>'}" in str(raised.value)
+    assert "--column query=<column in your file>" in raised.value.cli_message()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_a_labelled_file_is_matched_by_its_text_column(setup: tuple[Path, IndexLocation],
+                                                      tmp_path: Path, fmt: str) -> None:
+    labelled = write_queries(tmp_path / f"labelled.{fmt}", QUERIES[:4], column="text")
+    plain = write_queries(tmp_path / f"plain.{fmt}", QUERIES[:4])
+    run(setup, labelled, tmp_path / "a.csv")
+    run(setup, plain, tmp_path / "b.csv")
+    assert read_output(tmp_path / "a.csv") == read_output(tmp_path / "b.csv")
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
 def test_resume_after_an_interruption_loses_and_repeats_nothing(
         setup: tuple[Path, IndexLocation], tmp_path: Path, fmt: str,
@@ -273,7 +292,8 @@ def test_parquet_output_joins_batches_into_full_row_groups(
     assert not (tmp_path / "out.parquet.parts").exists()
 
 
-REPEATED = [QUERIES[i % 7] for i in range(40)] + ["NURSE  nurse 0", " Nurse nurse 0 ", "pilot"]
+REPEATED = [QUERIES[i % 7] for i in range(40)] + ["NURSE  nurse 0", " Nurse nurse 0 ", "pilot",
+                                                 'pilot, "the" pilot', 'Pilot,  "the" PILOT']
 
 
 def slow_rows(setup: tuple[Path, IndexLocation], texts: list[str], k: int = 3,
@@ -293,7 +313,7 @@ def slow_rows(setup: tuple[Path, IndexLocation], texts: list[str], k: int = 3,
     return read_output(path)
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
 def test_repeated_queries_are_matched_once_and_written_for_every_row(
         setup: tuple[Path, IndexLocation], tmp_path: Path, fmt: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -307,9 +327,10 @@ def test_repeated_queries_are_matched_once_and_written_for_every_row(
 
     monkeypatch.setattr(ReferenceIndex, "embed_queries", spy)
     result = run(setup, queries, tmp_path / f"out.{fmt}", batch_size=4)
-    # 7 distinct queries, one of them also in case and spacing variants, and "pilot"
-    assert sorted(embedded) == sorted([*QUERIES[:7], "pilot"])
-    assert (result.rows_written, result.rows_matched) == (len(REPEATED), 8)
+    # 7 distinct queries, one of them also in case and spacing variants, "pilot", and one
+    # with a comma and quotes (its case and spacing variant written with its own spelling)
+    assert sorted(embedded) == sorted([*QUERIES[:7], "pilot", 'pilot, "the" pilot'])
+    assert (result.rows_written, result.rows_matched) == (len(REPEATED), 9)
     rows = read_output(tmp_path / f"out.{fmt}")
     assert [r["query"] for r in rows] == REPEATED  # every row, in order, its own query
     monkeypatch.setattr(ReferenceIndex, "embed_queries", real)

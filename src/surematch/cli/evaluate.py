@@ -11,7 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 from surematch.cli.app import app
-from surematch.cli.options import RuntimeOpt
+from surematch.cli.options import (
+    ColumnOpt,
+    RefColumnOpt,
+    RuntimeOpt,
+    parse_columns,
+    references_flag,
+)
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.logs import setup_logging
 
@@ -27,6 +33,8 @@ def evaluate(
     fmt: Annotated[str, typer.Option("--format", help="default or esco")] = "default",
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     report: Annotated[Path | None, typer.Option(help="write report.md + PNGs here")] = None,
+    column: ColumnOpt = [],  # noqa: B006
+    ref_column: RefColumnOpt = [],  # noqa: B006
     runtime: RuntimeOpt = DEFAULT_RUNTIME,
     verbose: Annotated[int, typer.Option("-v", count=True)] = 0,
 ) -> None:
@@ -34,7 +42,10 @@ def evaluate(
     from surematch.workflows.evaluate import evaluate_model
 
     setup_logging(verbose)
-    result = evaluate_model(model, references, queries, fmt, report, runtime)
+    with references_flag(references):
+        result = evaluate_model(model, references, queries, fmt, report, runtime,
+                                parse_columns(column) or None,
+                                parse_columns(ref_column, "--ref-column") or None)
     summary = result.summary
     if result.warning:
         out.print(f"[yellow]warning:[/] {result.warning}", highlight=False)

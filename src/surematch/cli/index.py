@@ -12,15 +12,20 @@ from typer.core import TyperGroup
 
 from surematch.cli.app import app
 from surematch.cli.options import (
+    AddressOpt,
     ColumnOpt,
+    EngineOpt,
     IndexOpt,
     KeyOpt,
     RuntimeOpt,
     UrlOpt,
     VerboseOpt,
+    WorkersOpt,
     index_target,
     parse_columns,
+    require_engine,
 )
+from surematch.errors import InputError
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.logs import setup_logging
 
@@ -56,17 +61,34 @@ def add(
     batch_size: Annotated[int, typer.Option(help="references embedded per batch")] = 256,
     optimize: Annotated[bool, typer.Option(help="build the search graph after adding")] = True,
     runtime: RuntimeOpt = DEFAULT_RUNTIME,
+    engine: EngineOpt = None,
+    workers: WorkersOpt = 2,
+    address: AddressOpt = None,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Add or update references (the default: `surematch index MODEL REFS --index DIR`),
     embedded in batches and stored with their payload; an id on several rows, or a texts
-    column, gives a reference several texts."""
-    from surematch.workflows.indexes import add_references
+    column, gives a reference several texts. With --engine dask the references are embedded
+    in partitions on a cluster's workers and written by this process; a rerun embeds only
+    what is missing."""
+    from surematch.workflows.indexes import IndexResult, add_references
 
     setup_logging(verbose)
     target = index_target(index, qdrant_url, api_key)
-    result = add_references(model, refs, target, fmt=fmt, columns=parse_columns(column) or None,
-                            batch_size=batch_size, optimize=optimize, runtime=runtime)
+    columns = parse_columns(column) or None
+    result: IndexResult
+    if engine is not None:
+        require_engine(engine)
+        from surematch.workflows.distributed_index import index_dataset
+
+        result = index_dataset(model, refs, target, fmt=fmt, columns=columns,
+                               runtime=runtime, workers=workers, address=address,
+                               batch_size=batch_size, optimize=optimize)
+    elif address is not None:
+        raise InputError("--address goes with --engine dask", field="--address")
+    else:
+        result = add_references(model, refs, target, fmt=fmt, columns=columns,
+                                batch_size=batch_size, optimize=optimize, runtime=runtime)
     skipped = result.read - result.added
     out.print(f"indexed {result.added:,} references from {refs}"
               + (f" ({skipped:,} were stored already with the same texts)" if skipped else "")

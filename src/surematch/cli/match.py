@@ -13,14 +13,18 @@ from rich.table import Table
 
 from surematch.cli.app import app
 from surematch.cli.options import (
+    AddressOpt,
     ColumnOpt,
+    EngineOpt,
     IndexOpt,
     KeyOpt,
     RuntimeOpt,
     SearchEfOpt,
     UrlOpt,
+    WorkersOpt,
     index_target,
     parse_columns,
+    require_engine,
 )
 from surematch.errors import InputError
 from surematch.folder import DEFAULT_RUNTIME
@@ -52,13 +56,9 @@ def match(
     = 256,
     restart: Annotated[bool, typer.Option(
         "--restart", help="with --queries: start the output over instead of resuming")] = False,
-    engine: Annotated[str | None, typer.Option(
-        "--engine", help="with --queries: match partitions on a cluster (dask; install "
-        "surematch[distributed])")] = None,
-    workers: Annotated[int, typer.Option(
-        min=1, help="with --engine: worker processes of a local cluster")] = 2,
-    address: Annotated[str | None, typer.Option(
-        "--address", help="with --engine: an existing cluster's scheduler instead")] = None,
+    engine: EngineOpt = None,
+    workers: WorkersOpt = 2,
+    address: AddressOpt = None,
 ) -> None:
     """Match each QUERY against the index; with --json one object per query (JSON lines).
 
@@ -66,8 +66,10 @@ def match(
     one row (query, id_1, text_1, similarity_1, probability_1, band_1, ... for the -k best,
     rules_fired, no_match); an interrupted run resumes where it stopped when rerun."""
     from surematch.index import parse_cli_filter
+    from surematch.index.matcher import check_k
     from surematch.workflows.indexes import match_warned
 
+    check_k(k, "-k")  # before the model loads or the file is read
     spec = parse_cli_filter(filters) if filters else None
     if queries_file is not None:
         if queries:
@@ -101,10 +103,10 @@ def match(
         fired = f"; rules fired: {', '.join(result.rules_fired)}" if result.rules_fired else ""
         table = Table(title=f"{result.query!r}: {verdict} (embedding confidence "
                             f"{result.embedding_confidence:.2f}{fired})")
-        for col in ("#", "id", "text", "similarity", "confidence", "band"):
+        for col in ("#", "id", "text", "similarity", "probability", "band"):
             table.add_column(col)
         for n, m in enumerate(result.matches, 1):
-            conf = "" if m.confidence is None else f"{m.confidence:.1f}%"
+            conf = "" if m.percent is None else f"{m.percent:.1f}%"
             table.add_row(str(n), m.id, m.text, f"{m.similarity:.3f}", conf, m.band or "")
         out.print(table)
 
@@ -122,13 +124,7 @@ def _match_dataset(model_dir: Path, target: Any, queries_file: Path, out_file: P
                    spec: dict[str, Any] | None, search_ef: int | None, column: list[str],
                    batch_size: int, restart: bool, runtime: str, engine: str, workers: int,
                    address: str | None) -> None:
-    if engine != "dask":
-        raise InputError(f"--engine: unknown {engine!r}; the engine is dask", field="--engine")
-    try:
-        import dask.distributed  # noqa: F401
-    except ImportError:
-        raise InputError("--engine dask needs Dask: pip install 'surematch[distributed]'",
-                         field="--engine") from None
+    require_engine(engine)
     from surematch.workflows.distributed import match_dataset
 
     result = match_dataset(model_dir, target, queries_file, out_file, k,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,6 +23,13 @@ SearchEfOpt = Annotated[int | None, typer.Option(
     "and finds more of the exact top k")]
 ColumnOpt = Annotated[list[str], typer.Option("--column", help="remap a column: OURS=THEIRS")]
 VerboseOpt = Annotated[int, typer.Option("-v", count=True, help="more log output")]
+EngineOpt = Annotated[str | None, typer.Option(
+    "--engine", help="run the job's partitions on a cluster (dask; install "
+    "surematch[distributed])")]
+WorkersOpt = Annotated[int, typer.Option(
+    min=1, help="with --engine: worker processes of a local cluster")]
+AddressOpt = Annotated[str | None, typer.Option(
+    "--address", help="with --engine: an existing cluster's scheduler instead")]
 RuntimeOpt = Annotated[str, typer.Option(
     "--runtime", help="what runs the model: torch, onnx, onnx-int8 (after `surematch export`) "
     "or auto (the fastest the model folder has)")]
@@ -34,12 +43,39 @@ def index_target(index: Path | None, qdrant_url: str | None,
     return IndexLocation.of(index, qdrant_url, api_key)
 
 
-def parse_columns(pairs: list[str]) -> dict[str, str]:
+RefColumnOpt = Annotated[list[str], typer.Option(
+    "--ref-column", help="remap a column of the references file: OURS=THEIRS")]
+
+
+def parse_columns(pairs: list[str], flag: str = "--column") -> dict[str, str]:
     """`--column OURS=THEIRS` values as a mapping."""
     columns = {}
     for item in pairs:
         ours, sep, theirs = item.partition("=")
         if not sep or not ours or not theirs:
-            raise InputError(f"--column {item!r}: expected OURS=THEIRS, e.g. text=title")
+            raise InputError(f"{flag} {item!r}: expected OURS=THEIRS, e.g. text=title")
         columns[ours] = theirs
     return columns
+
+
+@contextmanager
+def references_flag(references: Path | None) -> Iterator[None]:
+    """Errors about the references file hint at --ref-column (the other file's: --column)."""
+    try:
+        yield
+    except InputError as exc:
+        if references is not None and exc.file is not None \
+                and Path(exc.file) == Path(references):
+            exc.remap_flag = "--ref-column"
+        raise
+
+
+def require_engine(engine: str) -> None:
+    """--engine names one we run on, and it is installed."""
+    if engine != "dask":
+        raise InputError(f"--engine: unknown {engine!r}; the engine is dask", field="--engine")
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError:
+        raise InputError("--engine dask needs Dask: pip install 'surematch[distributed]'",
+                         field="--engine") from None

@@ -95,6 +95,10 @@ def serve(
         help="per-match floor of the accept band: no match below it is auto-accepted "
              "(default: the calibration's own, 0.5 unless calibrated with another; refits "
              "are certified with it)")] = None,
+    client_requests: Annotated[int | None, typer.Option(
+        "--client-requests", min=0, help="requests one client address may have in flight; "
+        "past them: 429 with Retry-After (0: no limit; default: LIMITS.client_requests, "
+        "16)")] = None,
     learn_texts: Annotated[bool, typer.Option(
         "--learn-texts/--no-learn-texts", help="an accepted or corrected review teaches the "
         "index its query (kind 'reviewed', undone with DELETE /v1/feedback/ID)")] = True,
@@ -122,6 +126,8 @@ def serve(
         options["min_probability"] = min_probability
     if not learn_texts:
         options["learn_texts"] = False
+    if client_requests is not None:
+        options["client_requests"] = client_requests
     if roles:
         options["key_roles"] = roles
     hosts = allowed_hosts(host, allowed_host)

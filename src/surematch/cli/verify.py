@@ -41,4 +41,4 @@ def verify(
     verdict = "verified" if result["verified"] else "not verified"
     out.print(f"{verdict}: distance {result['distance']:.4f} (threshold "
               f"{result['threshold']:.4f}), probability {result['probability']:.4f} "
-              f"({result['confidence']:.1f} %), band {result['band']}", highlight=False)
+              f"({result['percent']:.1f} %), band {result['band']}", highlight=False)

@@ -28,7 +28,6 @@ from surematch.confidence.percent import percent
 from surematch.confidence.registry import (
     CALIBRATORS,
     calibrator_from_dict,
-    load_calibrator,
     make_calibrator,
 )
 from surematch.confidence.retrieval import MatchCalibration, fit_match_calibration
@@ -61,7 +60,6 @@ __all__ = [
     "fit_match_calibration",
     "fit_pair_calibration",
     "load_calibration",
-    "load_calibrator",
     "load_pair_calibration",
     "log_loss",
     "make_calibrator",

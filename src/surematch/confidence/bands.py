@@ -18,8 +18,8 @@ from surematch.confidence.certify import (
     misses_below,
 )
 from surematch.confidence.checks import as_finite, as_labels, as_probs, same_length
-from surematch.confidence.targets import MIN_PROBABILITY
-from surematch.errors import InputError, ModelFormatError
+from surematch.confidence.targets import DEFAULT_TARGETS, Targets
+from surematch.errors import ModelFormatError
 
 Band = Literal["accept", "review", "reject"]
 OPTIONAL = frozenset({"procedure", "n_certify", "min_probability"})
@@ -93,8 +93,14 @@ class TriageBands:
         set); one below it accepts nothing more, and rejects only matches below it."""
         if min_probability is None:
             return self
-        _check_floor(min_probability)
+        replace(self.targets, min_probability=min_probability)  # checks it
         return replace(self, min_probability=float(min_probability))
+
+    @property
+    def targets(self) -> Targets:
+        """The targets these bands were certified for (an older file's missing floor: 0)."""
+        return Targets(self.precision_target, self.miss_target, self.confidence,
+                       self.min_probability or 0.0)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-serialisable dict of every field."""
@@ -115,19 +121,6 @@ class TriageBands:
 
 
 
-def _check_floor(min_probability: float) -> None:
-    if not 0.0 <= min_probability < 1.0:
-        raise InputError(f"min_probability: must lie in [0, 1), got {min_probability}",
-                         field="min_probability")
-
-
-def _check_targets(precision_target: float, miss_target: float, confidence: float,
-                   procedure: str) -> None:
-    for name, value in (("precision_target", precision_target), ("miss_target", miss_target),
-                        ("confidence", confidence)):
-        if not 0.0 < value < 1.0:
-            raise InputError(f"{name}: must lie strictly between 0 and 1, got {value}")
-    check_procedure(procedure)
 
 
 def _accept_on_probs(cut: Cut, s_all: np.ndarray, p_all: np.ndarray) -> tuple[int, float] | None:
@@ -158,13 +151,10 @@ def certify_bands(
     probs: np.ndarray,
     all_scores: np.ndarray,
     all_probs: np.ndarray,
-    precision_target: float = 0.99,
-    miss_target: float = 0.01,
-    confidence: float = 0.95,
+    targets: Targets = DEFAULT_TARGETS,
     *,
     procedure: Procedure = "guided",
     guide: tuple[np.ndarray, np.ndarray] | None = None,
-    min_probability: float = MIN_PROBABILITY,
 ) -> TriageBands:
     """Triage bands certified on a ranking score, expressed as cut-offs on probabilities.
 
@@ -178,13 +168,16 @@ def certify_bands(
     the saved calibrator's probabilities gives exactly the certified set. `guide` =
     (scores [K], outcomes [K]) of independent examples is needed by the "guided" procedure.
 
-    `min_probability`, the per-match floor, is part of the band certified: only cut-offs whose
+    `targets` (validated when made): precision among auto-accepted, share of right matches
+    auto-rejected, confidence, and `min_probability`, the per-match floor, which is part of
+    the band certified: only cut-offs whose
     set lies at or above it are tested (the candidates are still fixed before any label is
     read), so the certified precision is that of the band as applied. Rejection stops at
     half the floor and at the accept cut-off (fewer rejections keep the miss guarantee).
     """
-    _check_targets(precision_target, miss_target, confidence, procedure)
-    _check_floor(min_probability)
+    check_procedure(procedure)
+    precision_target, miss_target = targets.precision, targets.max_miss
+    confidence, min_probability = targets.confidence, targets.min_probability
     s, y, p = scores, correct, probs
     delta, n_right = (1.0 - confidence) / 2.0, int(y.sum())
     floored = p >= min_probability  # the accept band as applied: never below the floor
@@ -261,18 +254,16 @@ def _accept_note(acc: Cut, unseparated: bool, n_right: int, n: int, target: floa
 def fit_bands(
     probs: ArrayLike,
     correct: ArrayLike,
-    precision_target: float = 0.99,
-    miss_target: float = 0.01,
-    confidence: float = 0.95,
+    targets: Targets = DEFAULT_TARGETS,
     *,
     procedure: Procedure = "label_free",
     guide: tuple[ArrayLike, ArrayLike] | None = None,
-    min_probability: float = MIN_PROBABILITY,
 ) -> TriageBands:
     """Choose cut-offs on held-out calibrated probabilities [N] with outcomes [N] (1 = right).
 
-    Certified (see `certify`): precision among auto-accepted >= `precision_target`, and at most
-    `miss_target` of right matches auto-rejected, jointly with probability >= `confidence`
+    Certified (see `certify`) for `targets`: precision among auto-accepted >= `precision`,
+    and at most `max_miss` of right matches auto-rejected, jointly with probability >=
+    `confidence`, no match under `min_probability` accepted
     (each side is tested at delta = (1 - confidence) / 2). A side the data cannot support is
     left empty (its cut-off None), `feasible` is False and `message` says what is missing.
     Use data the calibrator was not fitted on. "guided" (the default when `guide` is given)
@@ -281,12 +272,11 @@ def fit_bands(
     """
     if guide is not None and procedure == "label_free":
         procedure = "guided"
-    _check_targets(precision_target, miss_target, confidence, procedure)
+    check_procedure(procedure)
     p, y = as_probs(probs), as_labels(correct, "correct")
     same_length(p, y, "probabilities", "correct")
     g = None
     if guide is not None:
         g = (as_probs(guide[0]), as_labels(guide[1], "guide outcomes"))
         same_length(g[0], g[1], "guide probabilities", "guide outcomes")
-    return certify_bands(p, y, p, p, p, precision_target, miss_target, confidence,
-                         procedure=procedure, guide=g, min_probability=min_probability)
+    return certify_bands(p, y, p, p, p, targets, procedure=procedure, guide=g)

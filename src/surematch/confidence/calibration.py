@@ -8,9 +8,7 @@ threshold decisions: fitting on those would only teach the calibrator to agree w
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
-from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -93,12 +91,6 @@ class Calibrator(ABC):
                 f"calibration ({cls.kind}): damaged or missing field {exc}"
             ) from None
         return cal
-
-    def save(self, path: str | Path) -> Path:
-        """Write `to_dict()` as JSON to `path`; returns the path."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
-        return path
 
     @abstractmethod
     def _fit(self, x: np.ndarray, y: np.ndarray) -> None:

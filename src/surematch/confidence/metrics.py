@@ -121,11 +121,13 @@ def aurc(confidence: ArrayLike, correct: ArrayLike) -> float:
     return float(np.mean(risk_coverage_curve(confidence, correct)[1]))
 
 
-def band_report(probs: ArrayLike, correct: ArrayLike, bands: TriageBands) -> dict[str, Any]:
+def band_report(probs: ArrayLike, correct: ArrayLike, bands: TriageBands,
+                names: ArrayLike | None = None) -> dict[str, Any]:
     """Per band ("accept", "review", "reject"): n, coverage (n / N) and precision (share of
-    right matches, None when the band is empty)."""
+    right matches, None when the band is empty). `names` [N]: the bands already decided
+    (`MatchCalibration.bands_of`, the no-match rule included); else `bands` on probs."""
     p, y = _checked(probs, correct)
-    names = np.asarray(bands.band(p))
+    names = np.asarray(bands.band(p) if names is None else names)
     report: dict[str, Any] = {}
     for name in ("accept", "review", "reject"):
         inside = names == name

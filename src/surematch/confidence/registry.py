@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from surematch.confidence.beta import BetaCalibrator
@@ -34,18 +32,3 @@ def calibrator_from_dict(d: dict[str, Any]) -> Calibrator:
             f"calibration: unknown kind {kind!r}; expected one of {sorted(CALIBRATORS)}"
         )
     return CALIBRATORS[kind].from_dict(d)
-
-
-def load_calibrator(path: str | Path) -> Calibrator:
-    """Read a calibrator written by `Calibrator.save(path)`."""
-    path = Path(path)
-    try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelFormatError(f"{path}: calibration file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFormatError(f"{path}: not a readable calibration file ({exc})") from None
-    try:
-        return calibrator_from_dict(d)
-    except ModelFormatError as exc:
-        raise ModelFormatError(f"{path}: {exc}") from None

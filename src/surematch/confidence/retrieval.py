@@ -25,7 +25,7 @@ quarter of the data).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -44,10 +44,11 @@ from surematch.confidence.match_features import (
     top1_features,
 )
 from surematch.confidence.metrics import aurc, brier, ece
+from surematch.confidence.no_match import NoMatchRule, fit_no_match, top1_columns
 from surematch.confidence.registry import calibrator_from_dict
 from surematch.confidence.selection import select_calibrator
 from surematch.confidence.split import enough_to_split, fit_band_split
-from surematch.confidence.targets import MIN_PROBABILITY
+from surematch.confidence.targets import DEFAULT_TARGETS, Targets
 from surematch.confidence.thresholds import Criterion, choose_threshold
 from surematch.errors import InputError, ModelFormatError
 
@@ -63,10 +64,17 @@ class MatchCalibration:
     lone_margin: float
     report: dict[str, Any] = field(default_factory=dict)
     evidence: tuple[str, ...] = ()  # names of `confidence.evidence` arrays the model reads
+    no_match: NoMatchRule | None = None  # the certified no-match rule (None: files before it)
 
     @property
     def features(self) -> tuple[str, ...]:
         return (FEATURES if self.uses_confidence else FEATURES[:2]) + self.evidence
+
+    @property
+    def evidence_needed(self) -> tuple[str, ...]:
+        """Every evidence array a match needs: the calibrator's and the no-match rule's."""
+        extra = self.no_match.evidence if self.no_match is not None else ()
+        return tuple(n for n in EVIDENCE if n in self.evidence or n in extra)
 
     @property
     def candidate_depth(self) -> int:
@@ -94,22 +102,38 @@ class MatchCalibration:
         return self.calibrator.predict_proba(x.reshape(q * k, f)).reshape(q, k)
 
     def band(self, probs: ArrayLike) -> str | np.ndarray:
-        """"accept" / "review" / "reject" for a probability or [N] of them (see `bands`)."""
+        """"accept" / "review" / "reject" for a probability or [N] of them, on the
+        probability alone (see `bands`; `bands_of` adds the no-match rule)."""
         return self.bands.band(probs)
+
+    def bands_of(self, probs: ArrayLike, similarities: ArrayLike,
+                 evidence: Mapping[str, ArrayLike] | None = None) -> np.ndarray:
+        """The band [Q, k] of each candidate, from its probability [Q, k] (`probabilities`),
+        similarity [Q, k] and evidence {name: [Q, k]}: the bands on the probability, and
+        "reject" (no match) where the no-match rule rejects a candidate not auto-accepted."""
+        p = np.asarray(probs, dtype=np.float64)
+        names = np.asarray(self.bands.band(p.reshape(-1))).reshape(p.shape)
+        if self.no_match is not None:
+            names[self.no_match.rejects(similarities, evidence) & (names != "accept")] = \
+                "reject"
+        return names
 
     def to_dict(self) -> dict[str, Any]:
         return {"calibrator": self.calibrator.to_dict(), "bands": self.bands.to_dict(),
                 "threshold": self.threshold, "uses_confidence": self.uses_confidence,
                 "lone_margin": self.lone_margin, "evidence": list(self.evidence),
+                "no_match": None if self.no_match is None else self.no_match.to_dict(),
                 "report": self.report}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MatchCalibration:
         try:
+            rule = d.get("no_match")
             return cls(calibrator_from_dict(d["calibrator"]), TriageBands.from_dict(d["bands"]),
                        float(d["threshold"]), bool(d["uses_confidence"]),
                        float(d["lone_margin"]), dict(d.get("report") or {}),
-                       tuple(str(n) for n in d.get("evidence") or ()))
+                       tuple(str(n) for n in d.get("evidence") or ()),
+                       None if rule is None else NoMatchRule.from_dict(rule))
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFormatError(f"match calibration: damaged or missing field {exc}") from None
 
@@ -139,9 +163,7 @@ def fit_match_calibration(
     confidence: ArrayLike | None = None,
     groups: Sequence[object | None] | None = None,
     *,
-    precision_target: float = 0.99,
-    miss_target: float = 0.01,
-    confidence_level: float = 0.95,
+    targets: Targets = DEFAULT_TARGETS,
     criterion: Criterion = "accuracy",
     band_fraction: float = 1.0 - GUIDE_FRACTION,
     candidates: Sequence[str] = ("logistic", "isotonic", "beta"),
@@ -149,7 +171,7 @@ def fit_match_calibration(
     seed: int = 0,
     evidence: Mapping[str, ArrayLike] | None = None,
     split: tuple[ArrayLike, ArrayLike] | None = None,
-    min_probability: float = MIN_PROBABILITY,
+    no_match: bool = True,
 ) -> MatchCalibration:
     """Fit on similarities [Q, k] (k >= 2, best first), top-1 right/wrong [Q] (open-set
     queries: wrong), embedding confidence [Q] or None, groups [Q] (expected ids; None for
@@ -158,8 +180,13 @@ def fit_match_calibration(
     calibrator reads (none, all, or one) is chosen by cross-validated log loss on the guide
     part. `split`: (guide indices, certify indices) to use instead of the seeded split by
     groups, e.g. to certify the bands on a random sample only. See the module text for the
-    protocol; `procedure` names the accept test (`certify`); `min_probability` is the
-    per-match floor of the accept band, certified with it (`bands.certify_bands`)."""
+    protocol; `procedure` names the accept test (`certify`); `targets` what the bands certify,
+    the per-match floor included (`bands.certify_bands`).
+
+    `no_match` (with `overlap` and `agreement` evidence): the reject band is the certified
+    no-match rule (`confidence.no_match`) instead of a cut-off on the probability; it spends
+    the same `targets.max_miss`. Without that evidence, or when the rule cannot be certified,
+    the reject band stays on the probability."""
     check_procedure(procedure)
     y = as_labels(correct, "correct")
     sims = np.asarray(similarities)
@@ -193,13 +220,22 @@ def fit_match_calibration(
     score = s if procedure in ("guided", "grid") else cal_a.predict_proba(x)
     yb, pb = y[band_idx], cal_a.predict_proba(x[band_idx])
     try:
-        bands = certify_bands(score[band_idx], yb, p[band_idx], score, p, precision_target,
-                              miss_target, confidence_level, procedure=procedure,
-                              guide=(score[fit_idx], y[fit_idx]),
-                              min_probability=min_probability)
+        bands = certify_bands(score[band_idx], yb, p[band_idx], score, p, targets,
+                              procedure=procedure, guide=(score[fit_idx], y[fit_idx]))
         threshold = choose_threshold(p, y, criterion)
     except InputError as exc:
         raise InputError(f"band part ({len(band_idx)} of {len(y)} queries): {exc}") from None
+    rule = None
+    columns = top1_columns(sims, evidence) if no_match else None
+    if columns is not None:
+        rule = fit_no_match(columns, y, fit_idx, band_idx, targets.max_miss,
+                            (1.0 - targets.confidence) / 2.0)
+        if rule.reject_below is None:
+            rule = None  # not certified: the reject band stays on the probability
+        else:
+            bands = _with_rule(bands, rule, p[band_idx], yb, rule.rejects(
+                sims[band_idx, :1], {n: np.asarray(evidence[n])[band_idx, :1]  # type: ignore[index]
+                                     for n in rule.evidence})[:, 0])
     report = {
         "n_queries": len(y), "n_fit": len(fit_idx), "n_band": len(band_idx),
         "top1_accuracy": float(y.mean()),
@@ -210,7 +246,23 @@ def fit_match_calibration(
                      "brier": brier(pb, yb), "aurc": aurc(pb, yb)},
     }
     return MatchCalibration(cal, bands, threshold.threshold, confidence is not None, lone,
-                            report, chosen)
+                            report, chosen, rule)
+
+
+def _with_rule(bands: TriageBands, rule: NoMatchRule, p: np.ndarray, y: np.ndarray,
+               rejected: np.ndarray) -> TriageBands:
+    """`bands` whose reject side is the no-match rule: no cut-off on the probability, the
+    rule's bound, and the counts of the certifying examples p [N], y [N] with the rule's
+    rejections [N] (never of an auto-accepted one)."""
+    accepted = p >= bands.accept_at if bands.accept_at is not None else np.zeros(len(p), bool)
+    rejected = rejected & ~accepted
+    n_right = int(y.sum())
+    return replace(bands, reject_below=None, miss_bound=rule.miss_bound,
+                   n_reject=int(rejected.sum()),
+                   n_review=int(len(p) - accepted.sum() - rejected.sum()),
+                   empirical_miss_rate=float(np.sum(rejected & (y == 1)) / n_right)
+                   if n_right else None,
+                   reject_coverage=float(rejected.mean()))
 
 
 def _choose_evidence(features: Callable[[tuple[str, ...]], np.ndarray], names: tuple[str, ...],

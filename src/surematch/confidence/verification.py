@@ -29,7 +29,7 @@ from surematch.confidence.metrics import auroc, brier, ece
 from surematch.confidence.registry import calibrator_from_dict, make_calibrator
 from surematch.confidence.selection import select_calibrator
 from surematch.confidence.split import enough_to_split, fit_band_split
-from surematch.confidence.targets import MIN_PROBABILITY
+from surematch.confidence.targets import DEFAULT_TARGETS, Targets
 from surematch.confidence.thresholds import Criterion, choose_threshold
 from surematch.distances import DISTANCES, Distance, get_distance
 from surematch.errors import InputError, ModelFormatError
@@ -85,13 +85,12 @@ class PairCalibration:
 def fit_pair_calibration(
     values: ArrayLike, labels: ArrayLike, distance: str = "cosine", *,
     criterion: Criterion = "accuracy", target_fmr: float | None = None,
-    precision_target: float = 0.99, miss_target: float = 0.01, confidence_level: float = 0.95,
-    band_fraction: float = 0.75, procedure: Procedure = "guided", seed: int = 0,
-    min_probability: float = MIN_PROBABILITY,
+    targets: Targets = DEFAULT_TARGETS, band_fraction: float = 0.75,
+    procedure: Procedure = "guided", seed: int = 0,
 ) -> PairCalibration:
     """Fit on values [N] of `distance` (e.g. cosine distances) and labels [N] (1 = same);
     `band_fraction` of the pairs certify the bands, the rest guide the test (`procedure`);
-    `min_probability`: the per-match floor of the accept band (`bands`)."""
+    `targets`: what the bands certify, the per-match floor included (`bands`)."""
     check_procedure(procedure)
     measure = distance_named(distance)
     x, y = as_finite(values, "values"), as_labels(labels)
@@ -110,10 +109,8 @@ def fit_pair_calibration(
     cert = score if procedure in ("guided", "grid") else guide_cal.predict_proba(score)
     try:
         thr = choose_threshold(score, y, criterion, target_fmr)
-        bands = certify_bands(cert[band_idx], yb, p[band_idx], cert, p, precision_target,
-                              miss_target, confidence_level, procedure=procedure,
-                              guide=(cert[fit_idx], y[fit_idx]),
-                              min_probability=min_probability)
+        bands = certify_bands(cert[band_idx], yb, p[band_idx], cert, p, targets,
+                              procedure=procedure, guide=(cert[fit_idx], y[fit_idx]))
         roc = auroc(score[band_idx], yb)
     except InputError as exc:
         raise InputError(f"band part ({len(band_idx)} of {len(y)} pairs): {exc}") from None

@@ -27,10 +27,11 @@ Located = tuple[int | None, int, Any]  # (line, or None for Parquet; 1-based dat
 
 
 def read_column(path: Path, column: str, what: str = "input", ours: str | None = None,
-                ) -> Iterator[Located]:
-    """Each row's value of `column`, streamed, with its line and row; InputError (file, line)
-    for an unreadable row or a missing column (a JSONL line may lack it), whose hint remaps
-    `ours` (default: the column) with --column."""
+                fallback: str | None = None) -> Iterator[Located]:
+    """Each row's value of `column` (or, where a file has no such column, of `fallback`),
+    streamed, with its line and row; InputError (file, line) for an unreadable row or a
+    missing column (a JSONL line may lack it), whose hint remaps `ours` (default: the
+    column)."""
     ours = ours or column
     fmt = file_format(path, what)
     if fmt == "csv":
@@ -38,21 +39,26 @@ def read_column(path: Path, column: str, what: str = "input", ours: str | None =
     elif fmt == "jsonl":
         header, rows = read_jsonl(path)
     else:
-        header, rows = read_parquet(path, [column])
+        header, rows = read_parquet(path, [column] if fallback is None else [column, fallback])
+    if header is not None and column not in header and fallback is not None \
+            and fallback in header:
+        column = fallback
     if header is not None and column not in header:
         raise missing_column(path, column, header, 1 if fmt == "csv" else None, ours)
     for row, (line, values) in enumerate(rows, start=1):
-        if column not in values:
+        if column in values:
+            yield line, row, values[column]
+        elif fallback is not None and fallback in values:
+            yield line, row, values[fallback]
+        else:
             raise missing_column(path, column, list(values), line, ours)
-        yield line, row, values[column]
 
 
 def missing_column(path: Path, column: str, found: list[str], line: int | None, ours: str,
                    ) -> InputError:
     listed = ", ".join(map(repr, found)) or "(none)"
     return InputError(f'missing column "{column}"; columns found: {listed}. Rename the column '
-                      f"in the file, or remap it: --column {ours}=<column in your file>",
-                      file=path, line=line, field=column)
+                      "in the file", file=path, line=line, field=column, remap=ours)
 
 
 def count_rows(path: Path) -> int | None:
@@ -84,6 +90,8 @@ class Writer(Protocol):
     def resume(self) -> int: ...
     def start_over(self) -> None: ...
     def write(self, rows: list[dict[str, Any]]) -> None: ...
+    def tail(self, row: dict[str, Any]) -> Any: ...
+    def write_tails(self, firsts: list[Any], tails: list[Any]) -> None: ...
     def close(self) -> None: ...
     def finish(self) -> None: ...
 
@@ -128,13 +136,25 @@ class _LineWriter:
         self.path.unlink(missing_ok=True)
 
     def write(self, rows: list[dict[str, Any]]) -> None:
+        self._append(self._encode(rows))
+
+    def tail(self, row: dict[str, Any]) -> Any:
+        """The row encoded but for its first column: rows that differ only there (a file's
+        repeated queries) share it, and `write_tails` writes each with its own first value."""
+        raise NotImplementedError
+
+    def write_tails(self, firsts: list[Any], tails: list[Any]) -> None:
+        """`write` of the rows whose first column is firsts[i] and the rest tails[i]."""
+        raise NotImplementedError
+
+    def _append(self, data: bytes) -> None:
         if self.file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fresh = not self.path.exists() or self.path.stat().st_size == 0
             self.file = self.path.open("ab")
             if fresh:
                 self.file.write(self._header())
-        self.file.write(self._encode(rows))
+        self.file.write(data)
         self.file.flush()
         os.fsync(self.file.fileno())
 
@@ -163,6 +183,16 @@ class _CsvWriter(_LineWriter):
         csv.writer(buf, lineterminator="\n").writerows(
             [_csv_value(r[c]) for c in self.columns] for r in rows)
         return buf.getvalue().encode("utf-8")
+
+    def tail(self, row: dict[str, Any]) -> str:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(
+            ["", *(_csv_value(row[c]) for c in self.columns[1:])])
+        return buf.getvalue()[:-1]  # ",v2,v3...": the first value empty, no line end
+
+    def write_tails(self, firsts: list[Any], tails: list[Any]) -> None:
+        self._append("".join(f"{_csv_first(v)}{t}\n" for v, t in zip(firsts, tails, strict=True)
+                             ).encode("utf-8"))
 
     def _complete_rows(self) -> tuple[int, int]:
         count, end, header, start = -1, 0, None, 1
@@ -197,6 +227,19 @@ def _not_ours(path: Path, line: int) -> InputError:
                       "rerun with --restart or another --out", file=path, line=line)
 
 
+def _csv_first(value: Any) -> str:
+    """A row's first value as the csv writer writes it (quoted only where it must be)."""
+    text = str(_csv_value(value))
+    if text and not any(c in text for c in _CSV_SPECIAL):
+        return text
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([text, ""])
+    return buf.getvalue()[:-2]  # without the "," of the empty second value and the "\n"
+
+
+_CSV_SPECIAL = (",", '"', "\r", "\n")
+
+
 def _csv_value(value: Any) -> Any:
     if value is None:
         return ""
@@ -210,6 +253,15 @@ def _csv_value(value: Any) -> Any:
 class _JsonlWriter(_LineWriter):
     def _encode(self, rows: list[dict[str, Any]]) -> bytes:
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+
+    def tail(self, row: dict[str, Any]) -> str:
+        rest = json.dumps({c: row[c] for c in self.columns[1:]}, ensure_ascii=False)
+        return ", " + rest[1:]  # ', "column 2": ..., "last": ...}'
+
+    def write_tails(self, firsts: list[Any], tails: list[Any]) -> None:
+        head = "{" + json.dumps(self.columns[0]) + ": "
+        self._append("".join(f"{head}{json.dumps(v, ensure_ascii=False)}{t}\n"
+                             for v, t in zip(firsts, tails, strict=True)).encode("utf-8"))
 
     def _complete_rows(self) -> tuple[int, int]:
         count, end = 0, 0
@@ -281,6 +333,13 @@ class _ParquetWriter:
             self.path.unlink(missing_ok=True)
         shutil.rmtree(self.parts, ignore_errors=True)
         self.next_part = 0
+
+    def tail(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {c: row[c] for c in self.columns[1:]}
+
+    def write_tails(self, firsts: list[Any], tails: list[Any]) -> None:
+        first = self.columns[0]
+        self.write([{first: v, **t} for v, t in zip(firsts, tails, strict=True)])
 
     def write(self, rows: list[dict[str, Any]]) -> None:
         import pyarrow as pa

@@ -38,8 +38,12 @@ def write_report(folder: str | Path, ranked: RankedQueries, summary: dict[str, A
     if calibration is not None:
         p = top1_probabilities(ranked, calibration)
         b = calibration.bands
+        rule = calibration.no_match
+        reject = (f"no match when the no-match score < {_fmt(rule.reject_below)} (at most "
+                  f"{_fmt(rule.miss_bound)} of right matches)" if rule is not None else
+                  f"reject below {_fmt(b.reject_below)}")
         lines += ["## Triage bands", "",
-                  f"accept from p >= {_fmt(b.accept_at)}, reject below {_fmt(b.reject_below)} "
+                  f"accept from p >= {_fmt(b.accept_at)}, {reject} "
                   f"(targets: precision >= {b.precision_target:g}, miss <= {b.miss_target:g}, "
                   f"at {b.confidence:g} confidence). {b.message}.", ""]
         reliability_diagram(p, y, folder / "reliability.png")

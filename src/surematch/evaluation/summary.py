@@ -27,6 +27,13 @@ def top1_probabilities(ranked: RankedQueries, calibration: MatchCalibration) -> 
     return calibration.probabilities(ranked.similarity, ranked.confidence, ranked.evidence)[:, 0]
 
 
+def top1_bands(ranked: RankedQueries, calibration: MatchCalibration) -> np.ndarray:
+    """The band [Q] of each query's top match, as matching decides it (the no-match rule
+    included)."""
+    p = calibration.probabilities(ranked.similarity, ranked.confidence, ranked.evidence)
+    return calibration.bands_of(p, ranked.similarity, ranked.evidence)[:, 0]
+
+
 def match_summary(ranked: RankedQueries, calibration: MatchCalibration | None) -> dict[str, Any]:
     """One flat dict with the DESIGN.md `evaluate --json` keys (and a few more).
 
@@ -51,7 +58,7 @@ def match_summary(ranked: RankedQueries, calibration: MatchCalibration | None) -
         out["note"] = UNCALIBRATED
         return out
     p = top1_probabilities(ranked, calibration)
-    bands = band_report(p, y, calibration.bands)
+    bands = band_report(p, y, calibration.bands, top1_bands(ranked, calibration))
     out.update({
         "ece": ece(p, y), "ece_equal_mass": ece(p, y, strategy="quantile"),
         "ece_noise_floor": ece_noise_floor(p), "mce": mce(p, y),

@@ -70,11 +70,6 @@ def audit_draw(key: str, fraction: float = 0.02, seed: int = 0) -> bool:
     return int.from_bytes(digest[:8], "big") / 2.0**64 < fraction
 
 
-def audit_sample(keys: Sequence[str], fraction: float = 0.02, seed: int = 0) -> np.ndarray:
-    """`audit_draw` for each key: a bool mask [N] marking the top matches to audit."""
-    return np.array([audit_draw(k, fraction, seed) for k in keys], dtype=bool)
-
-
 Order = Literal["traffic", "edge", "random"]
 ORDERS: tuple[str, ...] = ("traffic", "edge", "random")
 MAX_ITEMS = 10_000

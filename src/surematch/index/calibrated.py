@@ -28,8 +28,11 @@ class Calibration:
 
     @property
     def evidence(self) -> tuple[str, ...]:
-        """The evidence names the calibration reads (none when uncalibrated)."""
-        return tuple(getattr(self._cal, "evidence", ()) or ())
+        """The evidence names the calibration reads, its no-match rule's included (none
+        when uncalibrated)."""
+        if self._cal is None:
+            return ()
+        return tuple(getattr(self._cal, "evidence_needed", None) or self._cal.evidence or ())
 
     @property
     def depth(self) -> int:
@@ -69,5 +72,5 @@ class Calibration:
             return None, None
         probs = np.asarray(self._cal.probabilities(similarities, confidence, evidence),
                            dtype=np.float64)
-        bands = [[str(b) for b in self._cal.bands.band(row)] for row in probs]
-        return probs, bands
+        names = self._cal.bands_of(probs, similarities, evidence)
+        return probs, [[str(b) for b in row] for row in names]

@@ -17,15 +17,26 @@ from surematch.index.stores.base import BaseStore
 from surematch.index.stores.points import check_positive_int
 from surematch.index.stores.protocol import Hit
 from surematch.index.text_rows import TEXTS_KEY, TextRows, split_payload
+from surematch.limits import big_k
 
 MAX_FETCH = 4096  # most references fetched for one query while rules exclude results
 
 
+def check_k(k: Any, field: str = "k") -> int:
+    """k if it is an int from 1 to LIMITS.k (the HTTP API's message past it), else
+    InputError naming field."""
+    check_positive_int(k, field)
+    if (too_big := big_k(k)) is not None:
+        raise InputError(too_big, field=field)
+    return int(k)
+
+
 def check_queries(queries: Any, k: Any) -> None:
-    """InputError unless queries is a list of items (text not blank) and k a positive int."""
+    """InputError unless queries is a list of items (text not blank) and k an int from 1 to
+    LIMITS.k."""
     if isinstance(queries, str) or not isinstance(queries, Sequence):
         raise InputError("queries must be a list", field="queries")
-    check_positive_int(k, "k")
+    check_k(k)
     for n, q in enumerate(queries):
         if isinstance(q, str) and not q.strip():
             raise InputError("a query must not be empty", field=f"queries[{n}]")
@@ -92,6 +103,7 @@ def match_vectors(store: BaseStore, rules: RuleBook, calibration: Calibration,
     for a query whose over-fetched results the rules all but emptied). A multivector store's
     hits need their rows (which text matched): from text_rows when given, else the search
     returns them."""
+    check_k(k)
     if not len(vectors):
         return []
     depth = candidate_depth(k, calibration)

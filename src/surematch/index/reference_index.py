@@ -19,7 +19,7 @@ import itertools
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +65,16 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Prepared:
     """References checked and embedded, not yet written (`ReferenceIndex.prepare`): those
-    stored already with the same texts and payload are left out."""
+    stored already with the same texts and payload are left out. `pending` leaves `vectors`
+    empty (someone else embeds them)."""
 
     ids: list[str]
     texts: list[list[tuple[str, str]]]
     payloads: list[dict[str, Any]]
     vectors: np.ndarray  # [sum of each reference's texts, D]
     given: int  # references asked for, those left out included
+    confidence: np.ndarray | None = None  # [sum of texts]: embedding confidence, if any
+    positions: tuple[int, ...] = ()  # each one's row in the references asked for
 
 
 class ReferenceIndex:
@@ -94,6 +97,7 @@ class ReferenceIndex:
             self.text_rows = TextRows(self.store)
             self.exact = ExactTexts(self.store, self.text_rows)  # queries equal to a text
             self.version = 0  # writes through this object: a result cache's generation
+            self._runtime_noted = False  # this model's runtime is in the meta's `runtimes`
             self.rules = RuleBook(open_store(location, self.store.dim, collection="rules"))
         except BaseException:
             self.store.close()
@@ -177,26 +181,36 @@ class ReferenceIndex:
                 "payload_indexes", {}), **new}})
         return new
 
-    def prepare(self, references: References, batch_size: int = 256,
+    def pending(self, references: References,
                 reading: AbstractContextManager[Any] | None = None) -> Prepared:
-        """Check and embed references, writing nothing (`write_prepared` stores them): a
-        server embeds outside its write lock. The store is read (to leave out references
-        stored already as they are) under `reading`, e.g. the server's read lock."""
+        """Check references and leave out those stored already with the same texts and
+        payload, embedding nothing (`vectors` empty; `positions` says which are left). The
+        store is read under `reading`, e.g. the server's read lock."""
         ids, texts, payloads = self._checked(references)
         with reading or contextlib.nullcontext():
             same = self._stored_as(ids, texts, payloads)
         todo = [n for n, done in enumerate(same) if not done]
-        flat = [text for n in todo for text, _ in texts[n]]
-        vectors = (np.asarray(self.model.embed(flat, batch_size=batch_size)) if flat
-                   else np.zeros((0, self.store.dim), np.float32))
         return Prepared([ids[n] for n in todo], [texts[n] for n in todo],
-                        [payloads[n] for n in todo], vectors, len(ids))
+                        [payloads[n] for n in todo], np.zeros((0, self.store.dim), np.float32),
+                        len(ids), None, tuple(todo))
+
+    def prepare(self, references: References, batch_size: int = 256,
+                reading: AbstractContextManager[Any] | None = None) -> Prepared:
+        """Check and embed references, writing nothing (`write_prepared` stores them): a
+        server embeds outside its write lock (see `pending`)."""
+        pending = self.pending(references, reading)
+        flat = [text for pairs in pending.texts for text, _ in pairs]
+        if not flat:
+            return pending
+        vectors, confidence = self._embed_texts(flat, batch_size)
+        return replace(pending, vectors=vectors, confidence=confidence)
 
     def write_prepared(self, prepared: Prepared) -> int:
         """Store prepared references (no payload index is made: see `index_payloads`);
         returns how many were written."""
         if prepared.ids:
-            self._write(prepared.ids, prepared.texts, prepared.payloads, prepared.vectors)
+            self._write(prepared.ids, prepared.texts, prepared.payloads, prepared.vectors,
+                        prepared.confidence)
         return len(prepared.ids)
 
     def _stored_as(self, ids: list[str], texts: list[list[tuple[str, str]]],
@@ -219,6 +233,7 @@ class ReferenceIndex:
                confidence: np.ndarray | None = None) -> None:
         """Store references whose texts, in order, are the rows of vectors [sum n_i, D]
         (with their embedding confidence [sum n_i], kept in the payload, when given)."""
+        self._note_runtime()
         if not self.store.multivector:
             self.store.upsert(ids, vectors, [{**p, TEXT_KEY: pairs[0][0]} for p, pairs in
                                              zip(payloads, texts, strict=True)])
@@ -232,6 +247,27 @@ class ReferenceIndex:
             {**p, TEXTS_KEY: [t for t, _ in pairs], KINDS_KEY: [k for _, k in pairs], **c}
             for p, pairs, c in zip(payloads, texts, sure, strict=True)])
         self._changed(ids)
+
+    def _note_runtime(self) -> None:
+        """Record in the meta (`runtimes`) that this model's runtime embeds rows written now,
+        once per opened index; an index holding rows written before runtimes were recorded
+        gets "unknown" first."""
+        if self._runtime_noted:
+            return
+        meta = self.store.read_meta()
+        seen = list(meta.get("runtimes") or ([] if not self.store.count() else ["unknown"]))
+        if self.model.runtime not in seen:
+            self.store.write_meta({**meta, "runtimes": [*seen, self.model.runtime]})
+        self._runtime_noted = True
+
+    @property
+    def runtimes(self) -> list[str]:
+        """The runtimes that embedded the stored rows (`_note_runtime`): [] for an empty
+        index, ["unknown", ...] where some were written before runtimes were recorded."""
+        recorded = self.store.read_meta().get("runtimes")
+        if recorded is None:
+            return ["unknown"] if self.store.count() else []
+        return list(recorded)
 
     def add_texts(self, ref_id: str, texts: Sequence[str | tuple[str, str]],
                   provenance: Mapping[str, dict[str, Any]] | None = None) -> int:
@@ -321,13 +357,17 @@ class ReferenceIndex:
     def get(self, ids: Sequence[str]) -> list[Reference | None]:
         """The references in the order asked (each with all its texts and their kinds), None
         where an id is not stored."""
-        out: list[Reference | None] = []
-        for p in self.store.get(ids):
-            if p is None:
+        return [None if p is None else _reference(p) for p in self.store.get(ids)]
+
+    def get_rows(self, ids: Sequence[str]) -> list[tuple[Reference, np.ndarray] | None]:
+        """`get`, each reference with its stored rows [its texts, D] in the order of its
+        texts (as the runtimes in `runtimes` embedded them)."""
+        out: list[tuple[Reference, np.ndarray] | None] = []
+        for p in self.store.get(ids, with_vectors=True):
+            if p is None or p.vector is None:
                 out.append(None)
                 continue
-            payload, texts = split_payload(p.payload)
-            out.append(Reference(p.id, texts[0][0], payload, texts, provenance_of(p.payload)))
+            out.append((_reference(p), np.atleast_2d(np.asarray(p.vector, np.float32))))
         return out
 
     def count(self, filter: dict[str, Any] | None = None) -> int:
@@ -431,6 +471,11 @@ class ReferenceIndex:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _reference(point: Any) -> Reference:
+    payload, texts = split_payload(point.payload)
+    return Reference(point.id, texts[0][0], payload, texts, provenance_of(point.payload))
 
 
 def remove_text(store: BaseStore, ref_id: str, text: str) -> bool:

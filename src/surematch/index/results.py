@@ -43,14 +43,14 @@ class Match:
     kind: str | None = None  # the kind of `text`
 
     @property
-    def confidence(self) -> float | None:
-        """The probability as a percentage (0 to 100)."""
+    def percent(self) -> float | None:
+        """The probability as a percentage (0 to 100), for people to read."""
         return None if self.probability is None else self.probability * 100.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "text": self.text, "payload": self.payload,
                 "similarity": self.similarity, "probability": self.probability,
-                "confidence": self.confidence, "band": self.band, "kind": self.kind}
+                "percent": self.percent, "band": self.band, "kind": self.kind}
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from prometheus_client import Gauge
 
+from surematch.confidence.targets import Targets
 from surematch.errors import InputError
 from surematch.feedback import DECISIONS, write_labelled
 from surematch.service.observe import error
@@ -106,8 +107,8 @@ def refit(request: Request, body: RefitRequest | None = None) -> dict[str, Any]:
     from surematch.service.routes_ops import calibration_view
     from surematch.workflows.feedback import (
         learned_texts,
-        references_from_index,
         refit_calibration,
+        stored_rows,
     )
 
     state = request.app.state.service
@@ -118,7 +119,7 @@ def refit(request: Request, body: RefitRequest | None = None) -> dict[str, Any]:
         old = state.match_calibration
         bands = old.bands if old is not None else None
         with state.lock.read():
-            refs = references_from_index(state.index)
+            refs, rows = stored_rows(state.index, strict=False)  # rows: not embedded again
             learned = learned_texts(state.index)
         labelled = None
         if state.labelled_queries is not None:
@@ -128,11 +129,8 @@ def refit(request: Request, body: RefitRequest | None = None) -> dict[str, Any]:
         try:
             _, fit = refit_calibration(
                 state.model, state.model_dir, refs, state.feedback.reviews(), labelled,
-                precision=body.target_precision or (bands.precision_target if bands else 0.99),
-                max_miss=body.max_miss or (bands.miss_target if bands else 0.01),
-                confidence=body.confidence or (bands.confidence if bands else 0.95),
-                seed=body.seed, min_probability=_floor(state.min_probability, bands),
-                learned=learned, labelled_file=state.labelled_queries)
+                targets=_refit_targets(body, bands, state.min_probability), seed=body.seed,
+                learned=learned, labelled_file=state.labelled_queries, reference_vectors=rows)
         except InputError as exc:
             raise InputError(f"refit failed, the calibration in use is unchanged: "
                              f"{exc.message}", field=exc.field or "feedback") from None
@@ -189,12 +187,16 @@ def install_audit_metrics(app: FastAPI) -> None:
         Gauge(name, doc, registry=registry).set_function(read)
 
 
-def _floor(serving: float | None, bands: Any | None) -> float:
-    """The per-match floor a refit is certified with: the one the server was started with,
-    else the calibration's in use, else the default."""
-    from surematch.confidence.targets import MIN_PROBABILITY
+def _refit_targets(body: RefitRequest, bands: Any | None, serving: float | None) -> Targets:
+    """What a refit certifies: the request's targets, else those of the calibration in use,
+    else the defaults; the per-match floor the server was started with, else the
+    calibration's in use, else the default."""
+    from surematch.confidence.targets import DEFAULT_TARGETS, MIN_PROBABILITY
 
-    if serving is not None:
-        return serving
+    base = bands.targets if bands is not None else DEFAULT_TARGETS
     floor = getattr(bands, "min_probability", None)
-    return MIN_PROBABILITY if floor is None else float(floor)
+    if serving is not None:
+        floor = serving
+    return Targets(body.target_precision or base.precision, body.max_miss or base.max_miss,
+                   body.confidence or base.confidence,
+                   MIN_PROBABILITY if floor is None else float(floor))

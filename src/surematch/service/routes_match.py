@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
 from starlette.concurrency import run_in_threadpool
 
-from surematch.limits import LIMITS
+from surematch.limits import over_open_budget
 from surematch.service.schemas import MatchRequest, VerifyRequest
 from surematch.service.security import API_KEY, read_key, role_of
 
@@ -30,14 +30,9 @@ async def match(body: MatchRequest, request: Request,
     if len(queries) > request.app.state.max_batch:
         raise HTTPException(422, f'"queries" holds {len(queries)} texts; at most '
                             f"{request.app.state.max_batch} per request")
-    chars = sum(len(q) for q in queries)
-    if (len(queries) * body.k > LIMITS.open_match_budget
-            or chars > LIMITS.open_match_chars) and (
-            not request.app.state.api_keys or role_of(request, given) is None):
-        raise HTTPException(422, f"{len(queries)} queries x k {body.k} ({chars:,} characters)"
-                            f" is over what a request without a key may ask: queries x k "
-                            f"{LIMITS.open_match_budget}, {LIMITS.open_match_chars:,} "
-                            "characters; send fewer or shorter queries, a smaller k, or a key")
+    over = over_open_budget(len(queries), body.k, sum(len(q) for q in queries))
+    if over is not None and (not request.app.state.api_keys or role_of(request, given) is None):
+        raise HTTPException(422, over)
     since = state.deletions()
     if body.query is not None:  # micro-batched with other single queries arriving meanwhile
         results = [await state.batcher.submit((body.query, body.k, body.filter))]

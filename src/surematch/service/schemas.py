@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from surematch.limits import LIMITS, long_id, long_text
+from surematch.limits import big_k, long_id, long_text
 
 
 def _unicode(value: str) -> str:
@@ -45,9 +45,8 @@ def _id(value: str) -> str:
 
 
 def _k(value: int) -> int:
-    if value > LIMITS.k:
-        raise PydanticCustomError("too_large", "k is {k}, the most is {most}",
-                                  {"k": value, "most": LIMITS.k})
+    if (too_big := big_k(value)) is not None:
+        raise PydanticCustomError("too_large", too_big)
     return value
 
 

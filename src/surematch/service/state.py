@@ -8,11 +8,15 @@ import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from surematch.confidence.evidence import REVIEWED
+from surematch.confidence.targets import DEFAULT_TARGETS
 from surematch.feedback import (
     AuditResult,
     FeedbackStore,
@@ -57,7 +61,7 @@ class ServiceState:
         self.index = ReferenceIndex.open(self.location, self.model, search_ef=search_ef,
                                          min_probability=min_probability)
         self.lock = ReadWriteLock()
-        self.indexer = PayloadIndexer(self.index, self.lock)  # payload indexes, off the path
+        self.indexer = PayloadIndexer(self.index)  # payload indexes, off the path and lock
         self.labelled_queries = labelled_queries
         feedback_dir = self.location.folder or self.model_dir
         self.feedback = FeedbackStore(feedback_dir)
@@ -108,7 +112,7 @@ class ServiceState:
         the current calibration, checked with the anytime alarm (false alarms under 5 %
         however often it is checked)."""
         cal = self.match_calibration
-        target = cal.bands.precision_target if cal is not None else 0.99
+        target = (cal.bands.targets if cal is not None else DEFAULT_TARGETS).precision
         before = getattr(self, "audit", None)
         result = audit_reviews(self.feedback.reviews(audit=True), target,
                                calibration_id=self.calibration_id, anytime=True)
@@ -201,8 +205,12 @@ class ServiceState:
         a conflict goes to the queue. Learning off: nothing ("off")."""
         if not self.learn_texts:
             return Learned("off", review.query)
+        rows = {}  # the text an accept or a correction adds, embedded with no lock held
+        if review.decision in ("accept", "correct") and (text := " ".join(
+                review.query.split())):
+            rows = self.index.embed_texts([(text, REVIEWED)])
         with self.learn_lock, self.lock.write():
-            learned = learn(self.index, self.feedback, review)
+            learned = learn(_PreEmbedded(self.index, rows), self.feedback, review)
         if learned.outcome == "conflict":
             self.queue.conflict(review.query, learned.references)
         return learned
@@ -221,6 +229,31 @@ class ServiceState:
         self.indexer.close()
         self.feedback.close()
         self.index.close()
+
+
+class _PreEmbedded:
+    """The index as `feedback.learn` sees it, adding texts embedded before the write lock was
+    taken (`rows`); a text not among them (an older review's spelling) is embedded then."""
+
+    def __init__(self, index: ReferenceIndex,
+                 rows: dict[str, tuple[np.ndarray, float | None]]) -> None:
+        self.index, self.rows = index, rows
+
+    def get(self, ids: Sequence[str]) -> list[Any]:
+        return self.index.get(ids)
+
+    def delete_text(self, ref_id: str, text: str) -> bool:
+        return self.index.delete_text(ref_id, text)
+
+    def add_texts(self, ref_id: str, texts: Sequence[str | tuple[str, str]],
+                  provenance: Mapping[str, dict[str, Any]] | None = None) -> int:
+        ref_id, pairs = self.index.check_texts(ref_id, texts)
+        new = self.index.new_texts(ref_id, pairs)
+        if not new:
+            return 0
+        if all(text in self.rows for text, _ in new):
+            return self.index.write_texts(ref_id, new, self.rows, provenance)
+        return self.index.add_texts(ref_id, texts, provenance)
 
 
 def _import_legacy(store: FeedbackStore, path: Path) -> None:

@@ -45,12 +45,18 @@ def load_references(path: Path, fmt: str = "references",
     raise InputError(f"--format must be references or esco, got {fmt!r}", field="--format")
 
 
-def load_matching_data(references: Path | None, queries: Path | None, fmt: str = "default"
+def load_matching_data(references: Path | None, queries: Path | None, fmt: str = "default",
+                       columns: dict[str, str] | None = None,
+                       ref_columns: dict[str, str] | None = None,
                        ) -> tuple[References, LabelledQueries]:
-    """(References, LabelledQueries) from our files or, with fmt "esco", ESCO CSVs: references =
-    every preferred title of REFS, queries = the alternative titles of QUERIES."""
+    """(References, LabelledQueries) from our files, their columns remapped by `ref_columns`
+    and `columns` (OURS: THEIRS), or, with fmt "esco", ESCO CSVs: references = every preferred
+    title of REFS, queries = the alternative titles of QUERIES."""
     if references is None or queries is None:
         raise InputError("give both --references and --queries (or --pairs / --scores)")
+    if fmt == "esco" and (columns or ref_columns):
+        raise InputError("--format esco reads ESCO's own columns; leave --column out",
+                         field="--column")
     if fmt == "esco":
         from surematch.data.esco import esco_queries, esco_references, read_esco
 
@@ -58,4 +64,5 @@ def load_matching_data(references: Path | None, queries: Path | None, fmt: str =
         return esco_references(ref_occ), esco_queries(read_esco(queries), taxonomy=ref_occ)
     if fmt != "default":
         raise InputError(f"--format: unknown {fmt!r}; choose 'default' or 'esco'")
-    return read_references(references), read_queries(queries)
+    return (read_references(references, columns=ref_columns),
+            read_queries(queries, columns=columns))

@@ -26,6 +26,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,17 +135,27 @@ def _split(path: Path, column: str, work: Path, size: int,
 
 def _run(job: dict[str, Any], todo: list[tuple[Path, Path]], workers: int,
          address: str | None) -> None:
-    from dask.distributed import Client, LocalCluster, wait
+    from dask.distributed import wait
+
+    with cluster_client(workers, address) as client:
+        futures = [client.submit(match_partition, job, str(p), str(o), pure=False,
+                                 key=f"surematch-{o.name}") for p, o in todo]
+        wait(futures)
+        for future in futures:
+            future.result()  # the first task's error, if any, raised here
+
+
+@contextmanager
+def cluster_client(workers: int, address: str | None) -> Iterator[Any]:
+    """A Dask client of the cluster at `address`, else of a local cluster of `workers`
+    processes (one thread each: the encoder's own threads use the cores), closed after."""
+    from dask.distributed import Client, LocalCluster
 
     cluster = None if address else LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     try:
         with Client(address or cluster) as client:
-            futures = [client.submit(match_partition, job, str(p), str(o), pure=False,
-                                     key=f"surematch-{o.name}") for p, o in todo]
-            wait(futures)
-            for future in futures:
-                future.result()  # the first task's error, if any, raised here
+            yield client
     finally:
         if cluster is not None:
             cluster.close()

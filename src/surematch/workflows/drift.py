@@ -69,6 +69,20 @@ def results_sketch(results: Sequence[Any], basis: ContentBasis | None = None,
     return sketch
 
 
+def match_summary(result: Any, basis: ContentBasis | None = None) -> tuple[float, ...]:
+    """(top similarity, the runner-up's, the top match's probability, then the content
+    features of its embedding under `basis`) of a MatchResult, NaN where it has none: what
+    `query_sketch` and the content features read of a result besides its query."""
+    m = result.matches
+    p = m[0].probability if m else None
+    head = (float(m[0].similarity) if m else np.nan, float(m[1].similarity)
+            if len(m) > 1 else np.nan, np.nan if p is None else float(p))
+    if basis is None:
+        return head
+    content = basis.project_rows([getattr(result, "embedding", None)])
+    return head + tuple(float(content[name][0]) for name in basis.names)
+
+
 class FileShift:
     """Collects the match results of one file: a uniform random sample of at most
     FILE_CHECK_ROWS of them (reservoir sampling: memory stays bounded whatever the file's
@@ -91,27 +105,53 @@ class FileShift:
         """The features the reference holds (the monitor's)."""
         return tuple(self.reference or ())
 
-    def add(self, results: Sequence[Any]) -> None:
-        """Match results (`MatchResult`s: their embeddings give the content features)."""
-        if self.reference is not None and results:
-            self.add_sketch(results_sketch(results, self.basis))
+    def add(self, texts: Sequence[str], summaries: Sequence[tuple[float, ...]]) -> None:
+        """Rows of queries `texts` with each one's `match_summary` (under `basis`); only the
+        rows the sample keeps are sketched (a file's repeated rows cost little)."""
+        if self.reference is None or not texts:
+            return
+        keep, slots = self._sample(len(texts))
+        if len(keep):
+            values = np.asarray([summaries[i] for i in keep], np.float64)
+            sketch = query_sketch([texts[i] for i in keep], values[:, 0], values[:, 1],
+                                  values[:, 2])
+            if self.basis is not None and values.shape[1] > 3:
+                sketch.update({name: values[:, 3 + j]
+                               for j, name in enumerate(self.basis.names)})
+            self._put(self._columns(sketch), slots)
 
     def add_sketch(self, sketch: dict[str, np.ndarray]) -> None:
         if self.reference is None:
             return
+        rows = self._columns(sketch)
+        keep, slots = self._sample(len(rows))
+        self._put(rows[keep], slots)
+
+    def _columns(self, sketch: dict[str, np.ndarray]) -> np.ndarray:
+        """Rows [n, F] of the reference's features (NaN: the sketch lacks one)."""
         n = len(next(iter(sketch.values())))
-        rows = np.column_stack([sketch.get(name, np.full(n, np.nan)) for name in self.names])
-        if not self._seen:
+        return np.column_stack([sketch.get(name, np.full(n, np.nan)) for name in self.names])
+
+    def _sample(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Which of n new rows the sample keeps, and the slot each takes (-1: appended): the
+        first rows fill it, each later one replaces a random slot with chance cap / rows seen."""
+        room = min(max(FILE_CHECK_ROWS - len(self._rows), 0), n)
+        keep, slots = np.arange(room), np.full(room, -1, np.int64)
+        if n > room:
+            seen = self._seen + room + np.arange(1, n - room + 1)
+            slot = (self._rng.random(n - room) * seen).astype(np.int64)
+            kept = np.nonzero(slot < FILE_CHECK_ROWS)[0]
+            keep, slots = np.concatenate([keep, room + kept]), np.concatenate([slots,
+                                                                                slot[kept]])
+        self._seen += n
+        return keep, slots
+
+    def _put(self, rows: np.ndarray, slots: np.ndarray) -> None:
+        added = slots < 0
+        if not len(self._rows):
             self._rows = np.zeros((0, rows.shape[1]))
-        room = max(FILE_CHECK_ROWS - len(self._rows), 0)
-        self._rows = np.vstack([self._rows, rows[:room]])
-        rest = rows[room:]
-        if len(rest):  # each later row replaces a random slot with chance cap / rows seen
-            seen = self._seen + room + np.arange(1, len(rest) + 1)
-            slot = (self._rng.random(len(rest)) * seen).astype(np.int64)
-            kept = slot < FILE_CHECK_ROWS
-            self._rows[slot[kept]] = rest[kept]
-        self._seen += len(rows)
+        self._rows = np.vstack([self._rows, rows[added]])
+        self._rows[slots[~added]] = rows[~added]  # in order: a later row wins a slot
 
     def check(self) -> ShiftResult | None:
         if self.reference is None or not len(self._rows):

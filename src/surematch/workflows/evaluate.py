@@ -18,16 +18,19 @@ class EvaluateResult:
 
 def evaluate_model(model_dir: Path, references: Path | None, queries: Path | None,
                    fmt: str = "default", report: Path | None = None,
-                   runtime: str = DEFAULT_RUNTIME) -> EvaluateResult:
-    """Rank the labelled queries against the references; with `report`, write report.md and
-    its plots there (its path is then `summary["report"]`)."""
+                   runtime: str = DEFAULT_RUNTIME, columns: dict[str, str] | None = None,
+                   ref_columns: dict[str, str] | None = None) -> EvaluateResult:
+    """Rank the labelled queries against the references (`columns` / `ref_columns` remap
+    their files' columns, OURS: THEIRS); with `report`, write report.md and its plots there
+    (its path is then `summary["report"]`)."""
     from surematch.cached_embedder import CachedEmbedder
     from surematch.confidence.store import calibration_for_model
     from surematch.evaluation.ranked import rank_queries
     from surematch.evaluation.summary import match_summary
     from surematch.loader import load_model
 
-    refs, qs = load_matching_data(references, queries, fmt)  # checked before the model loads
+    # checked before the model loads
+    refs, qs = load_matching_data(references, queries, fmt, columns, ref_columns)
     model = CachedEmbedder(load_model(model_dir, runtime))  # references embedded once
     calibration, warning = calibration_for_model(model_dir, model.identity(), model.runtime)
     ranked = rank_queries(model, refs, qs, k=10)

@@ -26,7 +26,7 @@ import numpy as np
 
 from surematch.confidence.checks import MIN_SAMPLES
 from surematch.confidence.evidence import REVIEWED
-from surematch.confidence.targets import MIN_PROBABILITY
+from surematch.confidence.targets import DEFAULT_TARGETS, Targets
 from surematch.data.samples import GroupedTexts, LabelledQueries, References
 from surematch.data.text_keys import text_key
 from surematch.errors import InputError, SurematchError
@@ -120,26 +120,56 @@ def stored_references(folder: Path) -> References:
                       [texts[0][1] for _, texts in split])
 
 
-def references_for(model: Any, folder: Path | None, references: Path | None
-                   ) -> tuple[References, dict[str, int]]:
-    """References from a file, else from the index in `folder` (opened read-only for it),
-    and the texts reviews taught them (`learned_texts`; none from a file)."""
+def references_for(model: Any, folder: Path | None, references: Path | None,
+                   columns: dict[str, str] | None = None,
+                   ) -> tuple[References, dict[str, int], np.ndarray | None]:
+    """References from a file (its columns remapped by `columns`), else from the index in
+    `folder` (opened read-only for it); the texts reviews taught them (`learned_texts`; none
+    from a file); and, from an index, its stored rows in `References.flat()` order
+    (`stored_rows`), so they are not embedded again (None from a file, or from an index that
+    does not record its rows' runtime)."""
     if references is not None:
         from surematch.data import read_references
 
-        return read_references(references), {}
+        return read_references(references, columns=columns), {}, None
     if folder is None:
         raise InputError("give --references (the references the reviews name)")
     from surematch.index.reference_index import ReferenceIndex
 
     try:
         with ReferenceIndex.open(folder, model) as index:
-            return references_from_index(index), learned_texts(index)
+            refs, rows = stored_rows(index)
+            return refs, learned_texts(index), rows
     except InputError:
         raise
     except SurematchError as exc:
         raise InputError(f"{folder} is not an index this model can read ({exc}); give "
                          "--references", field="--references") from None
+
+
+def stored_rows(index: Any, strict: bool = True) -> tuple[References, np.ndarray | None]:
+    """Every stored reference (as `references_from_index`) and its rows [texts, D] in
+    `References.flat()` order, read from the index instead of embedded again. The index's
+    model is the one opening it (`ReferenceIndex.open` refuses another model id); its rows
+    are used when the index records that this model's runtime embedded all of them, and
+    None is returned (embed them) when it cannot tell (an index written before runtimes
+    were recorded). Where another runtime embedded them: InputError if `strict` (a
+    calibration is fitted for one runtime), else None."""
+    recorded = index.runtimes
+    if "unknown" in recorded or not recorded or (recorded != [index.model.runtime]
+                                                 and not strict):
+        logger.info("index %s records no rows of runtime %s only: the references are "
+                    "embedded again", index.target, index.model.runtime)
+        return references_from_index(index), None
+    if recorded != [index.model.runtime]:
+        raise InputError(f"index {index.target} holds rows embedded with runtime "
+                         f"{' and '.join(recorded)}, not {index.model.runtime}: calibrate "
+                         f"with --runtime {recorded[0]}, or give --references to embed them "
+                         f"with {index.model.runtime}", field="--runtime")
+    ids = list(dict.fromkeys(index.store.ids()))
+    found = [r for start in range(0, len(ids), 256)
+             for r in index.get_rows(ids[start:start + 256]) if r is not None]
+    return _references([r for r, _ in found]), np.vstack([v for _, v in found])
 
 
 @dataclass(frozen=True)
@@ -177,10 +207,10 @@ class FeedbackFit:
 
 def fit_feedback_calibration(model: Any, references: References, reviews: Iterable[Review],
                              queries: LabelledQueries | None = None, *,
-                             precision: float = 0.99, max_miss: float = 0.01,
-                             confidence: float = 0.95, criterion: str = "accuracy",
-                             seed: int = 0, min_probability: float = MIN_PROBABILITY,
+                             targets: Targets = DEFAULT_TARGETS,
+                             criterion: str = "accuracy", seed: int = 0,
                              learned: Mapping[str, int] | None = None,
+                             reference_vectors: np.ndarray | None = None,
                              ) -> FeedbackFit:
     """Fit a retrieval calibration on the reviews (and the labelled `queries`, if any), ranked
     against `references` by `model`. InputError when there are too few to fit one.
@@ -188,7 +218,8 @@ def fit_feedback_calibration(model: Any, references: References, reviews: Iterab
     `learned` ({text_key: the review that taught it}, `learned_texts`): a review is ranked
     against the references as its reviewer saw them, without the text it (or a later review)
     taught, so the calibration never grades a review by its own answer; to keep it simple,
-    such a review sees none of the reviewed texts."""
+    such a review sees none of the reviewed texts. `reference_vectors`: the references'
+    rows in `References.flat()` order (`stored_rows`), else they are embedded."""
     from surematch.evaluation.ranked import rank_queries
 
     rows = review_rows(reviews)
@@ -207,23 +238,23 @@ def fit_feedback_calibration(model: Any, references: References, reviews: Iterab
                 if rid is not None and (taught := (learned or {}).get(text_key(texts[i])))
                 is not None and rid <= taught]
     if teaching:
-        ranked = rank_reviews(model, references, labelled, teaching)
+        ranked = rank_reviews(model, references, labelled, teaching, reference_vectors)
     else:
-        ranked = rank_queries(model, references, labelled, k=10)
-    return fit_ranked_feedback(ranked, sources, rejected, precision=precision,
-                               max_miss=max_miss, confidence=confidence, criterion=criterion,
-                               seed=seed, min_probability=min_probability)
+        ranked = rank_queries(model, references, labelled, k=10,
+                              reference_vectors=reference_vectors)
+    return fit_ranked_feedback(ranked, sources, rejected, targets=targets, criterion=criterion,
+                               seed=seed)
 
 
 def rank_reviews(model: Any, references: References, labelled: LabelledQueries,
-                teaching: list[int]) -> Any:
+                 teaching: list[int], reference_vectors: np.ndarray | None = None) -> Any:
     """rank_queries of the labelled rows, those in `teaching` (the reviews that taught a text,
     or came before the one that did) against the references without their reviewed texts;
-    each reference text is embedded once."""
+    each reference text is embedded once (or its row given in `reference_vectors`)."""
     from surematch.evaluation.ranked import RankedQueries, rank_queries
 
     _, flat, kinds = references.flat()
-    vectors = np.asarray(model.embed(flat))
+    vectors = np.asarray(model.embed(flat) if reference_vectors is None else reference_vectors)
     own = np.array([k != REVIEWED for k in kinds])
     alone = set(teaching)
     parts = []
@@ -254,11 +285,11 @@ def rank_reviews(model: Any, references: References, labelled: LabelledQueries,
 
 def refit_calibration(model: Any, model_dir: Path, references: References,
                       reviews: Iterable[Review], queries: LabelledQueries | None = None, *,
-                      precision: float = 0.99, max_miss: float = 0.01,
-                      confidence: float = 0.95, criterion: str = "accuracy", seed: int = 0,
-                      min_probability: float = MIN_PROBABILITY,
+                      targets: Targets = DEFAULT_TARGETS, criterion: str = "accuracy",
+                      seed: int = 0,
                       learned: Mapping[str, int] | None = None,
-                      labelled_file: str | Path | None = None) -> tuple[Path, FeedbackFit]:
+                      labelled_file: str | Path | None = None,
+                      reference_vectors: np.ndarray | None = None) -> tuple[Path, FeedbackFit]:
     """The refit on reviews, as `calibrate --feedback` and the service's POST
     /v1/calibration/refit run it: `fit_feedback_calibration`, then saved in the model folder
     for the model's runtime, with where it came from (the reviews' count and dates, and
@@ -268,10 +299,9 @@ def refit_calibration(model: Any, model_dir: Path, references: References,
     from surematch.confidence.store import save_calibration
 
     reviews = list(reviews)
-    fit = fit_feedback_calibration(model, references, reviews, queries, precision=precision,
-                                   max_miss=max_miss, confidence=confidence,
-                                   criterion=criterion, seed=seed,
-                                   min_probability=min_probability, learned=learned)
+    fit = fit_feedback_calibration(model, references, reviews, queries, targets=targets,
+                                   criterion=criterion, seed=seed, learned=learned,
+                                   reference_vectors=reference_vectors)
     source = reviews_source(fit.counts["reviews"], fit.counts["audit_reviews"],
                             [r.time for r in reviews], labelled_file)
     path = save_calibration(model_dir, fit.calibration, model.identity(), model.runtime, source)
@@ -280,9 +310,8 @@ def refit_calibration(model: Any, model_dir: Path, references: References,
 
 def fit_ranked_feedback(ranked: Any, sources: Sequence[str],
                         rejected: Sequence[str | None] | None = None, *,
-                        precision: float = 0.99, max_miss: float = 0.01,
-                        confidence: float = 0.95, criterion: str = "accuracy",
-                        seed: int = 0, min_probability: float = MIN_PROBABILITY,
+                        targets: Targets = DEFAULT_TARGETS, criterion: str = "accuracy",
+                        seed: int = 0,
                         ) -> FeedbackFit:
     """`fit_feedback_calibration` on rows ranked already: `ranked` (RankedQueries), each row's
     source ("queue", "audit" or "file") and rejected id (None: none; default all None). The
@@ -325,9 +354,8 @@ def fit_ranked_feedback(ranked: Any, sources: Sequence[str],
         return fit_match_calibration(
             ranked.similarity[idx], ranked.correct[idx],
             None if ranked.confidence is None else ranked.confidence[idx], groups,
-            precision_target=precision, miss_target=max_miss, confidence_level=confidence,
-            criterion=criterion, seed=seed, split=split,  # type: ignore[arg-type]
-            min_probability=min_probability,
+            targets=targets, criterion=criterion,  # type: ignore[arg-type]
+            seed=seed, split=split,
             evidence={name: values[idx] for name, values in ranked.evidence.items()})
 
     warnings: list[str] = []

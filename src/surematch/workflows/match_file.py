@@ -21,9 +21,10 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,10 @@ import numpy as np
 
 from surematch.data.formats import file_format
 from surematch.data.row_files import count_rows, open_writer, read_column
+from surematch.data.text_keys import query_key
 from surematch.errors import InputError
 from surematch.folder import DEFAULT_RUNTIME
 from surematch.index.embed_ahead import embed_ahead
-from surematch.index.result_cache import CacheKey, ResultCache
 from surematch.index.results import MatchResult
 from surematch.index.stores import IndexLocation
 
@@ -78,9 +79,9 @@ class _Batch:
     """A batch of rows: their queries and keys, and the distinct new queries to match."""
 
     queries: list[str]
-    keys: list[CacheKey | None]
+    keys: list[str]
     todo: list[str] = field(default_factory=list)
-    todo_keys: list[CacheKey | None] = field(default_factory=list)
+    todo_keys: list[str] = field(default_factory=list)
 
 
 def match_file(model_dir: Path, location: IndexLocation, queries_path: Path, out_path: Path,
@@ -97,7 +98,7 @@ def match_file(model_dir: Path, location: IndexLocation, queries_path: Path, out
     so fixing the row and rerunning continues from there.
     """
     from surematch.index.stores.filters import parse_filter
-    from surematch.workflows.drift import FileShift
+    from surematch.workflows.drift import FileShift, match_summary
     from surematch.workflows.indexes import open_index
 
     t0 = time.perf_counter()
@@ -134,8 +135,9 @@ def match_file(model_dir: Path, location: IndexLocation, queries_path: Path, out
         writer.finish()
         return MatchFileResult(0, skipped, time.perf_counter() - t0)
     # a batch's results wait for its repeats in the next batch (planned while it is matched)
-    cache = ResultCache(max(repeat_cache, 4 * batch_size))
-    batches = _plan(itertools.chain([first], rows), batch_size, cache, k, filter)
+    seen: OrderedDict[str, _Done] = OrderedDict()
+    size = max(repeat_cache, 4 * batch_size)
+    batches = _plan(itertools.chain([first], rows), batch_size, seen)
     written = matched = 0
     with (nullcontext(index) if index is not None else
           open_index(location, model_dir, search_ef=search_ef, runtime=runtime)) as index:
@@ -147,15 +149,14 @@ def match_file(model_dir: Path, location: IndexLocation, queries_path: Path, out
             for batch, (vectors, confidence) in embed_ahead(batches, embed):
                 new = index.match_embedded(batch.todo, vectors, confidence, k, filter)
                 for key, result in zip(batch.todo_keys, new, strict=True):
-                    cache.put(key, result, None)
-                fresh = dict(zip(batch.todo_keys, new, strict=True))
-                out = []
-                for query, key in zip(batch.queries, batch.keys, strict=True):
-                    result = fresh.get(key) or cache.get(key, query, None)
-                    assert result is not None  # kept: the cache holds 4 batches
-                    out.append(replace_query(result, query))
-                writer.write([result_row(r, k) for r in out])
-                shift.add(out)  # every row: the traffic as it comes, repeats included
+                    seen[key] = _Done(writer.tail(result_row(result, k)),
+                                      match_summary(result, shift.basis))
+                    seen.move_to_end(key)
+                out = [seen[key] for key in batch.keys]  # kept: the last 4 batches' are
+                writer.write_tails(batch.queries, [d.tail for d in out])
+                shift.add(batch.queries, [d.summary for d in out])  # repeats included
+                while len(seen) > size:
+                    seen.popitem(last=False)
                 written, matched = written + len(batch.queries), matched + len(new)
                 if progress:
                     progress(skipped + written, total)
@@ -165,20 +166,25 @@ def match_file(model_dir: Path, location: IndexLocation, queries_path: Path, out
     return MatchFileResult(written, skipped, time.perf_counter() - t0, shift.check(), matched)
 
 
+@dataclass(frozen=True)
+class _Done:
+    """A distinct query matched: its output row but for the query (`Writer.tail`), written
+    for every row that repeats it, and its `match_summary` for the shift check."""
+
+    tail: Any
+    summary: tuple[float, ...]  # `match_summary`, content features included
+
+
 _NONE = (np.zeros((0, 0), np.float32), np.zeros(0, np.float32))
 
 
-def replace_query(result: MatchResult, query: str) -> MatchResult:
-    """The result as the result of `query` (a repeat of the query it was matched for)."""
-    return result if result.query == query else replace(result, query=query)
-
-
-def _plan(rows: Iterator[str], batch_size: int, cache: ResultCache, k: int,
-          filter: dict[str, Any] | None) -> Iterator[_Batch]:
-    """Batches of batch_size rows; each matches only the queries neither in the cache nor
-    matched by the batch before it (still under way when this one is planned). A row that
-    cannot be read ends the batches after the rows before it, then raises."""
-    before: set[CacheKey | None] = set()
+def _plan(rows: Iterator[str], batch_size: int, done: OrderedDict[str, _Done],
+          ) -> Iterator[_Batch]:
+    """Batches of batch_size rows; each matches only the queries (by `query_key`) neither
+    matched already (`done`, touched here so that it stays until the batch is written) nor
+    by the batch before it (still under way when this one is planned). A row that cannot be
+    read ends the batches after the rows before it, then raises."""
+    before: set[str] = set()
     while True:
         batch, error = _Batch([], []), None
         try:
@@ -186,12 +192,14 @@ def _plan(rows: Iterator[str], batch_size: int, cache: ResultCache, k: int,
                 batch.queries.append(query)
         except InputError as e:
             error = e
-        mine: set[CacheKey | None] = set()
+        mine: set[str] = set()
         for query in batch.queries:
-            key = ResultCache.key(query, k, filter)
+            key = query_key(query)
             batch.keys.append(key)
-            if key is not None and (key in mine or key in before or
-                                    cache.get(key, query, None) is not None):
+            if key in mine or key in before:
+                continue
+            if key in done:
+                done.move_to_end(key)
                 continue
             mine.add(key)
             batch.todo.append(query)
@@ -205,9 +213,13 @@ def _plan(rows: Iterator[str], batch_size: int, cache: ResultCache, k: int,
             return
 
 
-def read_queries(path: Path, column: str) -> Iterator[str]:
-    """The query text of each row (InputError with file and line, or row, for an empty one)."""
-    for line, row, value in read_column(path, column, "queries", ours="query"):
+def read_queries(path: Path, column: str = "query") -> Iterator[str]:
+    """The query text of each row (InputError with file and line, or row, for an empty one):
+    column `query`, or `text` in a file without one (a labelled file's queries), unless
+    remapped to `column`."""
+    fallback = "text" if column == "query" else None
+    for line, row, value in read_column(path, column, "queries", ours="query",
+                                        fallback=fallback):
         yield _query_text(value, path, line, row, column)
 
 

@@ -11,11 +11,12 @@ import numpy as np
 
 from surematch.confidence.metrics import band_report
 from surematch.confidence.retrieval import MatchCalibration, fit_match_calibration
+from surematch.confidence.targets import Targets
 from surematch.data.esco import Protocol, stable_fraction
 from surematch.data.samples import LabelledQueries
 from surematch.embedder import Embedder
 from surematch.evaluation.ranked import RankedQueries, rank_queries
-from surematch.evaluation.summary import match_summary, top1_probabilities
+from surematch.evaluation.summary import match_summary, top1_bands, top1_probabilities
 
 
 def out_of_domain_texts() -> list[str]:
@@ -61,9 +62,8 @@ def calibrate_protocol(model: Embedder, protocol: Protocol, negatives: list[str]
                           with_negatives(protocol.calibration, negatives),
                           reference_vectors=reference_vectors)
     return fit_match_calibration(ranked.similarity, ranked.correct, ranked.confidence,
-                                 ranked.expected, precision_target=precision_target,
-                                 miss_target=MAX_MISS, seed=seed,
-                                 evidence=ranked.evidence)
+                                 ranked.expected, targets=Targets(precision_target, MAX_MISS),
+                                 seed=seed, evidence=ranked.evidence)
 
 
 def evaluate_protocol(model: Embedder, protocol: Protocol, out_of_domain: list[str],
@@ -88,7 +88,7 @@ def evaluate_protocol(model: Embedder, protocol: Protocol, out_of_domain: list[s
     bands: dict[float, dict[str, Any]] = {}
     for target, cal in calibrations.items():
         accept = band_report(top1_probabilities(test, cal), test.correct.astype(int),
-                             cal.bands)["accept"]
+                             cal.bands, top1_bands(test, cal))["accept"]
         bands[target] = {"coverage": accept["coverage"], "precision": accept["precision"],
                          "accept_at": cal.bands.accept_at, "message": cal.bands.message}
     first = calibrations[targets[0]]
@@ -105,8 +105,7 @@ def _rejections(test: RankedQueries, ood: RankedQueries, cal: MatchCalibration
                 ) -> dict[str, Any]:
     """Share of out-of-domain inputs in the reject band (no match), and share of the test
     queries' right top matches that land there too."""
-    ood_bands = np.asarray(cal.bands.band(top1_probabilities(ood, cal)))
-    test_bands = np.asarray(cal.bands.band(top1_probabilities(test, cal)))
+    ood_bands, test_bands = top1_bands(ood, cal), top1_bands(test, cal)
     right = test.correct.astype(bool)
     return {"n": len(ood_bands), "rejected": float(np.mean(ood_bands == "reject")),
             "right_rejected": float(np.mean(test_bands[right] == "reject")) if right.any()

@@ -14,7 +14,7 @@ from surematch.folder import DEFAULT_RUNTIME
 from surematch.loader import load_model
 
 NOT_CALIBRATED = ("the model has no pair calibration (run `surematch calibrate MODEL --pairs "
-                  "PAIRS`): verified, threshold, probability, confidence and band are null")
+                  "PAIRS`): verified, threshold, probability, percent and band are null")
 
 
 class Verifier:
@@ -35,14 +35,14 @@ class Verifier:
         similarity = float(1.0 - get_distance("cosine").paired(a, b)[0])
         result: dict[str, Any] = {"verified": None, "distance": value, "distance_metric": name,
                                   "similarity": similarity, "threshold": None,
-                                  "probability": None, "confidence": None, "band": None,
+                                  "probability": None, "percent": None, "band": None,
                                   "note": None}
         if cal is None:
             result["note"] = self.note or NOT_CALIBRATED
             return result
         p = float(cal.probability([value])[0])
         result.update({"verified": bool(cal.verified([value])[0]), "threshold": cal.threshold,
-                       "probability": p, "confidence": float(percent(p)),
+                       "probability": p, "percent": float(percent(p)),
                        "band": str(cal.bands.band(p))})
         return result
 
