@@ -81,7 +81,7 @@ def test_matches_carry_their_embedding_and_the_file_check_reads_its_content(
         calibrated: Path) -> None:
     import numpy as np
 
-    from surematch.workflows.drift import FileShift, results_sketch
+    from surematch.workflows.drift import FileShift, match_summary, results_sketch
 
     model = SimilarityModel.load(calibrated / "model")
     with ReferenceIndex.open(calibrated / "index", model) as index:
@@ -96,6 +96,8 @@ def test_matches_carry_their_embedding_and_the_file_check_reads_its_content(
     assert np.isfinite(sketch["content_1"]).all()
     dicts = results_sketch([r.to_dict() for r in results], check.basis)  # no embedding
     assert np.isnan(dicts["content_1"]).all() and np.isfinite(dicts["similarity"]).all()
+    summary = match_summary(results[0], check.basis)  # what `match --queries` keeps per query
+    assert len(summary) == 3 + 8 and summary[3] == pytest.approx(sketch["content_1"][0])
 
 
 def test_a_file_like_the_calibration_queries_gets_no_line(calibrated: Path) -> None:
