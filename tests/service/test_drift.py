@@ -86,13 +86,17 @@ def test_drift_alarms_on_unlike_traffic_and_starts_over_on_refit(
     d = client.get("/v1/drift", headers=KEY).json()
     assert set(KEYS) <= set(d) and d["n"] == 0 and d["alarm"] is False
     assert d["threshold"] > 0 and d["reference"]["source"] == "labelled.csv"
-    # no evidence yet: the rank test's log-wealth 0 less log(2 J), J = 11 features
-    assert gauges(client) == {"surematch_drift_statistic": pytest.approx(-math.log(22)),
+    # no evidence yet: the rank test's log-wealth 0 less log(2 J), J = 11 features and 8
+    # content features
+    assert gauges(client) == {"surematch_drift_statistic": pytest.approx(-math.log(38)),
                               "surematch_drift_alarm": 0.0}
 
     match(client, qs.texts)  # the calibration queries themselves
     d = client.get("/v1/drift", headers=KEY).json()
     assert d["n"] == len(qs) and d["alarm"] is False and d["statistic"] < d["threshold"]
+    monitor = client.app.state.service.drift.monitor  # type: ignore[attr-defined]
+    seen = {f["feature"]: f["n"] for f in monitor.top_differences(50)}
+    assert seen["content_1"] == seen["content_8"] == len(qs)  # every match's embedding read
 
     junk = [f"ZX-{i:04d} QQ#{i % 7} {'W' * (i % 5)}" for i in range(240)]
     match(client, junk[:120])

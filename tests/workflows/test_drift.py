@@ -72,7 +72,32 @@ def test_calibrate_records_the_calibration_queries_sketch(calibrated: Path) -> N
     assert sketch is not None and info["n"] == n and info["source"].endswith("queries.csv")
     assert len(sketch["similarity"]) == n and not any(p != p for p in sketch["probability"])
     doc = json.loads((calibrated / "model" / REFERENCE_FILE).read_text())
-    assert set(doc["features"]) >= {"similarity", "margin", "probability", "characters"}
+    assert set(doc["features"]) >= {"similarity", "margin", "probability", "characters",
+                                    "content_1", "content_8"}
+    assert len(doc["content"]["axes"]) == 8 and len(doc["content"]["axes"][0]) == 384
+
+
+def test_matches_carry_their_embedding_and_the_file_check_reads_its_content(
+        calibrated: Path) -> None:
+    import numpy as np
+
+    from surematch.workflows.drift import FileShift, match_summary, results_sketch
+
+    model = SimilarityModel.load(calibrated / "model")
+    with ReferenceIndex.open(calibrated / "index", model) as index:
+        results = index.match_batch(["nurse", "cook"], k=2)
+    want = model.embed(["nurse", "cook"])
+    for result, vector in zip(results, want, strict=True):
+        assert result.embedding is not None and "embedding" not in result.to_dict()
+        assert np.allclose(result.embedding.astype(np.float32), vector, atol=2e-3)
+    check = FileShift(calibrated / "model")
+    assert check.basis is not None
+    sketch = results_sketch(results, check.basis)
+    assert np.isfinite(sketch["content_1"]).all()
+    dicts = results_sketch([r.to_dict() for r in results], check.basis)  # no embedding
+    assert np.isnan(dicts["content_1"]).all() and np.isfinite(dicts["similarity"]).all()
+    summary = match_summary(results[0], check.basis)  # what `match --queries` keeps per query
+    assert len(summary) == 3 + 8 and summary[3] == pytest.approx(sketch["content_1"][0])
 
 
 def test_a_file_like_the_calibration_queries_gets_no_line(calibrated: Path) -> None:

@@ -32,6 +32,7 @@ class RankedQueries:
     expected: list[str | None]
     evidence: dict[str, np.ndarray] = field(default_factory=dict)  # name -> [Q, k]
     matched: list[list[str]] = field(default_factory=list)  # [Q][k] each candidate's best text
+    vectors: np.ndarray | None = None  # [Q, D] the query embeddings (the shift monitor's content)
 
     @property
     def open_set(self) -> np.ndarray:
@@ -70,7 +71,8 @@ def rank_queries(model: Embedder, references: References, queries: LabelledQueri
                     "having no right answer", missing)
     return RankedQueries(ids, ranking.similarity.astype(np.float64),
                          confidence.astype(np.float64) if model.has_confidence else None,
-                         top1_correct(ids, expected), expected, evidence, matched)
+                         top1_correct(ids, expected), expected, evidence, matched,
+                         np.asarray(vectors))
 
 
 def pair_similarity(model: Embedder, pairs: TextPairs) -> np.ndarray:

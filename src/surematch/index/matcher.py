@@ -124,7 +124,8 @@ def match_vectors(store: BaseStore, rules: RuleBook, calibration: Calibration,
                                with_vectors=rows_kept is None)[0]
             kept = _apply_rules(_found(row, vectors[n], rows_kept), rule_hits, depth)
         results.append(_result(queries[n], float(confidence[n]), kept,
-                               [rule.id for rule, _ in rule_hits], calibration, k))
+                               [rule.id for rule, _ in rule_hits], calibration, k,
+                               np.asarray(vectors[n], np.float16)))
     return results
 
 
@@ -141,7 +142,8 @@ def _apply_rules(row: list[Found], rule_hits: list[tuple[Rule, np.ndarray]], k: 
 
 
 def _result(query: Any, confidence: float, found: list[Found], fired: list[str],
-            calibration: Calibration, k: int) -> MatchResult:
+            calibration: Calibration, k: int, embedding: np.ndarray | None = None,
+            ) -> MatchResult:
     """The top k of `found` (the candidate depth: the evidence read) with probabilities."""
     sims = np.array([[f.hit.score for f in found]], dtype=np.float64)
     evidence = None
@@ -155,4 +157,4 @@ def _result(query: Any, confidence: float, found: list[Found], fired: list[str],
         matches.append(Match(f.hit.id, f.text, f.payload, float(f.hit.score),
                              None if probs is None else float(probs[0, j]),
                              None if bands is None else bands[0][j], f.kind))
-    return MatchResult(query, confidence, matches, fired)
+    return MatchResult(query, confidence, matches, fired, embedding)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -63,6 +65,8 @@ class MatchResult:
     embedding_confidence: float
     matches: list[Match]
     rules_fired: list[str] = field(default_factory=list)
+    # the query's embedding (float16), for the shift monitor; not part of the JSON answer
+    embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def no_match(self) -> bool:

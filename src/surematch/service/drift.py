@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from prometheus_client import Gauge
 
 from surematch.confidence.shift.monitor import FEATURES, ShiftMonitor, shift_message
-from surematch.confidence.shift.reference_file import load_reference, save_reference
+from surematch.confidence.shift.reference_file import load_basis, load_reference, save_reference
 from surematch.service.security import read_key
 from surematch.workflows.drift import results_sketch
 
@@ -44,29 +44,41 @@ class DriftWatch:
         in the folder (refitted on audits of that traffic), without their probabilities (the
         old calibration's); False, and nothing saved, with fewer than MIN_RECENT of them."""
         with self._lock:
-            rows = np.array(self._recent).reshape(-1, len(FEATURES))
+            names, basis = self.names, self.basis
+            rows = np.array(self._recent).reshape(-1, len(names))
         if len(rows) < MIN_RECENT:
             return False
-        sketch = {name: rows[:, j] for j, name in enumerate(FEATURES) if name != "probability"}
+        sketch = {name: rows[:, j] for j, name in enumerate(names) if name != "probability"}
         save_reference(self.model_dir, sketch, f"the {len(rows):,} live queries before the "
-                       "refit on audit reviews")
+                       "refit on audit reviews", basis)
         return True
 
     def reset(self) -> None:
         """Start over against the drift reference of the calibration in the folder now."""
         reference, info = load_reference(self.model_dir)
+        basis = load_basis(self.model_dir) if reference is not None else None
         with self._lock:
             self.monitor = None if reference is None else ShiftMonitor(reference)
             self.info = info
+            self.basis = basis
+            self.names = tuple(reference) if reference is not None else FEATURES
+            if len(self._recent) and len(self._recent[0]) != len(self.names):
+                self._recent.clear()  # sketched with other features
             self.since = datetime.now(UTC).isoformat(timespec="seconds")
 
-    def observe(self, results: Sequence[dict[str, Any]]) -> None:
-        """Feed these match results (JSON dicts), in order."""
+    def observe(self, results: Sequence[dict[str, Any]],
+                embeddings: Sequence[np.ndarray | None] | None = None) -> None:
+        """Feed these match results (JSON dicts), in order, with their queries' embeddings
+        (the content features; None: unknown)."""
         if not results:
             return
         sketch = results_sketch(results)
+        if self.basis is not None and embeddings is not None:
+            sketch.update(self.basis.project_rows(embeddings))
         with self._lock:
-            self._recent.extend(np.column_stack([sketch[name] for name in FEATURES]))
+            n = len(results)
+            self._recent.extend(np.column_stack([sketch.get(name, np.full(n, np.nan))
+                                                 for name in self.names]))
             monitor = self.monitor
             if monitor is None:
                 return

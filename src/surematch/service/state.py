@@ -126,6 +126,7 @@ class ServiceState:
         """Match (query, k, filter) items, one batched search per distinct (k, filter);
         each result carries the filter's type warnings."""
         out: list[dict[str, Any]] = [{} for _ in items]
+        embeddings: list[Any] = [None for _ in items]  # the shift monitor's content features
         groups: dict[str, list[int]] = {}
         for n, (_, k, spec) in enumerate(items):
             groups.setdefault(json.dumps([k, spec], sort_keys=True), []).append(n)
@@ -151,7 +152,8 @@ class ServiceState:
                     if result.query != items[n][0]:
                         result = replace(result, query=items[n][0])
                     out[n] = {**result.to_dict(), "warnings": warnings}
-        self.drift.observe(out)
+                    embeddings[n] = result.embedding
+        self.drift.observe(out, embeddings)
         return out
 
     def remember_reviews(self, results: list[dict[str, Any]], since: int | None = None,

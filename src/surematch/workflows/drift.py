@@ -1,5 +1,6 @@
-"""The shift monitor around a model: record the calibration queries' sketch, sketch match
-results, and say whether a file's queries differ from the calibration queries."""
+"""The shift monitor around a model: record the calibration queries' sketch (with the basis of
+its content features), sketch match results, and say whether a file's queries differ from the
+calibration queries."""
 
 from __future__ import annotations
 
@@ -9,38 +10,50 @@ from typing import Any
 
 import numpy as np
 
+from surematch.confidence.shift.content import ContentBasis, fit_basis
 from surematch.confidence.shift.monitor import (
-    FEATURES,
     ShiftMonitor,
     ShiftResult,
     query_sketch,
     shift_message,
 )
-from surematch.confidence.shift.reference_file import load_reference, save_reference
+from surematch.confidence.shift.reference_file import load_basis, load_reference, save_reference
 
 FILE_CHECK_ROWS = 20_000  # a file's check reads a random sample of at most this many rows
 
 
-def ranked_sketch(texts: Sequence[str], ranked: Any, calibration: Any) -> dict[str, np.ndarray]:
+def ranked_sketch(texts: Sequence[str], ranked: Any, calibration: Any,
+                  basis: ContentBasis | None = None) -> dict[str, np.ndarray]:
     """`query_sketch` of ranked queries (`RankedQueries` of `texts`) under a
-    `MatchCalibration` (None: no probability)."""
+    `MatchCalibration` (None: no probability), with the content features of `basis` when
+    given (and the ranked queries hold their embeddings)."""
     sims = ranked.similarity
     probability = None
     if calibration is not None:
         probability = calibration.probabilities(sims, ranked.confidence, ranked.evidence)[:, 0]
-    return query_sketch(texts, sims[:, 0], sims[:, 1] if sims.shape[1] > 1 else None,
-                        probability)
+    sketch = query_sketch(texts, sims[:, 0], sims[:, 1] if sims.shape[1] > 1 else None,
+                          probability)
+    vectors = getattr(ranked, "vectors", None)
+    if basis is not None and vectors is not None:
+        sketch.update(basis.project(vectors))
+    return sketch
 
 
 def record_reference(model_dir: Path, texts: Sequence[str], ranked: Any, calibration: Any,
                      source: str) -> Path:
-    """Save the sketch of the calibration queries beside the calibration just saved."""
-    return save_reference(model_dir, ranked_sketch(texts, ranked, calibration), source)
+    """Save the sketch of the calibration queries beside the calibration just saved, with
+    the principal axes of their embeddings as its content basis (`drift_content`)."""
+    vectors = getattr(ranked, "vectors", None)
+    basis = fit_basis(vectors) if vectors is not None and len(vectors) >= 2 else None
+    return save_reference(model_dir, ranked_sketch(texts, ranked, calibration, basis), source,
+                          basis)
 
 
-def results_sketch(results: Sequence[Any]) -> dict[str, np.ndarray]:
+def results_sketch(results: Sequence[Any], basis: ContentBasis | None = None,
+                   ) -> dict[str, np.ndarray]:
     """`query_sketch` of match results (`MatchResult`s or their JSON dicts); a result without
-    matches has no similarity, one with a single match no margin."""
+    matches has no similarity, one with a single match no margin. With `basis`, the content
+    features of each `MatchResult`'s embedding (NaN for a dict or a result without one)."""
     texts, top, second, prob = [], [], [], []
     for r in results:
         d = r if isinstance(r, dict) else r.to_dict()
@@ -50,16 +63,24 @@ def results_sketch(results: Sequence[Any]) -> dict[str, np.ndarray]:
         second.append(matches[1]["similarity"] if len(matches) > 1 else np.nan)
         p = matches[0].get("probability") if matches else None
         prob.append(np.nan if p is None else p)
-    return query_sketch(texts, top, second, prob)
+    sketch = query_sketch(texts, top, second, prob)
+    if basis is not None:
+        sketch.update(basis.project_rows([getattr(r, "embedding", None) for r in results]))
+    return sketch
 
 
-def match_summary(result: Any) -> tuple[float, float, float]:
-    """(top similarity, the runner-up's, the top match's probability) of a MatchResult, NaN
-    where it has none: what `query_sketch` reads of a result besides its query."""
+def match_summary(result: Any, basis: ContentBasis | None = None) -> tuple[float, ...]:
+    """(top similarity, the runner-up's, the top match's probability, then the content
+    features of its embedding under `basis`) of a MatchResult, NaN where it has none: what
+    `query_sketch` and the content features read of a result besides its query."""
     m = result.matches
     p = m[0].probability if m else None
-    return (float(m[0].similarity) if m else np.nan, float(m[1].similarity)
+    head = (float(m[0].similarity) if m else np.nan, float(m[1].similarity)
             if len(m) > 1 else np.nan, np.nan if p is None else float(p))
+    if basis is None:
+        return head
+    content = basis.project_rows([getattr(result, "embedding", None)])
+    return head + tuple(float(content[name][0]) for name in basis.names)
 
 
 class FileShift:
@@ -72,29 +93,44 @@ class FileShift:
     def __init__(self, model_dir: Path | None, seed: int = 0) -> None:
         self.reference, self.info = (None, {}) if model_dir is None else \
             load_reference(model_dir)
+        self.basis = None if self.reference is None or model_dir is None else \
+            load_basis(model_dir)
         self.seed = seed
         self._rng = np.random.default_rng(seed)
-        self._rows = np.zeros((0, len(FEATURES)))
+        self._rows = np.zeros((0, 0))
         self._seen = 0
 
-    def add(self, texts: Sequence[str], summaries: Sequence[tuple[float, float, float]],
-            ) -> None:
-        """Rows of queries `texts` with each one's `match_summary`; only the rows the sample
-        keeps are sketched (a file's repeated rows cost little)."""
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The features the reference holds (the monitor's)."""
+        return tuple(self.reference or ())
+
+    def add(self, texts: Sequence[str], summaries: Sequence[tuple[float, ...]]) -> None:
+        """Rows of queries `texts` with each one's `match_summary` (under `basis`); only the
+        rows the sample keeps are sketched (a file's repeated rows cost little)."""
         if self.reference is None or not texts:
             return
         keep, slots = self._sample(len(texts))
         if len(keep):
-            top, second, prob = np.asarray([summaries[i] for i in keep], np.float64).T
-            sketch = query_sketch([texts[i] for i in keep], top, second, prob)
-            self._put(np.column_stack([sketch[name] for name in FEATURES]), slots)
+            values = np.asarray([summaries[i] for i in keep], np.float64)
+            sketch = query_sketch([texts[i] for i in keep], values[:, 0], values[:, 1],
+                                  values[:, 2])
+            if self.basis is not None and values.shape[1] > 3:
+                sketch.update({name: values[:, 3 + j]
+                               for j, name in enumerate(self.basis.names)})
+            self._put(self._columns(sketch), slots)
 
     def add_sketch(self, sketch: dict[str, np.ndarray]) -> None:
         if self.reference is None:
             return
-        rows = np.column_stack([sketch[name] for name in FEATURES])
+        rows = self._columns(sketch)
         keep, slots = self._sample(len(rows))
         self._put(rows[keep], slots)
+
+    def _columns(self, sketch: dict[str, np.ndarray]) -> np.ndarray:
+        """Rows [n, F] of the reference's features (NaN: the sketch lacks one)."""
+        n = len(next(iter(sketch.values())))
+        return np.column_stack([sketch.get(name, np.full(n, np.nan)) for name in self.names])
 
     def _sample(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Which of n new rows the sample keeps, and the slot each takes (-1: appended): the
@@ -112,6 +148,8 @@ class FileShift:
 
     def _put(self, rows: np.ndarray, slots: np.ndarray) -> None:
         added = slots < 0
+        if not len(self._rows):
+            self._rows = np.zeros((0, rows.shape[1]))
         self._rows = np.vstack([self._rows, rows[added]])
         self._rows[slots[~added]] = rows[~added]  # in order: a later row wins a slot
 
@@ -120,7 +158,7 @@ class FileShift:
             return None
         rows = self._rows[self._rng.permutation(len(self._rows))]
         monitor = ShiftMonitor(self.reference, seed=self.seed)
-        monitor.update({name: rows[:, j] for j, name in enumerate(FEATURES)})
+        monitor.update({name: rows[:, j] for j, name in enumerate(self.names)})
         return monitor.result()
 
 

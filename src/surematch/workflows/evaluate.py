@@ -53,5 +53,5 @@ def _shift(model_dir: Path | None, texts: list[str], ranked: Any, calibration: A
     check = FileShift(model_dir)
     if check.reference is None:
         return None
-    check.add_sketch(ranked_sketch(texts, ranked, calibration))
+    check.add_sketch(ranked_sketch(texts, ranked, calibration, check.basis))
     return check.check()

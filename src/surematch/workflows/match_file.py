@@ -149,7 +149,8 @@ def match_file(model_dir: Path, location: IndexLocation, queries_path: Path, out
             for batch, (vectors, confidence) in embed_ahead(batches, embed):
                 new = index.match_embedded(batch.todo, vectors, confidence, k, filter)
                 for key, result in zip(batch.todo_keys, new, strict=True):
-                    seen[key] = _Done(writer.tail(result_row(result, k)), match_summary(result))
+                    seen[key] = _Done(writer.tail(result_row(result, k)),
+                                      match_summary(result, shift.basis))
                     seen.move_to_end(key)
                 out = [seen[key] for key in batch.keys]  # kept: the last 4 batches' are
                 writer.write_tails(batch.queries, [d.tail for d in out])
@@ -171,7 +172,7 @@ class _Done:
     for every row that repeats it, and its `match_summary` for the shift check."""
 
     tail: Any
-    summary: tuple[float, float, float]
+    summary: tuple[float, ...]  # `match_summary`, content features included
 
 
 _NONE = (np.zeros((0, 0), np.float32), np.zeros(0, np.float32))

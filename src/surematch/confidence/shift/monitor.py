@@ -2,9 +2,11 @@
 
 A certificate holds for queries drawn like the calibration queries. Each query is sketched by
 a few numbers (`query_sketch`): what the calibrator reads about its top match (`MATCH`:
-similarity, margin to the runner-up, calibrated probability) and the form of its text
-(`FORM`: length, tokens, case, digits, punctuation). The calibration queries' sketch is the
-reference; `ShiftMonitor` compares live queries with it, one at a time.
+similarity, margin to the runner-up, calibrated probability), the form of its text
+(`FORM`: length, tokens, case, digits, punctuation) and, where the embedding is at hand, what
+it means (`drift_content`: coordinates on the calibration queries' principal axes). The
+calibration queries' sketch is the reference; `ShiftMonitor` compares live queries with it,
+one at a time, on whichever features the reference holds.
 
 The test, per feature j (a sequential conformal rank test): live query t gets the randomised
 rank u_t of its value among the reference values and the live values before it (ties broken
