@@ -41,7 +41,7 @@ def build_encoder(config: Config) -> Encoder:
     if enc.kind == "text":
         from surematch.encoders.text import TextEncoder
 
-        return TextEncoder(enc.model)
+        return TextEncoder(enc.model, max_seq_length=enc.max_seq_length)
     if enc.kind == "image_cnn":
         from surematch.encoders.image import ImageEncoder
 
@@ -70,6 +70,12 @@ def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | 
         encoder.requires_grad_(False)
     else:
         encoder.fine_tuned = True  # its weights will differ from the reference: save them
+        if config.encoder.frozen_layers:
+            freeze = getattr(encoder, "freeze_lowest", None)
+            if freeze is None:
+                raise SurematchError(f"encoder.frozen_layers: a {encoder.kind} encoder has no "
+                                     "transformer layers to freeze")
+            freeze(config.encoder.frozen_layers)
     loss = build_loss(config.loss.name, config.loss.params)
     pair_loss = getattr(loss, "input_kind", "groups") == "pairs"
     head = build_head(config.head, encoder.dim)

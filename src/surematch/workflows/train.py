@@ -25,10 +25,14 @@ class TrainResult:
 
 
 def build_config(config_file: Path | None, overrides: dict[str, Any],
-                 flags: dict[str, str] | None = None) -> Config:
-    """The YAML config (or the defaults) with dotted `overrides` applied and every part
-    checked; `flags` names the command-line flag behind each override for errors."""
-    config = Config.from_yaml(config_file) if config_file else Config()
+                 flags: dict[str, str] | None = None, preset: str | None = None) -> Config:
+    """The config in layers, each over the one before: the bundled `preset` (or the
+    defaults), the YAML `config_file`, then dotted `overrides` (flags); every part checked.
+    `flags` names the command-line flag behind each override for errors."""
+    if config_file is not None:
+        config = Config.from_yaml(config_file, preset=preset)
+    else:
+        config = Config.from_preset(preset) if preset is not None else Config()
     return config.override(overrides, flags)
 
 
