@@ -62,6 +62,9 @@ class TrainConfig(BaseModel):
     group_loss_weight: float = Field(
         1.0, ge=0, description="feature-group head with a skip branch: weight of the same loss "
         "on the groups alone, so that their peakedness carries confidence")
+    hard_batches: float = Field(
+        0.0, ge=0.0, le=1.0, description="share of each epoch's groups batched with their "
+        "nearest groups (by the frozen encoder): harder in-batch negatives")
     seed: int = 0
     patience: int = Field(3, ge=1, description="epochs without a better validation P@1")
     accelerator: str = Field("cpu", description="Lightning accelerator: cpu, gpu, auto")

@@ -69,7 +69,8 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_fine_tune_preset_trains_the_encoder(tiny: Path) -> None:
-    config = build_config(tiny / "recipe.yaml", {"train.epochs": 1}, preset="fine-tune")
+    config = build_config(tiny / "recipe.yaml", {"train.epochs": 1, "train.hard_batches": 1.0},
+                          preset="fine-tune")
     before = SimilarityModel.load(tiny / "model").encoder.state_dict()
     result = train_model([tiny / "groups.csv"], tiny / "tuned", config, progress=False,
                          export=False)

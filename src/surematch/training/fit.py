@@ -8,6 +8,7 @@ import warnings
 from typing import Any, TypedDict
 
 import lightning as L
+import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch.utils.data import DataLoader
@@ -21,7 +22,7 @@ from surematch.logs import interactive, quiet_third_party
 from surematch.losses import build_loss
 from surematch.model import SimilarityModel
 from surematch.training.batches import GroupBatches, RowBatches
-from surematch.training.features import FeatureSource
+from surematch.training.features import FeatureSource, encode_cached
 from surematch.training.module import SimilarityTask
 from surematch.training.samples import LabelledRows, groups_from_pairs, rows_from_groups
 
@@ -105,7 +106,10 @@ def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | 
         source = _source(encoder, train_rows.items, trainable, config)
         val_source = _source(encoder, val_rows.items, trainable, config) if val_rows else None
         batches = GroupBatches(train_rows.labels, config.train.groups_per_batch,
-                               config.train.per_group, config.train.seed)
+                               config.train.per_group, config.train.seed,
+                               centroids=_frozen_vectors(encoder, train_rows.items, source,
+                                                         config),
+                               hard_share=config.train.hard_batches)
         if len(batches) == 0:
             raise SurematchError("training data has fewer than two groups with two or more "
                                  "members: nothing to learn similarity from")
@@ -156,6 +160,22 @@ def _source(encoder: Encoder, items: list[Any], trainable: bool, config: Config)
     return FeatureSource(encoder, items, frozen=not trainable, cache_dir=config.train.cache_dir,
                          batch_size=config.encoder.batch_size,
                          use_cache=encoder.kind == "text")
+
+
+def _frozen_vectors(encoder: Encoder, items: list[Any], source: FeatureSource,
+                    config: Config) -> np.ndarray | None:
+    """The items' vectors before training, for neighbour batches (None when not asked for):
+    the frozen table, or (fine-tuning) the encoder's start, through the embedding cache."""
+    if not config.train.hard_batches:
+        return None
+    if source.table is not None:
+        return source.table.numpy()
+    tuned, encoder.fine_tuned = encoder.fine_tuned, False  # untouched yet: the frozen cache key
+    try:
+        return encode_cached(encoder, items, config.train.cache_dir, config.encoder.batch_size,
+                             use_cache=encoder.kind == "text")
+    finally:
+        encoder.fine_tuned = tuned
 
 
 def _rates(config: Config) -> Rates:
