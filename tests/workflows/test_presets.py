@@ -94,3 +94,17 @@ def test_frozen_layers_stay_and_too_many_is_an_error(tiny: Path) -> None:
     too_many = config.override({"encoder.frozen_layers": 2})
     with pytest.raises(Exception, match="has 1 layers"):
         train_model([tiny / "groups.csv"], tiny / "bad", too_many, progress=False, export=False)
+
+
+def test_training_continues_from_a_start_model(tiny: Path) -> None:
+    """With --start, the encoder and head begin at the saved model's weights (at a learning
+    rate too small to move them, the result is that model), not at the config's encoder."""
+    config = build_config(tiny / "recipe.yaml", {"train.epochs": 1}, preset="fine-tune")
+    train_model([tiny / "groups.csv"], tiny / "first", config, progress=False, export=False)
+    still = config.override({"encoder.lr": 1e-12, "train.lr": 1e-12})
+    train_model([tiny / "groups.csv"], tiny / "again", still, progress=False, export=False,
+                start=tiny / "first")
+    first, again = (SimilarityModel.load(tiny / n).state_dict() for n in ("first", "again"))
+    original = SimilarityModel.load(tiny / "model").encoder.state_dict()
+    assert all(torch.allclose(first[k], again[k], atol=1e-6) for k in first)
+    assert any(not torch.equal(original[k], first[f"encoder.{k}"]) for k in original)

@@ -46,6 +46,10 @@ def train(
     references: Annotated[Path | None, typer.Option(
         help="with --feedback: the references (id, text) the reviews name (default: the "
              "index in the --feedback folder)")] = None,
+    start: Annotated[Path | None, typer.Option(
+        help="model folder to continue training (its encoder and head) instead of a new "
+             "head on --encoder; e.g. with --feedback, a few epochs on data plus reviews")
+    ] = None,
     export: Annotated[bool, typer.Option(
         "--export/--no-export", help="also write the text model as one ONNX graph (fp32 and "
         "int8), the fast runtime every later command picks by default")] = True,
@@ -65,7 +69,7 @@ def train(
         "train.epochs": epochs, "train.seed": seed, "encoder.fine_tune": fine_tune}, FLAGS,
         preset=preset)
     result = train_model(data, out_dir, config, feedback=feedback, references=references,
-                         export=export)
+                         export=export, start=start)
     best = result.best_val_p_at_1
     out.print(f"saved [bold]{out_dir}[/] (model {result.model_id}): {result.epochs_run} epochs "
               f"in {result.train_seconds:.1f} s, best validation P@1 "

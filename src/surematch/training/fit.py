@@ -55,16 +55,21 @@ def build_encoder(config: Config) -> Encoder:
 
 
 def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | None = None,
-          items: list[Any] | None = None, progress: bool = True) -> SimilarityModel:
+          items: list[Any] | None = None, progress: bool = True,
+          start: SimilarityModel | None = None) -> SimilarityModel:
     """Fit a head (and the encoder, when `encoder.fine_tune`) on groups or pairs.
 
     `items` replaces `data.texts` for non-text encoders (images, ids), row for row.
+    `start`: continue training this model (its encoder and head, weights and all) instead
+    of a new head on the config's encoder; `config.head` and `encoder.model` are not used.
     Returns the model with the best validation weights; `model.info` holds the history.
     Under DDP (`train.strategy: ddp`, `train.devices: N`) every process trains on its share
     of the batches; only rank 0 returns, the other ranks end (SystemExit(0)) after training.
     """
     quiet_third_party()  # Lightning set up logging of its own when it was imported
     L.seed_everything(config.train.seed, workers=True, verbose=False)
+    if start is not None:
+        encoder = start.encoder
     encoder = encoder or build_encoder(config)
     trainable = encoder.has_weights and (config.encoder.fine_tune or encoder.kind != "text")
     if not trainable:
@@ -79,7 +84,7 @@ def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | 
             freeze(config.encoder.frozen_layers)
     loss = build_loss(config.loss.name, config.loss.params)
     pair_loss = getattr(loss, "input_kind", "groups") == "pairs"
-    head = build_head(config.head, encoder.dim)
+    head = start.head if start is not None else build_head(config.head, encoder.dim)
     model = SimilarityModel(encoder, head)
     t0 = time.perf_counter()
 

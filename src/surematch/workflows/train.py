@@ -38,7 +38,8 @@ def build_config(config_file: Path | None, overrides: dict[str, Any],
 
 def train_model(data: list[Path], out_dir: Path, config: Config,
                 progress: bool = True, feedback: Path | None = None,
-                references: Path | None = None, export: bool = True) -> TrainResult:
+                references: Path | None = None, export: bool = True,
+                start: Path | None = None) -> TrainResult:
     """Read `data`, train on it as `config` says, save the model folder in `out_dir`.
 
     `feedback`: a folder holding the service's feedback.sqlite3; its accepted and corrected
@@ -48,14 +49,19 @@ def train_model(data: list[Path], out_dir: Path, config: Config,
     and counted in the log. Bad input files fail here in a second or two: they are read
     before the encoder and Lightning are imported.
 
+    `start`: a model folder whose encoder and head training continues from (retraining a
+    fine-tuned model on its data plus reviews takes a few epochs, not a whole run).
+
     `export`: a text model is also written as one ONNX graph, fp32 and int8, so that the
     fastest runtime is what every later command uses by default (`runtime auto`)."""
     samples = load_training_data(data, config)
     if feedback is not None:
         samples = _with_feedback(samples, feedback, references)
+    from surematch.model import SimilarityModel
     from surematch.training import train
 
-    model = train(config, samples, progress=progress)
+    model = train(config, samples, progress=progress,
+                  start=SimilarityModel.load(start) if start is not None else None)
     model.save(out_dir)
     if export and model.encoder.kind == "text":
         from surematch.runtime.export import export_model
