@@ -78,7 +78,7 @@ def train_model(data: list[Path], out_dir: Path, config: Config,
 
 def _with_feedback(samples: GroupedTexts | TextPairs, feedback: Path,
                    references: Path | None) -> GroupedTexts:
-    from surematch.data import combine_groups, read_references
+    from surematch.data import read_references
     from surematch.errors import InputError
     from surematch.workflows.feedback import feedback_groups, reviews_in, stored_references
 
@@ -95,4 +95,29 @@ def _with_feedback(samples: GroupedTexts | TextPairs, feedback: Path,
     if not len(groups):
         log.warning("feedback: no accepted or corrected reviews to train on")
         return samples
-    return combine_groups([samples, groups])
+    return join_feedback(samples, groups)
+
+
+def join_feedback(samples: GroupedTexts, feedback: GroupedTexts) -> GroupedTexts:
+    """The training groups plus the feedback groups (one per reference id). A feedback group
+    whose reference id names a training group ("dataset/<id>", as ESCO's occupations are
+    named by uri) joins it, texts it holds already left out: two groups of one reference
+    would be in-batch negatives of each other. The others are added as groups of their own."""
+    from surematch.data import combine_groups
+
+    named = {g.split("/", 1)[1]: g for g in set(samples.groups)}
+    have = set(zip(samples.texts, samples.groups, strict=True))
+    joined: list[tuple[str, str]] = []
+    apart: list[int] = []
+    for i, (text, group) in enumerate(zip(feedback.texts, feedback.groups, strict=True)):
+        target = named.get(group.split("/", 1)[1])
+        if target is None:
+            apart.append(i)
+        elif (text, target) not in have:
+            have.add((text, target))
+            joined.append((text, target))
+    log.info("feedback: %d new texts joined their reference's training group, %d texts in "
+             "groups of their own", len(joined), len(apart))
+    merged = GroupedTexts([*samples.texts, *(t for t, _ in joined)],
+                          [*samples.groups, *(g for _, g in joined)])
+    return combine_groups([merged, feedback.subset(apart)]) if apart else merged
