@@ -35,10 +35,13 @@ ap.add_argument("--start", type=Path, help="continue this model folder (else: re
 ap.add_argument("--preset", default="default")
 ap.add_argument("--epochs", type=int, help="epochs of each retraining (default: the preset's)")
 ap.add_argument("--reviews", default="1000", help="comma-separated review counts")
+ap.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                help="override a config field, e.g. encoder.frozen_layers=2")
 args = ap.parse_args()
 
 known = known_occupations(read_esco())
 config = Config.from_preset(args.preset)
+config = config.override({k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)})
 if args.epochs:
     config = config.override({"train.epochs": args.epochs})
 base = SimilarityModel.load(args.start) if args.start else train(config, known.training,

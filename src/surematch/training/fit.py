@@ -71,6 +71,7 @@ def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | 
     if start is not None:
         encoder = start.encoder
     encoder = encoder or build_encoder(config)
+    pristine = not encoder.fine_tuned  # its weights are the reference ones (the cache key)
     trainable = encoder.has_weights and (config.encoder.fine_tune or encoder.kind != "text")
     if not trainable:
         encoder.requires_grad_(False)
@@ -113,7 +114,7 @@ def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | 
         batches = GroupBatches(train_rows.labels, config.train.groups_per_batch,
                                config.train.per_group, config.train.seed,
                                centroids=_frozen_vectors(encoder, train_rows.items, source,
-                                                         config),
+                                                         config, pristine),
                                hard_share=config.train.hard_batches)
         if len(batches) == 0:
             raise SurematchError("training data has fewer than two groups with two or more "
@@ -168,14 +169,16 @@ def _source(encoder: Encoder, items: list[Any], trainable: bool, config: Config)
 
 
 def _frozen_vectors(encoder: Encoder, items: list[Any], source: FeatureSource,
-                    config: Config) -> np.ndarray | None:
+                    config: Config, pristine: bool) -> np.ndarray | None:
     """The items' vectors before training, for neighbour batches (None when not asked for):
-    the frozen table, or (fine-tuning) the encoder's start, through the embedding cache."""
+    the frozen table, or (fine-tuning) the encoder's start, through the embedding cache.
+    `pristine`: the encoder's weights are still the reference ones, so their cache key is
+    the frozen encoder's (whose vectors are likely cached already)."""
     if not config.train.hard_batches:
         return None
     if source.table is not None:
         return source.table.numpy()
-    tuned, encoder.fine_tuned = encoder.fine_tuned, False  # untouched yet: the frozen cache key
+    tuned, encoder.fine_tuned = encoder.fine_tuned, not pristine
     try:
         return encode_cached(encoder, items, config.train.cache_dir, config.encoder.batch_size,
                              use_cache=encoder.kind == "text")
