@@ -1,39 +1,89 @@
-"""#15: retraining with 1,000 reviewed queries (reviewer = ground truth) vs the model before.
+"""Retraining with reviewed queries (reviewer = ground truth) against the model before.
 
-Run: `.venv/bin/python benchmarks/retrain_feedback.py` (known-occupations protocol, default recipe;
-the reviews are the first 1,000 calibration titles: accept when the top match is right, else
-correct to the right reference; retrained on the training groups plus `train --feedback`'s
-groups).
+Run: `.venv/bin/python benchmarks/retrain_feedback.py` (known-occupations protocol, default
+recipe retrained from scratch on the training groups plus `train --feedback`'s groups, joined to
+their occupation's group), or
+`... --start MODEL --preset fine-tune --epochs 2 --reviews 0,250,500,1000`: continue training
+the saved model MODEL (e.g. the fine-tune preset's, from `finetune_cpu.py`) for a few epochs
+on the training groups plus each number of reviews, as `train --start MODEL --feedback DIR`
+does. The reviews are the first N calibration titles: accept when the model's top match is
+right, else correct to the right reference. 0 reviews = the same continued training without
+any, which separates what the reviews bring from what more epochs bring. Test P@1 is
+reported over all test titles, and over the test titles of occupations no review touched
+(forgetting would show there first).
 """
+import argparse
 import json
 import os
 import tempfile
+import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from surematch.config import Config
-from surematch.data import combine_groups
 from surematch.data.esco import known_occupations, read_esco
 from surematch.data.samples import LabelledQueries
 from surematch.evaluation.ranked_queries import rank_queries
 from surematch.feedback.store import FeedbackStore
+from surematch.model import SimilarityModel
 from surematch.training import train
 from surematch.workflows.feedback import feedback_groups
+from surematch.workflows.train import join_feedback
+
+ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+ap.add_argument("--start", type=Path, help="continue this model folder (else: retrain anew)")
+ap.add_argument("--preset", default="default")
+ap.add_argument("--epochs", type=int, help="epochs of each retraining (default: the preset's)")
+ap.add_argument("--reviews", default="1000", help="comma-separated review counts")
+ap.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                help="override a config field, e.g. encoder.frozen_layers=2")
+args = ap.parse_args()
 
 known = known_occupations(read_esco())
-base = train(Config(), known.training, progress=False)
-cal = LabelledQueries(known.calibration.texts[:1000], known.calibration.expected_ids[:1000])
+config = Config.from_preset(args.preset)
+config = config.override({k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)})
+if args.epochs:
+    config = config.override({"train.epochs": args.epochs})
+base = SimilarityModel.load(args.start) if args.start else train(config, known.training,
+                                                                    progress=False)
+
+
+def test_scores(model: SimilarityModel, untouched: set[str]) -> dict[str, float]:
+    ranked = rank_queries(model, known.references, known.test)
+    keep = [i for i, e in enumerate(known.test.expected_ids) if e in untouched]
+    return {"p_at_1": ranked.metrics()["p_at_1"], "mrr": ranked.metrics()["mrr"],
+            "p_at_1_untouched": float(ranked.correct[keep].mean())}
+
+
+counts = [int(n) for n in args.reviews.split(",")]
+cal = LabelledQueries(known.calibration.texts[:max(counts)],
+                      known.calibration.expected_ids[:max(counts)])
 ranked = rank_queries(base, known.references, cal)
-with tempfile.TemporaryDirectory() as tmp:
-    store = FeedbackStore(tmp)
-    for q, ids, exp in zip(cal.texts, ranked.ids, cal.expected_ids, strict=True):
-        if ids[0] == exp:
-            store.add(q, "accept", shown_id=ids[0])
-        else:
-            store.add(q, "correct", shown_id=ids[0], corrected_id=exp)
-    groups, _ = feedback_groups(store.reviews(), known.references)
-    store.close()
-after = train(Config(), combine_groups([known.training, groups]), progress=False)
-b = rank_queries(base, known.references, known.test).metrics()["p_at_1"]
-a = rank_queries(after, known.references, known.test).metrics()["p_at_1"]
-print(json.dumps({"reviews": 1000, "right_before": int(ranked.correct.sum()),
-                  "test_p_at_1_before": b, "test_p_at_1_after": a}))
+out = []
+before: dict[str, float] | None = None
+for n in counts:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = FeedbackStore(tmp)
+        for q, ids, exp in zip(cal.texts[:n], ranked.ids[:n], cal.expected_ids[:n],
+                               strict=True):
+            if ids[0] == exp:
+                store.add(q, "accept", shown_id=ids[0])
+            else:
+                store.add(q, "correct", shown_id=ids[0], corrected_id=exp)
+        groups, _ = feedback_groups(store.reviews(), known.references)
+        store.close()
+    touched = set(cal.expected_ids[:max(counts)])
+    untouched = set(known.references.ids) - touched
+    if before is None:
+        before = test_scores(base, untouched)
+    data = join_feedback(known.training, groups) if n else known.training
+    t0 = time.perf_counter()
+    start = SimilarityModel.load(args.start) if args.start else None
+    after = train(config, data, progress=False, start=start)
+    seconds = time.perf_counter() - t0
+    row = {"reviews": n, "right_before": int(ranked.correct[:n].sum()), "train_s": round(seconds),
+           "before": before, "after": test_scores(after, untouched)}
+    out.append(row)
+    print(json.dumps(row), flush=True)
+print(json.dumps({"start": str(args.start), "preset": args.preset, "epochs": args.epochs,
+                  "rows": out}))

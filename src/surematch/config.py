@@ -35,6 +35,10 @@ class EncoderConfig(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict, description="image_cnn constructor args")
     fine_tune: bool = False
     lr: float = Field(2e-5, gt=0, description="learning rate of the encoder when fine-tuned")
+    max_seq_length: int = Field(64, ge=4, description="text: tokens kept per text (a job "
+                                "title has under 16)")
+    frozen_layers: int = Field(0, ge=0, description="text, fine-tuned: the token embeddings "
+                               "and the lowest N transformer layers stay as they are")
     batch_size: int = Field(256, ge=1, description="items per encoding batch")
 
 
@@ -58,6 +62,9 @@ class TrainConfig(BaseModel):
     group_loss_weight: float = Field(
         1.0, ge=0, description="feature-group head with a skip branch: weight of the same loss "
         "on the groups alone, so that their peakedness carries confidence")
+    hard_batches: float = Field(
+        0.0, ge=0.0, le=1.0, description="share of each epoch's groups batched with their "
+        "nearest groups (by the frozen encoder): harder in-batch negatives")
     seed: int = 0
     patience: int = Field(3, ge=1, description="epochs without a better validation P@1")
     accelerator: str = Field("cpu", description="Lightning accelerator: cpu, gpu, auto")
@@ -80,17 +87,21 @@ class Config(BaseModel):
     train: TrainConfig = Field(default_factory=TrainConfig)
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> Config:
-        path = Path(path)
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise InputError("config file not found", file=path) from None
-        except yaml.YAMLError as exc:
-            line = getattr(getattr(exc, "problem_mark", None), "line", None)
-            raise InputError(f"not valid YAML: {exc}", file=path,
-                             line=None if line is None else line + 1) from None
+    def from_yaml(cls, path: str | Path, preset: str | None = None) -> Config:
+        """The YAML file's config, laid over the bundled `preset`'s (see surematch.presets)."""
+        from surematch.presets import merged, preset_settings
+
+        raw = read_yaml(path)
+        if preset is not None:
+            raw = merged(preset_settings(preset), raw)
         return cls.validated(raw, source=path)
+
+    @classmethod
+    def from_preset(cls, name: str) -> Config:
+        """The bundled preset `name` (InputError listing the presets if there is none)."""
+        from surematch.presets import preset_settings
+
+        return cls.validated(preset_settings(name), source=f"preset {name}")
 
     @classmethod
     def validated(cls, raw: Any, source: str | Path = "config",
@@ -135,3 +146,20 @@ class Config(BaseModel):
                 node = node[p]
             node[leaf] = value
         return Config.validated(raw, source="command-line option", flags=flags)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A config file as plain data; InputError naming the file (and line) if it is not one."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise InputError("config file not found", file=path) from None
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise InputError(f"not valid YAML: {exc}", file=path,
+                         line=None if line is None else line + 1) from None
+    if not isinstance(raw, dict):
+        raise InputError("a config must be a mapping of sections (data, encoder, head, loss, "
+                         "train)", file=path)
+    return raw

@@ -83,3 +83,14 @@ def test_bad_options_and_files_fail_before_heavy_imports(tmp_path, args, content
     assert message in result.stderr.replace("\n", " ")
     assert "Traceback" not in result.stderr
     assert "heavy: []" in result.stdout
+
+
+def test_an_unknown_preset_lists_the_presets_before_heavy_imports(tmp_path):
+    (tmp_path / "d.csv").write_text("text,group\nnurse,a\nrn,a\n")
+    result = subprocess.run([sys.executable, "-c", HEAVY, "train", str(tmp_path / "d.csv"),
+                             "--out", str(tmp_path / "m"), "--preset", "?"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    message = result.stderr.replace("\n", " ")
+    assert "unknown preset '?'" in message and "fine-tune: Fine-tunes" in message
+    assert "default: Frozen" in message and "heavy: []" in result.stdout

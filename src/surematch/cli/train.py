@@ -24,7 +24,12 @@ FLAGS = {"data.format": "--format", "data.columns": "--column", "encoder.model":
 def train(
     data: Annotated[list[Path], typer.Argument(help="groups / pairs / ESCO files")],
     out_dir: Annotated[Path, typer.Option("--out", help="model folder to write")],
-    config_file: Annotated[Path | None, typer.Option("--config", help="YAML config")] = None,
+    preset: Annotated[str | None, typer.Option(
+        help="bundled recipe under --config and the flags: fine-tune (the encoder end to "
+             "end, minutes on a CPU) or default (frozen encoder, head only); an unknown name "
+             "lists them")] = None,
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", help="YAML config, over the preset")] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="groups, pairs or esco")] = None,
     column: ColumnOpt = [],  # noqa: B006
     encoder: Annotated[str | None, typer.Option(help="text model name or folder")] = None,
@@ -41,12 +46,17 @@ def train(
     references: Annotated[Path | None, typer.Option(
         help="with --feedback: the references (id, text) the reviews name (default: the "
              "index in the --feedback folder)")] = None,
+    start: Annotated[Path | None, typer.Option(
+        help="model folder to continue training (its encoder and head) instead of a new "
+             "head on --encoder; e.g. with --feedback, a few epochs on data plus reviews")
+    ] = None,
     export: Annotated[bool, typer.Option(
         "--export/--no-export", help="also write the text model as one ONNX graph (fp32 and "
         "int8), the fast runtime every later command picks by default")] = True,
     verbose: VerboseOpt = 0,
 ) -> None:
-    """Train a similarity model. The YAML config covers every option; flags override it."""
+    """Train a similarity model. The YAML config covers every option; it goes over the
+    preset, and flags override both."""
     from surematch.workflows.train import build_config, train_model
 
     setup_logging(verbose)
@@ -56,9 +66,10 @@ def train(
     config = build_config(config_file, {
         "data.format": fmt, "data.columns": parse_columns(column) or None,
         "encoder.model": encoder, "head": head_spec, "loss.name": loss,
-        "train.epochs": epochs, "train.seed": seed, "encoder.fine_tune": fine_tune}, FLAGS)
+        "train.epochs": epochs, "train.seed": seed, "encoder.fine_tune": fine_tune}, FLAGS,
+        preset=preset)
     result = train_model(data, out_dir, config, feedback=feedback, references=references,
-                         export=export)
+                         export=export, start=start)
     best = result.best_val_p_at_1
     out.print(f"saved [bold]{out_dir}[/] (model {result.model_id}): {result.epochs_run} epochs "
               f"in {result.train_seconds:.1f} s, best validation P@1 "

@@ -75,6 +75,20 @@ class TextEncoder(Encoder):
         features = {k: v.to(device) for k, v in features.items() if torch.is_tensor(v)}
         return self.st(features)["sentence_embedding"]
 
+    def freeze_lowest(self, layers: int) -> None:
+        """Keep the token embeddings and the lowest `layers` transformer layers as they are
+        while the rest trains: no gradient flows below them, so a step costs less."""
+        bert = getattr(self.st[0], "auto_model", None)
+        blocks = getattr(getattr(bert, "encoder", None), "layer", None)
+        if bert is None or blocks is None or not hasattr(bert, "embeddings"):
+            raise SurematchError(f"text encoder {self.model_name!r}: not a BERT-like model "
+                                 "(embeddings, encoder.layer): no layers to freeze")
+        if layers > len(blocks):
+            raise SurematchError(f"encoder.frozen_layers {layers}: the model has "
+                                 f"{len(blocks)} layers")
+        for part in [bert.embeddings, *blocks[:layers]]:
+            part.requires_grad_(False)
+
     def identity(self) -> str:
         if self.fine_tuned:  # weights changed in memory: fingerprint the tensors themselves
             digest = hashlib.sha1()

@@ -8,6 +8,7 @@ import warnings
 from typing import Any, TypedDict
 
 import lightning as L
+import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch.utils.data import DataLoader
@@ -21,7 +22,7 @@ from surematch.logs import interactive, quiet_third_party
 from surematch.losses import build_loss
 from surematch.model import SimilarityModel
 from surematch.training.batches import GroupBatches, RowBatches
-from surematch.training.features import FeatureSource
+from surematch.training.features import FeatureSource, encode_cached
 from surematch.training.module import SimilarityTask
 from surematch.training.samples import LabelledRows, groups_from_pairs, rows_from_groups
 
@@ -41,7 +42,7 @@ def build_encoder(config: Config) -> Encoder:
     if enc.kind == "text":
         from surematch.encoders.text import TextEncoder
 
-        return TextEncoder(enc.model)
+        return TextEncoder(enc.model, max_seq_length=enc.max_seq_length)
     if enc.kind == "image_cnn":
         from surematch.encoders.image import ImageEncoder
 
@@ -54,25 +55,37 @@ def build_encoder(config: Config) -> Encoder:
 
 
 def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | None = None,
-          items: list[Any] | None = None, progress: bool = True) -> SimilarityModel:
+          items: list[Any] | None = None, progress: bool = True,
+          start: SimilarityModel | None = None) -> SimilarityModel:
     """Fit a head (and the encoder, when `encoder.fine_tune`) on groups or pairs.
 
     `items` replaces `data.texts` for non-text encoders (images, ids), row for row.
+    `start`: continue training this model (its encoder and head, weights and all) instead
+    of a new head on the config's encoder; `config.head` and `encoder.model` are not used.
     Returns the model with the best validation weights; `model.info` holds the history.
     Under DDP (`train.strategy: ddp`, `train.devices: N`) every process trains on its share
     of the batches; only rank 0 returns, the other ranks end (SystemExit(0)) after training.
     """
     quiet_third_party()  # Lightning set up logging of its own when it was imported
     L.seed_everything(config.train.seed, workers=True, verbose=False)
+    if start is not None:
+        encoder = start.encoder
     encoder = encoder or build_encoder(config)
+    pristine = not encoder.fine_tuned  # its weights are the reference ones (the cache key)
     trainable = encoder.has_weights and (config.encoder.fine_tune or encoder.kind != "text")
     if not trainable:
         encoder.requires_grad_(False)
     else:
         encoder.fine_tuned = True  # its weights will differ from the reference: save them
+        if config.encoder.frozen_layers:
+            freeze = getattr(encoder, "freeze_lowest", None)
+            if freeze is None:
+                raise SurematchError(f"encoder.frozen_layers: a {encoder.kind} encoder has no "
+                                     "transformer layers to freeze")
+            freeze(config.encoder.frozen_layers)
     loss = build_loss(config.loss.name, config.loss.params)
     pair_loss = getattr(loss, "input_kind", "groups") == "pairs"
-    head = build_head(config.head, encoder.dim)
+    head = start.head if start is not None else build_head(config.head, encoder.dim)
     model = SimilarityModel(encoder, head)
     t0 = time.perf_counter()
 
@@ -99,7 +112,10 @@ def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | 
         source = _source(encoder, train_rows.items, trainable, config)
         val_source = _source(encoder, val_rows.items, trainable, config) if val_rows else None
         batches = GroupBatches(train_rows.labels, config.train.groups_per_batch,
-                               config.train.per_group, config.train.seed)
+                               config.train.per_group, config.train.seed,
+                               centroids=_frozen_vectors(encoder, train_rows.items, source,
+                                                         config, pristine),
+                               hard_share=config.train.hard_batches)
         if len(batches) == 0:
             raise SurematchError("training data has fewer than two groups with two or more "
                                  "members: nothing to learn similarity from")
@@ -150,6 +166,24 @@ def _source(encoder: Encoder, items: list[Any], trainable: bool, config: Config)
     return FeatureSource(encoder, items, frozen=not trainable, cache_dir=config.train.cache_dir,
                          batch_size=config.encoder.batch_size,
                          use_cache=encoder.kind == "text")
+
+
+def _frozen_vectors(encoder: Encoder, items: list[Any], source: FeatureSource,
+                    config: Config, pristine: bool) -> np.ndarray | None:
+    """The items' vectors before training, for neighbour batches (None when not asked for):
+    the frozen table, or (fine-tuning) the encoder's start, through the embedding cache.
+    `pristine`: the encoder's weights are still the reference ones, so their cache key is
+    the frozen encoder's (whose vectors are likely cached already)."""
+    if not config.train.hard_batches:
+        return None
+    if source.table is not None:
+        return source.table.numpy()
+    tuned, encoder.fine_tuned = encoder.fine_tuned, not pristine
+    try:
+        return encode_cached(encoder, items, config.train.cache_dir, config.encoder.batch_size,
+                             use_cache=encoder.kind == "text")
+    finally:
+        encoder.fine_tuned = tuned
 
 
 def _rates(config: Config) -> Rates:

@@ -25,16 +25,21 @@ class TrainResult:
 
 
 def build_config(config_file: Path | None, overrides: dict[str, Any],
-                 flags: dict[str, str] | None = None) -> Config:
-    """The YAML config (or the defaults) with dotted `overrides` applied and every part
-    checked; `flags` names the command-line flag behind each override for errors."""
-    config = Config.from_yaml(config_file) if config_file else Config()
+                 flags: dict[str, str] | None = None, preset: str | None = None) -> Config:
+    """The config in layers, each over the one before: the bundled `preset` (or the
+    defaults), the YAML `config_file`, then dotted `overrides` (flags); every part checked.
+    `flags` names the command-line flag behind each override for errors."""
+    if config_file is not None:
+        config = Config.from_yaml(config_file, preset=preset)
+    else:
+        config = Config.from_preset(preset) if preset is not None else Config()
     return config.override(overrides, flags)
 
 
 def train_model(data: list[Path], out_dir: Path, config: Config,
                 progress: bool = True, feedback: Path | None = None,
-                references: Path | None = None, export: bool = True) -> TrainResult:
+                references: Path | None = None, export: bool = True,
+                start: Path | None = None) -> TrainResult:
     """Read `data`, train on it as `config` says, save the model folder in `out_dir`.
 
     `feedback`: a folder holding the service's feedback.sqlite3; its accepted and corrected
@@ -44,14 +49,19 @@ def train_model(data: list[Path], out_dir: Path, config: Config,
     and counted in the log. Bad input files fail here in a second or two: they are read
     before the encoder and Lightning are imported.
 
+    `start`: a model folder whose encoder and head training continues from (retraining a
+    fine-tuned model on its data plus reviews takes a few epochs, not a whole run).
+
     `export`: a text model is also written as one ONNX graph, fp32 and int8, so that the
     fastest runtime is what every later command uses by default (`runtime auto`)."""
     samples = load_training_data(data, config)
     if feedback is not None:
         samples = _with_feedback(samples, feedback, references)
+    from surematch.model import SimilarityModel
     from surematch.training import train
 
-    model = train(config, samples, progress=progress)
+    model = train(config, samples, progress=progress,
+                  start=SimilarityModel.load(start) if start is not None else None)
     model.save(out_dir)
     if export and model.encoder.kind == "text":
         from surematch.runtime.export import export_model
@@ -68,7 +78,7 @@ def train_model(data: list[Path], out_dir: Path, config: Config,
 
 def _with_feedback(samples: GroupedTexts | TextPairs, feedback: Path,
                    references: Path | None) -> GroupedTexts:
-    from surematch.data import combine_groups, read_references
+    from surematch.data import read_references
     from surematch.errors import InputError
     from surematch.workflows.feedback import feedback_groups, reviews_in, stored_references
 
@@ -85,4 +95,29 @@ def _with_feedback(samples: GroupedTexts | TextPairs, feedback: Path,
     if not len(groups):
         log.warning("feedback: no accepted or corrected reviews to train on")
         return samples
-    return combine_groups([samples, groups])
+    return join_feedback(samples, groups)
+
+
+def join_feedback(samples: GroupedTexts, feedback: GroupedTexts) -> GroupedTexts:
+    """The training groups plus the feedback groups (one per reference id). A feedback group
+    whose reference id names a training group ("dataset/<id>", as ESCO's occupations are
+    named by uri) joins it, texts it holds already left out: two groups of one reference
+    would be in-batch negatives of each other. The others are added as groups of their own."""
+    from surematch.data import combine_groups
+
+    named = {g.split("/", 1)[1]: g for g in set(samples.groups)}
+    have = set(zip(samples.texts, samples.groups, strict=True))
+    joined: list[tuple[str, str]] = []
+    apart: list[int] = []
+    for i, (text, group) in enumerate(zip(feedback.texts, feedback.groups, strict=True)):
+        target = named.get(group.split("/", 1)[1])
+        if target is None:
+            apart.append(i)
+        elif (text, target) not in have:
+            have.add((text, target))
+            joined.append((text, target))
+    log.info("feedback: %d new texts joined their reference's training group, %d texts in "
+             "groups of their own", len(joined), len(apart))
+    merged = GroupedTexts([*samples.texts, *(t for t, _ in joined)],
+                          [*samples.groups, *(g for _, g in joined)])
+    return combine_groups([merged, feedback.subset(apart)]) if apart else merged
