@@ -66,7 +66,7 @@ def train_child(protocol: str, preset: str, sets: list[str], folder: Path) -> No
 
 
 def measure(protocol_name: str, folder: Path, runtime: str, quick: bool) -> dict[str, Any]:
-    from surematch.evaluation.ranked import rank_queries
+    from surematch.evaluation.ranked_queries import rank_queries
     from surematch.loader import load_model
     from surematch.workflows.protocols import evaluate_protocol, out_of_domain_texts
 
