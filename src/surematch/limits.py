@@ -28,7 +28,7 @@ class Limits:
     payload_keys: int = 1_000        # object keys in one payload, nested ones included
     payload_indexes: int = 16        # top-level payload keys an index indexes automatically
     payload_index_points: int = 20_000  # points up to which a server indexes new keys (a
-    #                                     build pauses the process: 0.1 s + 12 us a point)
+    #                                     build pauses the process: 0.1 s at 20,000 points)
     filter_conditions: int = 100     # conditions and nested filters in one filter, all levels
     filter_depth: int = 8            # filters nested inside must / must_not / should
     filter_any_values: int = 1_000   # values of one `any` condition
