@@ -41,7 +41,23 @@ def _protocol(name: str) -> Any:
     return (known_occupations if name == "known" else unseen_occupations)(read_esco())
 
 
-def train_child(protocol: str, preset: str, sets: list[str], folder: Path) -> None:
+def with_descriptions(protocol: Any) -> Any:
+    """The protocol's training groups, each with its occupation's description as one more
+    member (references hold descriptions: a model that met none matches titles to them)."""
+    from surematch.data.samples import GroupedTexts
+
+    data = protocol.training
+    refs = protocol.references
+    described = {uri: t for i, uri in enumerate(refs.ids)
+                 for t, kind in refs.texts_of(i) if kind == "description"}
+    extra = [(described[g.split("/", 1)[1]], g) for g in dict.fromkeys(data.groups)
+             if g.split("/", 1)[1] in described]
+    return GroupedTexts([*data.texts, *(t for t, _ in extra)],
+                        [*data.groups, *(g for _, g in extra)])
+
+
+def train_child(protocol: str, preset: str, sets: list[str], folder: Path,
+                descriptions: bool) -> None:
     """Train (the timed part), save and export; write train.json with time and peak memory."""
     from surematch.config import Config
     from surematch.runtime.export import export_model
@@ -49,7 +65,7 @@ def train_child(protocol: str, preset: str, sets: list[str], folder: Path) -> No
 
     config = Config.from_preset(preset)
     config = config.override({k: json.loads(v) for k, v in (s.split("=", 1) for s in sets)})
-    data = _protocol(protocol).training
+    data = (with_descriptions if descriptions else lambda p: p.training)(_protocol(protocol))
     t0 = time.perf_counter()
     model = train(config, data, progress=False)
     wall = time.perf_counter() - t0
@@ -95,6 +111,8 @@ def main() -> None:
     ap.add_argument("--runtime", action="append", help="torch and onnx-int8 if absent")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
                     help="override a config field of every preset, e.g. train.epochs=3")
+    ap.add_argument("--descriptions", action="store_true",
+                    help="add each training occupation's description to its group")
     ap.add_argument("--tag", default="", help="name the cached models (with --set)")
     ap.add_argument("--retrain", action="store_true", help="train even if a model is cached")
     ap.add_argument("--quick", action="store_true", help="P@1 and MRR only, no calibration")
@@ -105,14 +123,15 @@ def main() -> None:
     args = ap.parse_args()
     if args.train_child:
         protocol, preset, folder = args.train_child
-        train_child(protocol, preset, args.set, Path(folder))
+        train_child(protocol, preset, args.set, Path(folder), args.descriptions)
         return
     rows, details = [], {}
     for protocol in args.protocol or ["known", "unseen"]:
         for preset in args.preset or ["default", "fine-tune"]:
             folder = CACHE / f"{protocol}-{preset}{'-' + args.tag if args.tag else ''}"
             if args.retrain or not (folder / "train.json").is_file():
-                sets = [x for s in args.set for x in ("--set", s)]
+                sets = [x for s in args.set for x in ("--set", s)] + (
+                    ["--descriptions"] if args.descriptions else [])
                 subprocess.run([sys.executable, __file__, *sets, "--train-child", protocol,
                                 preset, str(folder)], check=True)
             trained = json.loads((folder / "train.json").read_text())
