@@ -7,10 +7,11 @@ their occupation's group), or
 the saved model MODEL (e.g. the fine-tune preset's, from `finetune_cpu.py`) for a few epochs
 on the training groups plus each number of reviews, as `train --start MODEL --feedback DIR`
 does. The reviews are the first N calibration titles: accept when the model's top match is
-right, else correct to the right reference. 0 reviews = the same continued training without
-any, which separates what the reviews bring from what more epochs bring. Test P@1 is
-reported over all test titles, and over the test titles of occupations no review touched
-(forgetting would show there first).
+right, else correct to the right reference (the wrong top match shown is then batched with
+the right one as a hard negative, as `train --feedback` does). 0 reviews = the same continued
+training without any, which separates what the reviews bring from what more epochs bring.
+Test P@1 is reported over all test titles, and over the test titles of occupations no review
+touched (forgetting would show there first).
 """
 import argparse
 import json
@@ -28,7 +29,7 @@ from surematch.feedback.store import FeedbackStore
 from surematch.model import SimilarityModel
 from surematch.training import train
 from surematch.workflows.feedback import feedback_groups
-from surematch.workflows.train import join_feedback
+from surematch.workflows.train import join_feedback, join_negatives
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ap.add_argument("--start", type=Path, help="continue this model folder (else: retrain anew)")
@@ -70,18 +71,20 @@ for n in counts:
                 store.add(q, "accept", shown_id=ids[0])
             else:
                 store.add(q, "correct", shown_id=ids[0], corrected_id=exp)
-        groups, _ = feedback_groups(store.reviews(), known.references)
+        found = feedback_groups(store.reviews(), known.references)
         store.close()
     touched = set(cal.expected_ids[:max(counts)])
     untouched = set(known.references.ids) - touched
     if before is None:
         before = test_scores(base, untouched)
-    data = join_feedback(known.training, groups) if n else known.training
+    data = join_feedback(known.training, found.groups) if n else known.training
+    negatives = join_negatives(known.training, found.negatives) if n else []
     t0 = time.perf_counter()
     start = SimilarityModel.load(args.start) if args.start else None
-    after = train(config, data, progress=False, start=start)
+    after = train(config, data, progress=False, start=start, negatives=negatives)
     seconds = time.perf_counter() - t0
-    row = {"reviews": n, "right_before": int(ranked.correct[:n].sum()), "train_s": round(seconds),
+    row = {"reviews": n, "right_before": int(ranked.correct[:n].sum()),
+           "hard_negatives": len(negatives), "train_s": round(seconds),
            "before": before, "after": test_scores(after, untouched)}
     out.append(row)
     print(json.dumps(row), flush=True)

@@ -282,14 +282,18 @@ def test_train_feedback_adds_review_queries_to_their_reference_group(
         store.add("q rejected", "reject", shown_id=ids[3])
     base = GroupedTexts.from_labels(["a", "b"], ["x", "x"], "mine")
     with caplog.at_level("INFO", logger="surematch.workflows.train"):
-        out = _with_feedback(base, index, None)
+        out, negatives = _with_feedback(base, index, None)
     groups = dict(zip(out.texts, out.groups, strict=True))
     assert groups["q accepted"] == f"feedback/{ids[0]}"
     assert groups["q corrected"] == f"feedback/{ids[2]}"
     assert "q rejected" not in groups and groups["a"] == "mine/x"
     # each group holds its reference's text too
     assert sum(g == f"feedback/{ids[0]}" for g in out.groups) == 2
-    assert "1 rejected top matches left out" in caplog.text
+    # the corrected query's wrong top match is a hard negative of the right reference
+    assert negatives == [(f"feedback/{ids[2]}", f"feedback/{ids[1]}")]
+    assert f"feedback/{ids[1]}" in out.groups  # its texts are a group to batch with
+    assert "1 rejected top matches batched with the right reference" in caplog.text
+    assert "1 left out" in caplog.text
 
 
 def test_refit_certifies_bands_on_audit_reviews_when_there_are_enough(

@@ -149,3 +149,35 @@ def test_the_group_loss_makes_the_feature_groups_tell_groups_apart():
 
     without, with_loss = groups_alone_p_at_1(0.0), groups_alone_p_at_1(1.0)
     assert with_loss > 0.4 and with_loss > without + 0.15, (without, with_loss)
+
+
+def test_negatives_are_batched_together_every_epoch(monkeypatch):
+    """`train(negatives=...)`: each pair of groups shares a batch in every epoch trained."""
+    from surematch.training import fit
+    from surematch.training.batches import GroupBatches
+
+    epochs: list[list[set[str]]] = []
+    encoder, groups = noisy_clusters(n_groups=24, per_group=3)
+    names = np.array(sorted(set(groups.groups)))  # the integer labels' group ids
+
+    class Recorded(GroupBatches):
+        def new_epoch(self) -> None:
+            super().new_epoch()
+            epochs.append([set(names[self.labels_of[b]].tolist()) for b in self.batches])
+
+        def __init__(self, labels, *args, **kwargs):
+            self.labels_of = labels
+            super().__init__(labels, *args, **kwargs)
+
+    monkeypatch.setattr(fit, "GroupBatches", Recorded)
+    pairs = [("syn/0", "syn/17"), ("syn/5", "syn/23")]
+    config = quick_config(data={"held_out_fraction": 0.0},
+                          train={"epochs": 3, "groups_per_batch": 4, "lr": 1e-2})
+    model = train(config, groups, encoder=encoder, progress=False, negatives=pairs)
+    assert model.info["epochs_run"] == 3 and len(epochs) >= 3
+    for batches in epochs:
+        assert all(len(b) <= 4 for b in batches)
+        for a, b in pairs:
+            assert any({a, b} <= batch for batch in batches), (a, b, batches)
+    with pytest.raises(SurematchError, match="does not hold: syn/99"):
+        train(config, groups, encoder=encoder, progress=False, negatives=[("syn/0", "syn/99")])

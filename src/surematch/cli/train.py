@@ -42,7 +42,8 @@ def train(
                                                    help="train the encoder too")] = None,
     feedback: Annotated[Path | None, typer.Option(
         help="folder with the service's feedback.sqlite3: accepted and corrected review "
-             "queries join their reference's group")] = None,
+             "queries join their reference's group; a rejected top match of a corrected "
+             "query is batched with the right reference as a hard negative")] = None,
     references: Annotated[Path | None, typer.Option(
         help="with --feedback: the references (id, text) the reviews name (default: the "
              "index in the --feedback folder)")] = None,

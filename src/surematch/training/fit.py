@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from collections.abc import Sequence
 from typing import Any, TypedDict
 
 import lightning as L
@@ -24,7 +25,12 @@ from surematch.model import SimilarityModel
 from surematch.training.batches import GroupBatches, RowBatches
 from surematch.training.features import FeatureSource, encode_cached
 from surematch.training.module import SimilarityTask
-from surematch.training.samples import LabelledRows, groups_from_pairs, rows_from_groups
+from surematch.training.samples import (
+    LabelledRows,
+    group_labels,
+    groups_from_pairs,
+    rows_from_groups,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +62,17 @@ def build_encoder(config: Config) -> Encoder:
 
 def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | None = None,
           items: list[Any] | None = None, progress: bool = True,
-          start: SimilarityModel | None = None) -> SimilarityModel:
+          start: SimilarityModel | None = None,
+          negatives: Sequence[tuple[str, str]] = ()) -> SimilarityModel:
     """Fit a head (and the encoder, when `encoder.fine_tune`) on groups or pairs.
 
     `items` replaces `data.texts` for non-text encoders (images, ids), row for row.
     `start`: continue training this model (its encoder and head, weights and all) instead
     of a new head on the config's encoder; `config.head` and `encoder.model` are not used.
+    `negatives`: pairs of group ids of `data` (groups) batched together each epoch, so that
+    each group is in-batch negatives of the other (hard negatives, e.g. a reviewed query's
+    right reference and the wrong one shown: `GroupBatches` companions); group losses only,
+    and a pair naming a group the data does not hold is an error.
     Returns the model with the best validation weights; `model.info` holds the history.
     Under DDP (`train.strategy: ddp`, `train.devices: N`) every process trains on its share
     of the batches; only rank 0 returns, the other ranks end (SystemExit(0)) after training.
@@ -89,6 +100,9 @@ def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | 
     model = SimilarityModel(encoder, head)
     t0 = time.perf_counter()
 
+    if negatives and (pair_loss or not isinstance(data, GroupedTexts)):
+        raise SurematchError("negatives are batched with groups: give groups and a group loss "
+                             "(a pair loss takes its negatives as pairs labelled 0)")
     if pair_loss:
         if not isinstance(data, TextPairs):
             raise SurematchError(f"loss {config.loss.name!r} learns from pairs; the data holds "
@@ -115,7 +129,13 @@ def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | 
                                config.train.per_group, config.train.seed,
                                centroids=_frozen_vectors(encoder, train_rows.items, source,
                                                          config, pristine),
-                               hard_share=config.train.hard_batches)
+                               hard_share=config.train.hard_batches,
+                               companions=_companions(groups, negatives))
+        if negatives:
+            log.info("hard negatives: %d of %d pairs of groups batched together (the others "
+                     "name a group held out for validation or with one text)",
+                     batches.companion_pairs,
+                     len({tuple(sorted(p)) for p in negatives if p[0] != p[1]}))
         if len(batches) == 0:
             raise SurematchError("training data has fewer than two groups with two or more "
                                  "members: nothing to learn similarity from")
@@ -160,6 +180,18 @@ def train(config: Config, data: GroupedTexts | TextPairs, *, encoder: Encoder | 
         "history": task.history,
     }
     return model
+
+
+def _companions(groups: GroupedTexts, negatives: Sequence[tuple[str, str]]
+                ) -> list[tuple[int, int]]:
+    """The `negatives` (pairs of group ids) as pairs of `rows_from_groups` labels;
+    SurematchError naming the group ids `groups` does not hold."""
+    label = group_labels(groups)
+    unknown = sorted({g for pair in negatives for g in pair if g not in label})
+    if unknown:
+        raise SurematchError(f"negatives name {len(unknown)} groups the training data does not "
+                             f"hold: {', '.join(unknown[:5])}")
+    return [(label[a], label[b]) for a, b in negatives]
 
 
 def _source(encoder: Encoder, items: list[Any], trainable: bool, config: Config) -> FeatureSource:

@@ -39,9 +39,15 @@ class LabelledRows:
         return LabelledRows([self.items[i] for i in idx], self.labels[idx])
 
 
+def group_labels(samples: GroupedTexts) -> dict[str, int]:
+    """Each group id's integer label in `rows_from_groups`: its rank among the sorted ids."""
+    return {g: i for i, g in enumerate(sorted(set(samples.groups)))}
+
+
 def rows_from_groups(samples: GroupedTexts) -> LabelledRows:
-    _, labels = np.unique(np.array(samples.groups, dtype=object), return_inverse=True)
-    return LabelledRows(list(samples.texts), labels.astype(np.int64))
+    label = group_labels(samples)
+    return LabelledRows(list(samples.texts),
+                        np.array([label[g] for g in samples.groups], dtype=np.int64))
 
 
 def groups_from_pairs(pairs: TextPairs, dataset: str = "pairs") -> GroupedTexts:

@@ -389,15 +389,30 @@ def fit_ranked_feedback(ranked: Any, sources: Sequence[str],
     return FeedbackFit(cal, warnings, counts)
 
 
+@dataclass(frozen=True)
+class FeedbackGroups:
+    """Training groups from reviews (`feedback_groups`): `groups`, one per reference id
+    ("dataset/<id>"); `negatives`, pairs of those group ids (the right reference, a wrong
+    one shown for the same query) to batch together as hard negatives; `unpaired`: the
+    rejected top matches of queries with no right answer, left out (no group to pair with)."""
+
+    groups: GroupedTexts
+    negatives: list[tuple[str, str]]
+    unpaired: int
+
+
 def feedback_groups(reviews: Iterable[Review], references: References,
-                    dataset: str = "feedback") -> tuple[GroupedTexts, int]:
+                    dataset: str = "feedback") -> FeedbackGroups:
     """Training groups from reviews: one group per reference id an accepted or corrected
-    review names, holding the reference's texts and those review queries; and how many
-    rejected top matches were left out (the group losses take no explicit negatives)."""
+    review names (a query's latest decision), holding the reference's texts and those review
+    queries; and hard negatives: each reference shown for a query and rejected (by a reject
+    or a correction, its latest decision or an earlier one) paired with the query's right
+    reference (its latest decision's), the wrong reference's texts a group too. A rejection
+    whose query has no right answer is counted in `unpaired`; one the latest decision takes
+    back (accepting the reference rejected before) is dropped."""
+    reviews = list(reviews)
     rows = review_rows(reviews)
     position = {r: i for i, r in enumerate(references.ids)}
-    texts: list[str] = []
-    labels: list[str] = []
     queries: dict[str, list[str]] = {}
     unknown = 0
     for text, e in zip(rows.texts, rows.expected_ids, strict=True):
@@ -407,17 +422,30 @@ def feedback_groups(reviews: Iterable[Review], references: References,
             unknown += 1
             continue
         queries.setdefault(e, []).append(text)
-    for ref_id, qs in queries.items():
+    right = dict(zip(rows.texts, rows.expected_ids, strict=True))
+    pairs: dict[tuple[str, str], None] = {}
+    unpaired = 0
+    for query, wrong in dict.fromkeys((r.query, r.rejected_id) for r in reviews
+                                      if r.rejected_id is not None):
+        e = right.get(query)
+        if e is None:
+            unpaired += 1
+        elif wrong not in position:
+            unknown += 1
+        elif e != wrong and e in position:
+            pairs[(e, wrong)] = None
+    texts: list[str] = []
+    labels: list[str] = []
+    for ref_id in dict.fromkeys([*queries, *(w for _, w in pairs)]):
         own = [t for t, _ in references.texts_of(position[ref_id])]
-        for t in dict.fromkeys(own + qs):
+        for t in dict.fromkeys(own + queries.get(ref_id, [])):
             texts.append(t)
             labels.append(ref_id)
     if unknown:
         logger.warning("%d reviews name a reference that is not among the references: left "
                        "out", unknown)
-    negatives = sum(e is None and r is not None
-                    for e, r in zip(rows.expected_ids, rows.rejected_ids, strict=True))
-    return GroupedTexts.from_labels(texts, labels, dataset), negatives
+    return FeedbackGroups(GroupedTexts.from_labels(texts, labels, dataset),
+                          [(f"{dataset}/{a}", f"{dataset}/{b}") for a, b in pairs], unpaired)
 
 
 def reviews_in(folder: Path) -> list[Review]:

@@ -44,9 +44,11 @@ def train_model(data: list[Path], out_dir: Path, config: Config,
 
     `feedback`: a folder holding the service's feedback.sqlite3; its accepted and corrected
     reviews join the groups as positives of their reference (one group per reference id,
-    with the reference's texts from `references` or the index in that folder). Rejected top
-    matches would be hard negatives, which the group losses do not take: they are left out
-    and counted in the log. Bad input files fail here in a second or two: they are read
+    with the reference's texts from `references` or the index in that folder). A rejected
+    top match of a query that has a right answer (a correction) becomes a hard negative: its
+    reference's group is batched with the right reference's every epoch (`train(...,
+    negatives=)`); a rejection with no right answer has no group to pair with and is left
+    out (counted in the log). Bad input files fail here in a second or two: they are read
     before the encoder and Lightning are imported.
 
     `start`: a model folder whose encoder and head training continues from (retraining a
@@ -55,12 +57,13 @@ def train_model(data: list[Path], out_dir: Path, config: Config,
     `export`: a text model is also written as one ONNX graph, fp32 and int8, so that the
     fastest runtime is what every later command uses by default (`runtime auto`)."""
     samples = load_training_data(data, config)
+    negatives: list[tuple[str, str]] = []
     if feedback is not None:
-        samples = _with_feedback(samples, feedback, references)
+        samples, negatives = _with_feedback(samples, feedback, references)
     from surematch.model import SimilarityModel
     from surematch.training import train
 
-    model = train(config, samples, progress=progress,
+    model = train(config, samples, progress=progress, negatives=negatives,
                   start=SimilarityModel.load(start) if start is not None else None)
     model.save(out_dir)
     if export and model.encoder.kind == "text":
@@ -76,8 +79,10 @@ def train_model(data: list[Path], out_dir: Path, config: Config,
                        tuple(available_runtimes(out_dir)))
 
 
-def _with_feedback(samples: GroupedTexts | TextPairs, feedback: Path,
-                   references: Path | None) -> GroupedTexts:
+def _with_feedback(samples: GroupedTexts | TextPairs, feedback: Path, references: Path | None,
+                   ) -> tuple[GroupedTexts, list[tuple[str, str]]]:
+    """The training groups joined by the reviews' groups (`join_feedback`), and the hard
+    negatives (pairs of those group ids, `join_negatives`)."""
     from surematch.data import read_references
     from surematch.errors import InputError
     from surematch.workflows.feedback import feedback_groups, reviews_in, stored_references
@@ -88,24 +93,26 @@ def _with_feedback(samples: GroupedTexts | TextPairs, feedback: Path,
     reviews = reviews_in(feedback)
     refs = read_references(references) if references is not None else \
         stored_references(feedback)
-    groups, negatives = feedback_groups(reviews, refs)
+    found = feedback_groups(reviews, refs)
+    groups = found.groups
     log.info("feedback: %d texts in %d reference groups from %d reviews; %d rejected top "
-             "matches left out (the group losses take no explicit negatives)",
-             len(groups), len(set(groups.groups)), len(reviews), negatives)
+             "matches batched with the right reference as hard negatives, %d left out (their "
+             "query has no right answer)", len(groups), len(set(groups.groups)), len(reviews),
+             len(found.negatives), found.unpaired)
     if not len(groups):
         log.warning("feedback: no accepted or corrected reviews to train on")
-        return samples
-    return join_feedback(samples, groups)
+        return samples, []
+    return join_feedback(samples, groups), join_negatives(samples, found.negatives)
 
 
 def join_feedback(samples: GroupedTexts, feedback: GroupedTexts) -> GroupedTexts:
     """The training groups plus the feedback groups (one per reference id). A feedback group
-    whose reference id names a training group ("dataset/<id>", as ESCO's occupations are
-    named by uri) joins it, texts it holds already left out: two groups of one reference
-    would be in-batch negatives of each other. The others are added as groups of their own."""
+    whose reference id names a training group ("dataset/<id>", as ESCO's are named by uri)
+    joins it, texts it holds already left out: two groups of one reference would be in-batch
+    negatives of each other. The others are added as groups of their own."""
     from surematch.data import combine_groups
 
-    named = {g.split("/", 1)[1]: g for g in set(samples.groups)}
+    named = _named(samples)
     have = set(zip(samples.texts, samples.groups, strict=True))
     joined: list[tuple[str, str]] = []
     apart: list[int] = []
@@ -121,3 +128,25 @@ def join_feedback(samples: GroupedTexts, feedback: GroupedTexts) -> GroupedTexts
     merged = GroupedTexts([*samples.texts, *(t for t, _ in joined)],
                           [*samples.groups, *(g for _, g in joined)])
     return combine_groups([merged, feedback.subset(apart)]) if apart else merged
+
+
+def join_negatives(samples: GroupedTexts, negatives: list[tuple[str, str]]
+                   ) -> list[tuple[str, str]]:
+    """The feedback groups' hard-negative pairs (`FeedbackGroups.negatives`) as the group
+    ids `join_feedback(samples, ...)` gives them: a feedback group that joined a training
+    group goes by that group's id."""
+    named = _named(samples)
+
+    def joined(group: str) -> str:
+        return named.get(group.split("/", 1)[1], group)
+
+    return [(joined(a), joined(b)) for a, b in negatives]
+
+
+def _named(samples: GroupedTexts) -> dict[str, str]:
+    """{reference id: the training group named "dataset/<id>"} (of two data sets naming one
+    id, the first in sorted order)."""
+    named: dict[str, str] = {}
+    for g in sorted(set(samples.groups)):
+        named.setdefault(g.split("/", 1)[1], g)
+    return named
