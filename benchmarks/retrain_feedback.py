@@ -23,7 +23,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from surematch.config import Config
 from surematch.data.esco import known_occupations, read_esco
-from surematch.data.samples import LabelledQueries
+from surematch.data.samples import LabelledQueries, References
 from surematch.evaluation.ranked_queries import rank_queries
 from surematch.feedback.store import FeedbackStore
 from surematch.model import SimilarityModel
@@ -49,11 +49,27 @@ base = SimilarityModel.load(args.start) if args.start else train(config, known.t
                                                                     progress=False)
 
 
-def test_scores(model: SimilarityModel, untouched: set[str]) -> dict[str, float]:
+def learned(n: int) -> References:
+    """The references after n reviews when the service learns texts: each reviewed query
+    (accepted or corrected, so all of them here) is one more text of its right reference."""
+    taught: dict[str, list[str]] = {}
+    for q, e in zip(cal.texts[:n], cal.expected_ids[:n], strict=True):
+        taught.setdefault(e, []).append(q)
+    refs = known.references
+    extra = [[*refs.texts_of(i)[1:], *((q, "reviewed") for q in taught.get(r, []))]
+             for i, r in enumerate(refs.ids)]
+    return References(refs.ids, refs.texts, refs.payloads, extra)
+
+
+def test_scores(model: SimilarityModel, untouched: set[str], n: int) -> dict[str, float]:
     ranked = rank_queries(model, known.references, known.test)
     keep = [i for i, e in enumerate(known.test.expected_ids) if e in untouched]
-    return {"p_at_1": ranked.metrics()["p_at_1"], "mrr": ranked.metrics()["mrr"],
-            "p_at_1_untouched": float(ranked.correct[keep].mean())}
+    scores = {"p_at_1": ranked.metrics()["p_at_1"], "mrr": ranked.metrics()["mrr"],
+              "p_at_1_untouched": float(ranked.correct[keep].mean())}
+    if n:
+        scores["p_at_1_texts_learned"] = rank_queries(model, learned(n),
+                                                      known.test).metrics()["p_at_1"]
+    return scores
 
 
 counts = [int(n) for n in args.reviews.split(",")]
@@ -76,8 +92,8 @@ for n in counts:
     touched = set(cal.expected_ids[:max(counts)])
     untouched = set(known.references.ids) - touched
     if before is None:
-        before = test_scores(base, untouched)
-    data = join_feedback(known.training, found.groups) if n else known.training
+        before = test_scores(base, untouched, 0)
+    data = join_feedback(known.training, found.groups, only=found.queries) if n else known.training
     negatives = join_negatives(known.training, found.negatives) if n else []
     t0 = time.perf_counter()
     start = SimilarityModel.load(args.start) if args.start else None
@@ -85,7 +101,9 @@ for n in counts:
     seconds = time.perf_counter() - t0
     row = {"reviews": n, "right_before": int(ranked.correct[:n].sum()),
            "hard_negatives": len(negatives), "train_s": round(seconds),
-           "before": before, "after": test_scores(after, untouched)}
+           "before": before, "after": test_scores(after, untouched, n)}
+    if n:
+        row["before_texts_learned"] = rank_queries(base, learned(n), known.test).metrics()["p_at_1"]
     out.append(row)
     print(json.dumps(row), flush=True)
 print(json.dumps({"start": str(args.start), "preset": args.preset, "epochs": args.epochs,

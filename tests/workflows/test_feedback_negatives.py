@@ -27,6 +27,7 @@ def test_a_corrected_review_pairs_the_right_reference_with_the_wrong_one(tmp_pat
     found = feedback_groups(reviews, REFS)
     assert found.negatives == [("feedback/A", "feedback/B"), ("feedback/D", "feedback/C")]
     assert found.unpaired == 1
+    assert found.queries == {"q corrected", "q later right", "q taken back"}
     groups = found.groups
     members = {g: {t for t, h in zip(groups.texts, groups.groups, strict=True) if h == g}
                for g in set(groups.groups)}

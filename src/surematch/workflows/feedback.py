@@ -394,11 +394,14 @@ class FeedbackGroups:
     """Training groups from reviews (`feedback_groups`): `groups`, one per reference id
     ("dataset/<id>"); `negatives`, pairs of those group ids (the right reference, a wrong
     one shown for the same query) to batch together as hard negatives; `unpaired`: the
-    rejected top matches of queries with no right answer, left out (no group to pair with)."""
+    rejected top matches of queries with no right answer, left out (no group to pair with);
+    `queries`: the reviewed query texts among the groups' texts (the rest are the
+    references' own)."""
 
     groups: GroupedTexts
     negatives: list[tuple[str, str]]
     unpaired: int
+    queries: frozenset[str] = frozenset()
 
 
 def feedback_groups(reviews: Iterable[Review], references: References,
@@ -445,7 +448,8 @@ def feedback_groups(reviews: Iterable[Review], references: References,
         logger.warning("%d reviews name a reference that is not among the references: left "
                        "out", unknown)
     return FeedbackGroups(GroupedTexts.from_labels(texts, labels, dataset),
-                          [(f"{dataset}/{a}", f"{dataset}/{b}") for a, b in pairs], unpaired)
+                          [(f"{dataset}/{a}", f"{dataset}/{b}") for a, b in pairs], unpaired,
+                          frozenset(t for qs in queries.values() for t in qs))
 
 
 def reviews_in(folder: Path) -> list[Review]:

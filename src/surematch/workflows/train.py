@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,14 +103,22 @@ def _with_feedback(samples: GroupedTexts | TextPairs, feedback: Path, references
     if not len(groups):
         log.warning("feedback: no accepted or corrected reviews to train on")
         return samples, []
-    return join_feedback(samples, groups), join_negatives(samples, found.negatives)
+    return (join_feedback(samples, groups, only=found.queries),
+            join_negatives(samples, found.negatives))
 
 
-def join_feedback(samples: GroupedTexts, feedback: GroupedTexts) -> GroupedTexts:
+def join_feedback(samples: GroupedTexts, feedback: GroupedTexts,
+                  only: Collection[str] | None = None) -> GroupedTexts:
     """The training groups plus the feedback groups (one per reference id). A feedback group
     whose reference id names a training group ("dataset/<id>", as ESCO's are named by uri)
     joins it, texts it holds already left out: two groups of one reference would be in-batch
-    negatives of each other. The others are added as groups of their own."""
+    negatives of each other. The others are added as groups of their own.
+
+    `only` (e.g. `FeedbackGroups.queries`): the texts that may join a training group; the
+    reference's own texts stay out of it, since the training data already says what the
+    reference is (measured: 250 reviews brought 230 long descriptions into the known
+    protocol's title groups, training took 4.5 times as long and test P@1 fell 0.4 points).
+    A group of its own keeps all its texts: they are its only positives."""
     from surematch.data import combine_groups
 
     named = _named(samples)
@@ -120,7 +129,7 @@ def join_feedback(samples: GroupedTexts, feedback: GroupedTexts) -> GroupedTexts
         target = named.get(group.split("/", 1)[1])
         if target is None:
             apart.append(i)
-        elif (text, target) not in have:
+        elif (text, target) not in have and (only is None or text in only):
             have.add((text, target))
             joined.append((text, target))
     log.info("feedback: %d new texts joined their reference's training group, %d texts in "
