@@ -10,7 +10,10 @@ does. The reviews are the first N calibration titles: accept when the model's to
 right, else correct to the right reference (the wrong top match shown is then batched with
 the right one as a hard negative, as `train --feedback` does). 0 reviews = the same continued
 training without any, which separates what the reviews bring from what more epochs bring.
-Test P@1 is reported over all test titles, and over the test titles of occupations no review
+`--before MODEL --preset fine-tune --reviews 250,500,1000`: MODEL is the preset's model
+trained on the training groups (e.g. `finetune_cpu.py`'s), and each row trains the preset
+anew on the training groups plus the reviews, as `train --preset fine-tune --feedback DIR`
+does. Test P@1 is reported over all test titles, and over the test titles of occupations no review
 touched (forgetting would show there first).
 """
 import argparse
@@ -33,6 +36,8 @@ from surematch.workflows.train import join_feedback, join_negatives
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ap.add_argument("--start", type=Path, help="continue this model folder (else: retrain anew)")
+ap.add_argument("--before", type=Path, help="the model before the reviews, trained by the "
+                "same preset on the training groups (else trained here first)")
 ap.add_argument("--preset", default="default")
 ap.add_argument("--epochs", type=int, help="epochs of each retraining (default: the preset's)")
 ap.add_argument("--reviews", default="1000", help="comma-separated review counts")
@@ -45,8 +50,8 @@ config = Config.from_preset(args.preset)
 config = config.override({k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)})
 if args.epochs:
     config = config.override({"train.epochs": args.epochs})
-base = SimilarityModel.load(args.start) if args.start else train(config, known.training,
-                                                                    progress=False)
+first = args.start or args.before
+base = SimilarityModel.load(first) if first else train(config, known.training, progress=False)
 
 
 def learned(n: int) -> References:
@@ -106,5 +111,6 @@ for n in counts:
         row["before_texts_learned"] = rank_queries(base, learned(n), known.test).metrics()["p_at_1"]
     out.append(row)
     print(json.dumps(row), flush=True)
-print(json.dumps({"start": str(args.start), "preset": args.preset, "epochs": args.epochs,
+print(json.dumps({"start": str(args.start), "before": str(args.before), "preset": args.preset,
+                  "epochs": args.epochs,
                   "rows": out}))

@@ -59,6 +59,11 @@ class TrainConfig(BaseModel):
     per_group: int = Field(4, ge=2, description="K: members drawn from each group")
     lr: float = Field(1e-3, gt=0, description="learning rate of the head")
     weight_decay: float = Field(0.0, ge=0)
+    schedule: Literal["constant", "linear"] = Field(
+        "constant", description="learning rates over the run: constant, or linear (up over "
+        "the warmup steps, then down to 0 at the last step)")
+    warmup: float = Field(0.0, ge=0.0, lt=1.0, description="schedule linear: share of the "
+                          "run's steps spent raising the learning rates from 0")
     group_loss_weight: float = Field(
         1.0, ge=0, description="feature-group head with a skip branch: weight of the same loss "
         "on the groups alone, so that their peakedness carries confidence")

@@ -37,3 +37,14 @@ def test_forward_has_gradients_for_fine_tuning(encoder):
 def test_a_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(SurematchError, match="never downloads"):
         resolve_model_path(str(tmp_path / "nope"))
+
+
+def test_a_batch_gives_each_text_the_vector_it_has_alone(encoder):
+    # more texts than one forward run, of many lengths, so that they are run in length order
+    texts = [("senior " * (i % 9) + f"nurse {i}").strip() for i in range(150)]
+    encoder.eval()
+    with torch.no_grad():
+        together = encoder(texts)
+        alone = torch.cat([encoder([t]) for t in texts[:: 7]])
+    assert together.shape == (150, 384)
+    assert torch.allclose(together[:: 7], alone, atol=1e-5)

@@ -134,3 +134,18 @@ def test_a_model_with_embedding_confidence_gets_the_stored_texts_confidence(
         assert f.embedding_confidence != 1.0
         assert [m.similarity for m in f.matches] == pytest.approx(
             [m.similarity for m in s.matches], abs=1e-6)
+
+
+def test_the_head_words_follow_the_stored_texts(index: ReferenceIndex) -> None:
+    heads = index.exact.head_words()
+    assert heads is not None
+    assert {"a", "a_syn", "b", "b_syn", "c"} <= set(heads)
+    assert "a_desc" not in heads  # a description's last word heads nothing
+    assert "t" not in heads
+    index.add_texts("C", [("t", "synonym")])
+    assert "t" in index.exact.head_words()  # type: ignore[operator]
+    assert index.delete_text("C", "t")
+    assert "t" not in index.exact.head_words()  # type: ignore[operator]
+    index.delete(["A"])
+    left = index.exact.head_words()
+    assert left is not None and "a_syn" not in left and "b_syn" in left

@@ -236,11 +236,19 @@ def test_the_no_match_rule_decides_on_every_match(index: ReferenceIndex) -> None
     top1 = rng.uniform(0.2, 1.0, 400)
     sims = np.stack([top1, top1 - rng.uniform(0, 0.2, 400)], axis=1)
     cal = fit_match_calibration(sims, rng.uniform(size=400) < top1, groups=list(range(400)))
-    rule = NoMatchRule(FEATURES, (1.0, 0.0, 0.0), 0.5, 0.01, 0.025, 0.01, 300, 0.0, "")
+    rule = NoMatchRule(FEATURES, (1.0, 0.0, 0.0, 0.0), 0.5, 0.01, 0.025, 0.01, 300, 0.0, "")
     cal = replace(cal, bands=replace(cal.bands, reject_below=None), no_match=rule)
     index.calibration = Calibration(cal)
-    assert set(index.calibration.evidence) >= {"overlap", "agreement"}
+    assert set(index.calibration.evidence) >= {"overlap", "agreement", "head"}
     far, near = index.match("q_far", k=3), index.match("q_a", k=1)
     assert far.no_match and all(m.band == "reject" for m in far.matches)
     assert not near.no_match and near.matches[0].band != "reject"
     assert index.match_batch(["q_far"], 3)[0].no_match
+    # on the head word alone: "q_a" ends on no word a stored text ends on, "a" does
+    heads = replace(rule, weights=(0.0, 0.0, 0.0, 1.0))
+    index.calibration = Calibration(replace(cal, no_match=heads))
+    assert index.match("q_a", k=1).no_match and not index.match("a", k=1).no_match
+    # a rule saved before head words existed reads the other three
+    old = NoMatchRule(FEATURES[:3], (1.0, 0.0, 0.0), 0.5, 0.01, 0.025, 0.01, 300, 0.0, "")
+    index.calibration = Calibration(replace(cal, no_match=old))
+    assert "head" not in index.calibration.evidence and index.match("q_far", k=3).no_match

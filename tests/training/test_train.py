@@ -1,5 +1,7 @@
 """End-to-end training on small data: every loss learns, digits learn, pairs learn."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,7 @@ from surematch.encoders.image import ImageEncoder
 from surematch.encoders.vectors import PrecomputedVectors
 from surematch.errors import SurematchError
 from surematch.training import train
+from surematch.training.module import linear_schedule
 from surematch.training.validation import leave_one_out_p_at_1
 
 
@@ -181,3 +184,24 @@ def test_negatives_are_batched_together_every_epoch(monkeypatch):
             assert any({a, b} <= batch for batch in batches), (a, b, batches)
     with pytest.raises(SurematchError, match="does not hold: syn/99"):
         train(config, groups, encoder=encoder, progress=False, negatives=[("syn/0", "syn/99")])
+
+
+def test_the_linear_schedule_warms_up_then_falls_to_zero():
+    factors = [linear_schedule(step, 10, 2) for step in range(10)]
+    assert factors[:3] == pytest.approx([1 / 3, 2 / 3, 1.0])
+    assert all(a > b for a, b in itertools.pairwise(factors[2:]))
+    assert factors[-1] == pytest.approx(1 / 8) and linear_schedule(10, 10, 2) == 0.0
+    assert linear_schedule(0, 10, 0) == 1.0  # no warmup: full rate from the first step
+
+
+def test_a_linear_schedule_learns_to_ignore_the_noise():
+    encoder, groups = noisy_clusters()
+    held = [i for i, g in enumerate(groups.groups) if int(g.split("/")[1]) >= 30]
+    labels = torch.tensor([int(groups.groups[i].split("/")[1]) for i in held])
+    before = leave_one_out_p_at_1(encoder.table[held], labels)
+    config = quick_config(train={"epochs": 25, "groups_per_batch": 16, "patience": 25,
+                                 "lr": 4e-2, "schedule": "linear", "warmup": 0.1})
+    model = train(config, groups, encoder=encoder, progress=False)
+    after = leave_one_out_p_at_1(torch.from_numpy(model.embed(encoder.table[held].numpy())),
+                                 labels)
+    assert after > before + 0.2, (before, after)

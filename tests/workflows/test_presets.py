@@ -63,8 +63,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows = [f"{t},{g}" for g in range(8) for t in (f"job {g} a", f"job {g} b", f"work {g}")]
     (root / "groups.csv").write_text("text,group\n" + "\n".join(rows) + "\n")
     (root / "recipe.yaml").write_text(
-        # the tiny model has one layer, the preset keeps two: this recipe keeps none
-        f"encoder: {{model: {root / 'st'}, frozen_layers: 0}}\ndata: {{held_out_fraction: 0.0}}\n"
+        f"encoder: {{model: {root / 'st'}}}\ndata: {{held_out_fraction: 0.0}}\n"
         "train: {groups_per_batch: 4, per_group: 2}\n")
     return root
 
@@ -80,8 +79,10 @@ def test_the_fine_tune_preset_trains_the_encoder(tiny: Path) -> None:
     after = model.encoder.state_dict()
     changed = [k for k in before if not torch.equal(before[k], after[k])]
     assert changed  # the encoder trained, not only the head
-    assert Config.from_preset("fine-tune").encoder.frozen_layers == 2
-    assert config.encoder.frozen_layers == 0  # the recipe beats the preset
+    preset = Config.from_preset("fine-tune")
+    assert (config.train.schedule, config.train.warmup) == (preset.train.schedule,
+                                                            preset.train.warmup) != ("constant", 0)
+    assert config.train.groups_per_batch == 4  # the recipe beats the preset
     assert model.encoder.max_seq_length == config.encoder.max_seq_length
 
 

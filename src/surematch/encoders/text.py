@@ -13,6 +13,8 @@ from surematch.encoders.base import Encoder
 from surematch.errors import SurematchError
 
 BUNDLED = "all-MiniLM-L6-v2"
+# texts per forward run (see TextEncoder.forward); measured on 2 cores: BENCHMARKS.md, finetune_cpu
+RUN = 64
 
 
 def resolve_model_path(model: str) -> Path:
@@ -70,8 +72,28 @@ class TextEncoder(Encoder):
         self._fingerprint: str | None = None
 
     def forward(self, items: Sequence[str]) -> torch.Tensor:
+        """texts [N] -> [N, dim], in runs of `RUN` texts of similar length (shortest first),
+        each padded to its own longest: a text's vector does not depend on its batch-mates,
+        and a batch of job titles (median 6 tokens, longest 17) pads a third as much."""
+        texts = [str(t) for t in items]
+        if len(texts) <= RUN:
+            return self._run(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        parts = torch.cat([self._run([texts[i] for i in order[s: s + RUN]])
+                           for s in range(0, len(texts), RUN)])
+        return parts[torch.argsort(torch.tensor(order))]
+
+    @torch.no_grad()
+    def encode(self, items: Sequence[Any], batch_size: int = 256) -> torch.Tensor:
+        """Like `Encoder.encode`, with the texts batched shortest first across the whole
+        input, so that a long text (a description) pads only its own batch-mates."""
+        order = sorted(range(len(items)), key=lambda i: len(str(items[i])))
+        vectors = super().encode([items[i] for i in order], batch_size)
+        return vectors[torch.argsort(torch.tensor(order, dtype=torch.long))]
+
+    def _run(self, texts: list[str]) -> torch.Tensor:
         device = next(self.st.parameters()).device
-        features = self.st.preprocess(list(items))
+        features = self.st.preprocess(texts)
         features = {k: v.to(device) for k, v in features.items() if torch.is_tensor(v)}
         return self.st(features)["sentence_embedding"]
 

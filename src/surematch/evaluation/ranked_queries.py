@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from surematch.confidence.evidence.lexical import agreement, lexical_evidence
+from surematch.confidence.evidence.lexical import agreement, head_words, lexical_evidence
 from surematch.data.samples import LabelledQueries, References, TextPairs
 from surematch.distances import get_distance
 from surematch.embedder import Embedder
@@ -51,7 +51,7 @@ def rank_queries(model: Embedder, references: References, queries: LabelledQueri
     is not among the references counts as "no right answer" (its top match is wrong), like
     an empty expected id. `reference_vectors` [T, D]: the embedded `references.flat()` texts,
     when the caller has them already."""
-    owner, texts, _ = references.flat()
+    owner, texts, kinds = references.flat()
     refs = model.embed(texts) if reference_vectors is None else reference_vectors
     vectors, confidence = model.embed_with_confidence(queries.texts)
     ranking = rank_references(vectors, refs, np.asarray(owner), k=k)
@@ -61,7 +61,8 @@ def rank_queries(model: Embedder, references: References, queries: LabelledQueri
     evidence = {"agreement": agreement(ranking.text_similarities),
                 **lexical_evidence(queries.texts, matched,
                                    [[[t for t, _ in p] for p in row] for row in pairs_of],
-                                   [[[kd for _, kd in p] for p in row] for row in pairs_of])}
+                                   [[[kd for _, kd in p] for p in row] for row in pairs_of],
+                                   head_words(zip(texts, kinds, strict=True)))}
     present = set(references.ids)
     expected = [e if e in present else None for e in queries.expected_ids]
     missing = sum(e is not None for e in queries.expected_ids) - sum(e is not None

@@ -9,6 +9,9 @@ the encoder gives (up to the last bits of batched arithmetic); a case or spacing
 answered as the stored text it equals (the same for an uncased encoder such as the bundled
 MiniLM). A stored text spelled as the query is preferred, then the first by (id, text).
 
+It also counts the stored texts' head words (`confidence.evidence.lexical.head_words`), the
+vocabulary the `head` evidence reads (`head_words()`).
+
 The lookup is built from the store's payloads on first use (taxonomy texts and every text
 added later, learned ones included) and kept true by `refresh(ids)` after each write through
 this index; a reference another process changed meanwhile is found changed when its rows are
@@ -18,11 +21,13 @@ fetched, and the query then takes the slow path.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Container, Sequence
 from typing import Any
 
 import numpy as np
 
+from surematch.confidence.evidence.lexical import head_words
 from surematch.data.text_keys import query_key
 from surematch.index.stores.base import BaseStore
 from surematch.index.text_rows import CONFIDENCES_KEY, TextRows, split_payload
@@ -39,8 +44,18 @@ class ExactTexts:
     def __init__(self, store: BaseStore, text_rows: TextRows) -> None:
         self.store, self.text_rows = store, text_rows
         self._by_key: dict[str, list[Entry]] | None = None
+        self._too_big = False
         self._keys_of: dict[str, list[str]] = {}
+        self._heads: Counter[str] = Counter()  # head word -> references whose texts use it
+        self._heads_of: dict[str, set[str]] = {}
         self._lock = threading.Lock()
+
+    def head_words(self) -> Container[str] | None:
+        """The head words of the stored texts, kept true by `refresh` (None for an index
+        too big to keep a lookup: the `head` evidence then says nothing)."""
+        with self._lock:
+            self._lookup()
+            return None if self._too_big else self._heads
 
     def rows(self, queries: Sequence[Any], confidence: bool = False,
              ) -> list[tuple[np.ndarray, float] | None]:
@@ -81,14 +96,18 @@ class ExactTexts:
     def _lookup(self) -> dict[str, list[Entry]]:
         if self._by_key is None:
             self._by_key = {}
-            if self.store.count() <= MAX_REFERENCES:
+            self._too_big = self.store.count() > MAX_REFERENCES
+            if not self._too_big:
                 for point in self.store.scan():
                     self._put(point.id, point.payload)
         return self._by_key
 
     def _put(self, ref_id: str, payload: dict[str, Any]) -> None:
         assert self._by_key is not None
-        texts = tuple(t for t, _ in split_payload(payload)[1])
+        pairs = split_payload(payload)[1]
+        texts = tuple(t for t, _ in pairs)
+        self._heads_of[ref_id] = heads = head_words(pairs)
+        self._heads.update(heads)
         sure = payload.get(CONFIDENCES_KEY)
         if not isinstance(sure, list) or len(sure) != len(texts):
             sure = [None] * len(texts)
@@ -103,6 +122,10 @@ class ExactTexts:
 
     def _drop(self, ref_id: str) -> None:
         assert self._by_key is not None
+        for word in self._heads_of.pop(ref_id, ()):
+            self._heads[word] -= 1
+            if self._heads[word] <= 0:  # no reference uses it any more
+                del self._heads[word]
         for key in self._keys_of.pop(ref_id, []):
             kept = [e for e in self._by_key.get(key, []) if e[0] != ref_id]
             if kept:

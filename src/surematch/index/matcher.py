@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,8 +96,9 @@ def candidate_depth(k: int, calibration: Calibration) -> int:
 def match_vectors(store: BaseStore, rules: RuleBook, calibration: Calibration,
                   queries: Sequence[Any], vectors: np.ndarray, confidence: np.ndarray, k: int,
                   filter: dict[str, Any] | None, text_rows: TextRows | None = None,
-                  ) -> list[MatchResult]:
+                  heads: Container[str] | None = None) -> list[MatchResult]:
     """Query embeddings [Q, D] and their confidence [Q] -> one MatchResult per query.
+    `heads`: the head words of the index's texts (the `head` evidence; None: unknown).
 
     One batched rules search, one batched reference search (plus, rarely, a bigger search
     for a query whose over-fetched results the rules all but emptied). A multivector store's
@@ -125,7 +126,7 @@ def match_vectors(store: BaseStore, rules: RuleBook, calibration: Calibration,
             kept = _apply_rules(_found(row, vectors[n], rows_kept), rule_hits, depth)
         results.append(_result(queries[n], float(confidence[n]), kept,
                                [rule.id for rule, _ in rule_hits], calibration, k,
-                               np.asarray(vectors[n], np.float16)))
+                               np.asarray(vectors[n], np.float16), heads))
     return results
 
 
@@ -143,14 +144,15 @@ def _apply_rules(row: list[Found], rule_hits: list[tuple[Rule, np.ndarray]], k: 
 
 def _result(query: Any, confidence: float, found: list[Found], fired: list[str],
             calibration: Calibration, k: int, embedding: np.ndarray | None = None,
-            ) -> MatchResult:
+            heads: Container[str] | None = None) -> MatchResult:
     """The top k of `found` (the candidate depth: the evidence read) with probabilities."""
     sims = np.array([[f.hit.score for f in found]], dtype=np.float64)
     evidence = None
     if calibration.evidence:  # computed only when the calibration reads it
         evidence = {"agreement": agreement([[f.similarities for f in found]]),
                     **lexical_evidence([str(query)], [[f.text for f in found]],
-                                       [[f.texts for f in found]], [[f.kinds for f in found]])}
+                                       [[f.texts for f in found]], [[f.kinds for f in found]],
+                                       heads)}
     probs, bands = calibration.apply(sims, np.array([confidence]), evidence)
     matches = []
     for j, f in enumerate(found[:k]):

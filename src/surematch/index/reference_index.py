@@ -458,8 +458,9 @@ class ReferenceIndex:
                        confidence: np.ndarray, k: int = 10,
                        filter: dict[str, Any] | None = None) -> list[MatchResult]:
         """`match_batch` of queries already embedded by `embed_queries`."""
+        heads = self.exact.head_words() if "head" in self.calibration.evidence else None
         return match_vectors(self.store, self.rules, self.calibration, queries, vectors,
-                             confidence, k, filter, self.text_rows)
+                             confidence, k, filter, self.text_rows, heads)
 
     def close(self) -> None:
         self.store.close()

@@ -40,6 +40,8 @@ class Rates(TypedDict):
     encoder_lr: float
     weight_decay: float
     group_loss_weight: float
+    schedule: str
+    warmup: float
 
 
 def build_encoder(config: Config) -> Encoder:
@@ -221,7 +223,8 @@ def _frozen_vectors(encoder: Encoder, items: list[Any], source: FeatureSource,
 def _rates(config: Config) -> Rates:
     return {"lr": config.train.lr, "encoder_lr": config.encoder.lr,
             "weight_decay": config.train.weight_decay,
-            "group_loss_weight": config.train.group_loss_weight}
+            "group_loss_weight": config.train.group_loss_weight,
+            "schedule": config.train.schedule, "warmup": config.train.warmup}
 
 
 def _as_tensor(batch: Any) -> torch.Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from typing import Any
 
 import lightning as L
 import torch
@@ -32,7 +33,8 @@ class SimilarityTask(L.LightningModule):
                  pairs: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
                  val_source: FeatureSource | None = None, val_labels: torch.Tensor | None = None,
                  lr: float = 1e-3, encoder_lr: float = 2e-5, weight_decay: float = 0.0,
-                 group_loss_weight: float = 0.0) -> None:
+                 group_loss_weight: float = 0.0, schedule: str = "constant",
+                 warmup: float = 0.0) -> None:
         super().__init__()
         self.model, self.loss, self.source = model, loss, source
         self.log_epochs = True  # an INFO line per epoch; DEBUG while a progress bar shows it
@@ -40,6 +42,7 @@ class SimilarityTask(L.LightningModule):
         self.val_source, self.val_labels = val_source, val_labels
         self.lr, self.encoder_lr, self.weight_decay = lr, encoder_lr, weight_decay
         self.group_loss_weight = group_loss_weight
+        self.schedule, self.warmup = schedule, warmup
         self.best_score: float | None = None
         self.best_state: dict[str, torch.Tensor] | None = None
         self.history: list[dict[str, float]] = []
@@ -99,9 +102,25 @@ class SimilarityTask(L.LightningModule):
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self) -> Any:
         groups = [{"params": list(self.model.head.parameters()), "lr": self.lr}]
         if not self.source.frozen:
             groups.append({"params": list(self.model.encoder.parameters()),
                            "lr": self.encoder_lr})
-        return torch.optim.AdamW(groups, weight_decay=self.weight_decay)
+        optimizer = torch.optim.AdamW(groups, weight_decay=self.weight_decay)
+        if self.schedule == "constant":
+            return optimizer
+        steps = max(1, int(self.trainer.estimated_stepping_batches))
+        warm = round(self.warmup * steps)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: linear_schedule(step, steps, warm))
+        return {"optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def linear_schedule(step: int, steps: int, warmup: int) -> float:
+    """The factor on every learning rate at `step` (0-based) of `steps`: rising linearly over
+    the first `warmup` steps, then falling linearly to 0 after the last step."""
+    if step < warmup:
+        return (step + 1) / (warmup + 1)
+    return max(0.0, (steps - step) / max(1, steps - warmup))

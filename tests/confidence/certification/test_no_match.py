@@ -28,9 +28,12 @@ def ranked(n: int, seed: int, off: int = 0):
         right = np.r_[right, np.zeros(off, bool)]
     sims = np.column_stack([top, top - rng.uniform(0, 0.05, len(top)),
                             top - rng.uniform(0.05, 0.1, len(top))])
+    # in-domain queries mostly end on a head word of the references, the others seldom
+    head = (rng.random(len(top)) < np.r_[np.full(n, 0.97), np.full(off, 0.02)])[:, None]
     evidence = {"overlap": np.column_stack([over, over / 2, over / 3]),
                 "agreement": np.column_stack([agree, agree - 0.1, agree - 0.2]),
-                "exact": np.zeros(sims.shape)}
+                "exact": np.zeros(sims.shape),
+                "head": np.repeat(head.astype(float), 3, axis=1)}
     return sims, evidence, right
 
 
@@ -57,7 +60,7 @@ def test_an_auto_accepted_match_is_never_rejected(fitted):
     assert fitted.bands.accept_at is not None
     sims = np.array([[0.95, 0.5]])
     evidence = {"overlap": np.zeros((1, 2)), "agreement": np.zeros((1, 2)),
-                "exact": np.zeros((1, 2))}
+                "exact": np.zeros((1, 2)), "head": np.zeros((1, 2))}
     p = fitted.probabilities(sims, None, evidence)
     assert p[0, 0] >= fitted.bands.accept_at
     assert fitted.no_match is not None and fitted.no_match.rejects(sims, evidence)[0, 0]
@@ -132,3 +135,19 @@ def test_a_damaged_rule_names_the_field():
         NoMatchRule.from_dict({k: v for k, v in d.items() if k != "weights"})
     with pytest.raises(ModelFormatError, match="unknown features"):
         NoMatchRule.from_dict({**d, "features": ["similarity", "colour", "agreement"]})
+
+
+def test_without_head_words_the_rule_reads_the_other_features(tmp_path):
+    """A ranking without the references' head words (and a rule saved before `head`
+    existed) decides on similarity, overlap and agreement, and needs no head evidence."""
+    sims, evidence, right = ranked(3000, 0, off=100)
+    del evidence["head"]
+    groups = [f"r{i // 2}" for i in range(3000)] + [None] * 100
+    cal = fit_match_calibration(sims, right, None, groups, targets=Targets(0.9, 0.05),
+                                evidence=evidence)
+    assert cal.no_match is not None and cal.no_match.features == FEATURES[:3]
+    assert "head" not in cal.evidence_needed
+    save_calibration(tmp_path, cal, "m1")
+    again = load_calibration(tmp_path)
+    p = again.probabilities(sims, None, evidence)
+    assert np.mean(again.bands_of(p, sims, evidence)[3000:, 0] == "reject") >= 0.9

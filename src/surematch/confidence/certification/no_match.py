@@ -3,8 +3,9 @@ certified for at most a stated share of right matches lost.
 
 The score of a candidate is a sum of features, each divided by its spread among right top
 matches: r = sum_f x_f / sd_f, over `FEATURES` (the candidate's similarity, the character
-overlap of the query with its matched text, and the agreement of the reference's other
-texts; see `confidence.evidence`). It is one-class: the spreads are read off the right
+overlap of the query with its matched text, the agreement of the reference's other texts,
+and whether the query's head word is one the references' texts end on; see
+`confidence.evidence`). It is one-class: the spreads are read off the right
 matches of the guide part of the calibration queries only, so it needs no example of an
 out-of-domain input and cannot overfit to some. The cut-off is certified on the right
 matches of the certifying part (`certify.certify_reject`, fixed-sequence Clopper-Pearson from
@@ -26,9 +27,10 @@ from numpy.typing import ArrayLike
 from surematch.confidence.certification.certify import certify_reject
 from surematch.errors import InputError, ModelFormatError
 
-FEATURES = ("similarity", "overlap", "agreement")
+FEATURES = ("similarity", "overlap", "agreement", "head")
 """What the score reads, each [Q, k]: `similarity` (the candidate's), and the evidence
-arrays `overlap` and `agreement` (`confidence.evidence`)."""
+arrays `overlap`, `agreement` and `head` (`confidence.evidence`). A rule fitted before
+`head` existed reads the first three: its features are saved with it."""
 EVIDENCE_READ = FEATURES[1:]
 
 
@@ -112,12 +114,15 @@ class NoMatchRule:
 
 def top1_columns(similarities: np.ndarray, evidence: Mapping[str, ArrayLike] | None
                  ) -> dict[str, np.ndarray] | None:
-    """Each feature of each query's top match [Q], or None when evidence lacks one."""
+    """Each feature of each query's top match [Q]: the similarity and the evidence given
+    among `EVIDENCE_READ` (`head` may be missing: a ranking without the references' head
+    words); None when evidence lacks `overlap` or `agreement`."""
+    if evidence is None or any(n not in evidence for n in ("overlap", "agreement")):
+        return None
     cols = {"similarity": np.asarray(similarities, dtype=np.float64)[:, 0]}
     for name in EVIDENCE_READ:
-        if evidence is None or name not in evidence:
-            return None
-        cols[name] = np.asarray(evidence[name], dtype=np.float64)[:, 0]
+        if name in evidence:
+            cols[name] = np.asarray(evidence[name], dtype=np.float64)[:, 0]
     return cols
 
 
@@ -126,19 +131,21 @@ def fit_no_match(columns: Mapping[str, np.ndarray], correct: np.ndarray, fit_idx
     """The rule on top-match features `columns` {name: [N]} of calibration queries with
     outcomes `correct` [N] (1 = right top match): weights 1 / spread of each feature among
     the right matches of the guide part `fit_idx`, the cut-off certified on the right matches
-    of `band_idx` (at most `miss_target` below it, at level `delta`)."""
+    of `band_idx` (at most `miss_target` below it, at level `delta`). It reads the
+    `FEATURES` that `columns` holds (the similarity always)."""
     y = np.asarray(correct).astype(np.int64)
     right = fit_idx[y[fit_idx] == 1]
+    features = tuple(f for f in FEATURES if f in columns)
     weights = []
-    for name in FEATURES:
+    for name in features:
         sd = float(np.std(columns[name][right])) if len(right) > 1 else 0.0
         weights.append(1.0 / sd if sd > 1e-9 else 0.0)  # a constant says nothing
     if not any(weights):
-        weights = [1.0] + [0.0] * (len(FEATURES) - 1)
-    rule = NoMatchRule(FEATURES, tuple(weights), None, float(miss_target), float(delta), None,
+        weights = [1.0] + [0.0] * (len(features) - 1)
+    rule = NoMatchRule(features, tuple(weights), None, float(miss_target), float(delta), None,
                        int(y[band_idx].sum()), None, "")
     score = rule.score(np.asarray(columns["similarity"])[:, None],
-                       {n: np.asarray(columns[n])[:, None] for n in EVIDENCE_READ})[:, 0]
+                       {n: np.asarray(columns[n])[:, None] for n in rule.evidence})[:, 0]
     sb, yb = score[band_idx], y[band_idx]
     cut = certify_reject(sb, yb, miss_target, delta)
     if not cut.passed:

@@ -14,20 +14,37 @@ for live matches (the index), and a calibrator reads it through `match_features`
   "reviewed", `feedback.learn`): a reviewer's text is not the taxonomy's, so the calibration
   tells them apart and certifies each on its own evidence;
 - `overlap`    Jaccard similarity of the character 3-grams of the query and the matched text:
-  a lexical view beside the embedding, low for keyboard mash that happens to embed nearby.
+  a lexical view beside the embedding, low for keyboard mash that happens to embed nearby;
+- `head`       1 when the query's head word (its last word, `head_word`) is the head word of
+  some text of the references (any kind but "description": `head_words`), else 0; the same
+  for every candidate. A one-class signal on the query's form, read off the references
+  alone: "carpet" or "green tea" ends on a word no job title ends on, though "carpet
+  fitter" embeds close (measured: BENCHMARKS.md, no_match_signals).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Iterable, Sequence
 from functools import lru_cache
 
 import numpy as np
 
 from surematch.data.text_keys import text_key
 
-EVIDENCE = ("agreement", "exact", "overlap", "reviewed")
+EVIDENCE = ("agreement", "exact", "overlap", "reviewed", "head")
 REVIEWED = "reviewed"  # the kind of a text learned from a review
+UNHEADED = "description"  # the kind of text whose last word is no head word
+
+
+def head_word(text: str) -> str:
+    """The last word of `text_key(text)` ("" for a text without words): the head of an
+    English noun phrase ("Wood boring machine operators" -> "operator")."""
+    return text_key(text).rpartition(" ")[2]
+
+
+def head_words(texts: Iterable[tuple[str, str]]) -> set[str]:
+    """The head words of (text, kind) pairs, descriptions left out."""
+    return {w for t, kind in texts if kind != UNHEADED and (w := head_word(t))}
 
 
 @lru_cache(maxsize=2**16)  # reference texts recur in every match
@@ -46,14 +63,18 @@ def overlap(a: str, b: str) -> float:
 def lexical_evidence(queries: Sequence[str], matched: Sequence[Sequence[str]],
                      texts: Sequence[Sequence[Sequence[str]]],
                      kinds: Sequence[Sequence[Sequence[str]]] | None = None,
-                     ) -> dict[str, np.ndarray]:
-    """`exact`, `reviewed` and `overlap` [Q, k] for queries [Q], the matched text of each
-    candidate [Q][k], all texts of each candidate's reference [Q][k][n] and their kinds
-    [Q][k][n] (None: none is "reviewed")."""
+                     heads: Container[str] | None = None) -> dict[str, np.ndarray]:
+    """`exact`, `reviewed`, `overlap` and `head` [Q, k] for queries [Q], the matched text of
+    each candidate [Q][k], all texts of each candidate's reference [Q][k][n], their kinds
+    [Q][k][n] (None: none is "reviewed") and the references' head words (`head_words`;
+    None: unknown, and `head` is 1 throughout, evidence against no query)."""
     q, k = len(queries), max((len(row) for row in matched), default=0)
     exact, reviewed, lexical = np.zeros((q, k)), np.zeros((q, k)), np.zeros((q, k))
+    head = np.ones((q, k))
     for i, query in enumerate(queries):
         key = text_key(query)
+        if heads is not None and head_word(query) not in heads:
+            head[i] = 0.0
         for j, (best, every) in enumerate(zip(matched[i], texts[i], strict=True)):
             of = kinds[i][j] if kinds is not None else [""] * len(every)
             for t, kind in zip(every, of, strict=True):
@@ -63,7 +84,7 @@ def lexical_evidence(queries: Sequence[str], matched: Sequence[Sequence[str]],
                     else:
                         exact[i, j] = 1.0
             lexical[i, j] = overlap(query, best)
-    return {"exact": exact, "overlap": lexical, "reviewed": reviewed}
+    return {"exact": exact, "overlap": lexical, "reviewed": reviewed, "head": head}
 
 
 def agreement(text_similarities: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
